@@ -1,0 +1,90 @@
+// The shapes that cross into C++. Everything here is already resolved and
+// validated in TypeScript (src/runtime/native-config.ts), so the native side
+// copies these into plain C structures and trusts them.
+
+export interface NativeMount {
+  source: string | null;
+  /** Absolute path inside the container; resolved under the rootfs with openat2(RESOLVE_IN_ROOT). */
+  target: string;
+  fstype: string | null;
+  /** mount(2) flags for the first mount call. */
+  flags: number;
+  data: string | null;
+  /** Propagation flags (MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, maybe |MS_REC) applied after, or 0. */
+  propagation: number;
+  /** Bind mounts cannot take MS_RDONLY etc. on the first call: when non-zero, remount with MS_BIND|MS_REMOUNT|these. */
+  remountFlags: number;
+  /** What to create at the target when it is missing: a directory, or an empty file (file bind mounts). */
+  targetKind: 'dir' | 'file';
+}
+
+export interface NativeDevice {
+  path: string;
+  type: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface NativeRlimit { resource: number; soft: number; hard: number }
+
+export interface NativeContainerConfig {
+  rootfs: string;
+  readonlyRoot: boolean;
+  /** Use MS_MOVE + chroot instead of pivot_root (runc --no-pivot; also the automatic fallback on ramfs). */
+  noPivot: boolean;
+  /** CLONE_NEW* flags for namespaces to create. */
+  cloneFlags: number;
+  /** Existing namespaces to join with setns before anything else: [nstype CLONE_NEW* flag, path]. */
+  joinNamespaces: Array<{ flag: number; path: string }>;
+  hostname: string | null;
+  mounts: NativeMount[];
+  devices: NativeDevice[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  /** -1 leaves the umask as inherited. */
+  umask: number;
+  caps: { bounding: number[]; effective: number[]; permitted: number[]; inheritable: number[]; ambient: number[] };
+  rlimits: NativeRlimit[];
+  noNewPrivs: boolean;
+  /** null leaves it unchanged. */
+  oomScoreAdj: number | null;
+  terminal: boolean;
+  consoleSize: { rows: number; cols: number } | null;
+  /** Host fds that become the container's 0, 1, 2 when there is no terminal. */
+  stdio: [number, number, number];
+  /** Run a minimal reaper as PID 1 that forwards signals to the command. */
+  init: boolean;
+}
+
+export interface SpawnResult {
+  /** Host pid of the container's first process. */
+  pid: number;
+  /** Master side of the container's console when terminal was set, else -1. */
+  ptyMaster: number;
+}
+
+export interface ExitStatus {
+  /** Exit code when the process exited, else null. */
+  exitCode: number | null;
+  /** Signal number when it was killed, else null. */
+  signal: number | null;
+}
+
+/** Errors thrown by the native side, shaped like Node's SystemError. */
+export interface NativeErrorFields {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+  /** The container set-up step that failed ("mount", "pivot_root", "exec", ...). */
+  step: string;
+}

@@ -1,0 +1,69 @@
+// The subset of the OCI runtime-spec config.json (v1.2) that tsrun reads and
+// writes. Field names are the spec's own so a bundle written by podman or
+// containerd parses into the same shape as one tsrun builds.
+
+export const OCI_VERSION = '1.2.0';
+
+export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+
+export interface OciNamespace { type: NamespaceType; path?: string }
+
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface OciRlimit { type: string; hard: number; soft: number }
+
+export interface OciUser {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+  /** Not in the spec: what the user asked for, kept for messages. */
+  username?: string;
+}
+
+export interface OciCapabilities {
+  bounding?: string[];
+  effective?: string[];
+  inheritable?: string[];
+  permitted?: string[];
+  ambient?: string[];
+}
+
+export interface OciProcess {
+  terminal?: boolean;
+  consoleSize?: { height: number; width: number };
+  user: OciUser;
+  args: string[];
+  env?: string[];
+  cwd: string;
+  capabilities?: OciCapabilities;
+  rlimits?: OciRlimit[];
+  noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
+}
+
+export interface OciLinux {
+  namespaces?: OciNamespace[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  rootfsPropagation?: string;
+  cgroupsPath?: string;
+  sysctl?: Record<string, string>;
+  resources?: Record<string, unknown>;
+  devices?: Array<{ path: string; type: string; major: number; minor: number; fileMode?: number; uid?: number; gid?: number }>;
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: OciProcess;
+  root: { path: string; readonly?: boolean };
+  hostname?: string;
+  mounts?: OciMount[];
+  linux?: OciLinux;
+  annotations?: Record<string, string>;
+}
