@@ -1,0 +1,21 @@
+// The addon's export list; each function lives in the file named beside it.
+#include <napi.h>
+
+#include "errors.h"
+#include "spawn.h"
+
+static Napi::Value SetErrorClassJs(const Napi::CallbackInfo &info) {
+  SetErrorClass(info);
+  return info.Env().Undefined();
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClassJs));  // errors.cc
+  exports.Set("spawn", Napi::Function::New(env, Spawn));                    // spawn.cc
+  exports.Set("waitExit", Napi::Function::New(env, WaitExit));              // wait.cc
+  exports.Set("probeNamespace", Napi::Function::New(env, ProbeNamespace));  // probe.cc
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));          // probe.cc
+  return exports;
+}
+
+NODE_API_MODULE(tsrun, Init)

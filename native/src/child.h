@@ -1,0 +1,41 @@
+// Helpers for code that runs in the cloned child between clone and execve.
+// Everything here is async-signal-safe: raw syscalls, no malloc, no stdio,
+// no locks, no C++ exceptions. Failures go back to the parent as a
+// SYNC_ERROR frame and the child exits.
+#pragma once
+#include <stddef.h>
+#include "config.h"
+
+// The child's end of the sync socket; set once right after clone.
+extern int g_child_sync_fd;
+
+// Sends {step, errno, syscall, path} to the parent and exits with `code`.
+[[noreturn]] void child_fail(const char *step, const char *syscall, const char *path, int code = 1);
+// Same with an explicit errno value instead of the current errno.
+[[noreturn]] void child_fail_errno(int err, const char *step, const char *syscall, const char *path, int code = 1);
+
+// Bounded string helpers (no snprintf: not async-signal-safe).
+size_t s_len(const char *s);
+// Appends src to dst (capacity cap, always NUL-terminated); returns false if truncated.
+bool s_append(char *dst, size_t cap, const char *src);
+bool s_append_uint(char *dst, size_t cap, unsigned long v);
+bool s_eq(const char *a, const char *b);
+
+// Writes a whole buffer to a file opened at path (used for /proc knobs).
+int write_file(const char *path, const char *data);
+
+// Steps of the set-up, in the order spawn.cc calls them.
+void child_join_namespaces(const container_config *c);    // netns.cc
+void child_loopback_up();                                  // netns.cc
+void child_prepare_rootfs(const container_config *c);     // mount.cc
+void child_enter_rootfs(const container_config *c);       // mount.cc
+void child_mask_paths(const container_config *c);         // mount.cc
+void child_setup_console(const container_config *c);      // console.cc
+void child_setup_stdio(const container_config *c);        // console.cc
+void child_set_process_limits(const container_config *c); // process.cc
+void child_bounding_set(const container_config *c);       // caps.cc
+void child_switch_user(const container_config *c);        // process.cc
+void child_capabilities(const container_config *c);       // caps.cc
+void child_close_fds();                                    // process.cc
+[[noreturn]] void child_exec(const container_config *c);   // process.cc
+[[noreturn]] void child_run_init(const container_config *c); // init.cc

@@ -1,0 +1,160 @@
+// Copies a NativeContainerConfig (src/native/types.ts) from JS into the plain
+// C structures of config.h. JS validated everything already; here we only
+// check types so a wrong call fails as a TypeError rather than a crash.
+#include "config_holder.h"
+
+#include <sys/stat.h>
+
+static std::string str(const Napi::Object &o, const char *k) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("config.") + k + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+static bool opt_str(const Napi::Object &o, const char *k, std::string *out) {
+  Napi::Value v = o.Get(k);
+  if (v.IsNull() || v.IsUndefined()) return false;
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("config.") + k + " must be a string or null");
+  *out = v.As<Napi::String>().Utf8Value();
+  return true;
+}
+
+static double num(const Napi::Object &o, const char *k) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("config.") + k + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+static bool flag(const Napi::Object &o, const char *k) { return o.Get(k).ToBoolean().Value(); }
+
+static Napi::Array arr(const Napi::Object &o, const char *k) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("config.") + k + " must be an array");
+  return v.As<Napi::Array>();
+}
+
+static void strings(const Napi::Object &o, const char *k, std::deque<std::string> &store,
+                    std::vector<const char *> &out) {
+  Napi::Array a = arr(o, k);
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    store.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    out.push_back(store.back().c_str());
+  }
+}
+
+static uint64_t capmask(const Napi::Object &caps, const char *k) {
+  Napi::Array a = arr(caps, k);
+  uint64_t m = 0;
+  for (uint32_t i = 0; i < a.Length(); i++) m |= 1ULL << (a.Get(i).As<Napi::Number>().Uint32Value() & 63);
+  return m;
+}
+
+// JS numbers cannot hold RLIM_INFINITY (2^64-1); anything negative or
+// beyond 2^63 means unlimited.
+static uint64_t rlim(double v) { return v < 0 || v >= 9.2e18 ? ~0ULL : (uint64_t)v; }
+
+const char *ConfigHolder::keep(std::string s) {
+  store.push_back(std::move(s));
+  return store.back().c_str();
+}
+
+ConfigHolder::ConfigHolder(const Napi::Object &o) {
+  cfg = {};
+  std::string s;
+  cfg.rootfs = keep(str(o, "rootfs"));
+  cfg.readonly_root = flag(o, "readonlyRoot");
+  cfg.no_pivot = flag(o, "noPivot");
+  cfg.clone_flags = (int)num(o, "cloneFlags");
+  cfg.hostname = opt_str(o, "hostname", &s) ? keep(s) : nullptr;
+
+  Napi::Array j = arr(o, "joinNamespaces");
+  for (uint32_t i = 0; i < j.Length(); i++) {
+    Napi::Object e = j.Get(i).As<Napi::Object>();
+    joins.push_back({(int)num(e, "flag"), keep(str(e, "path"))});
+  }
+  Napi::Array m = arr(o, "mounts");
+  for (uint32_t i = 0; i < m.Length(); i++) {
+    Napi::Object e = m.Get(i).As<Napi::Object>();
+    mount_spec ms = {};
+    ms.source = opt_str(e, "source", &s) ? keep(s) : nullptr;
+    ms.target = keep(str(e, "target"));
+    ms.fstype = opt_str(e, "fstype", &s) ? keep(s) : nullptr;
+    ms.data = opt_str(e, "data", &s) ? keep(s) : nullptr;
+    ms.flags = (unsigned long)num(e, "flags");
+    ms.propagation = (unsigned long)num(e, "propagation");
+    ms.remount_flags = (unsigned long)num(e, "remountFlags");
+    ms.target_is_file = str(e, "targetKind") == "file";
+    mounts.push_back(ms);
+  }
+  Napi::Array d = arr(o, "devices");
+  for (uint32_t i = 0; i < d.Length(); i++) {
+    Napi::Object e = d.Get(i).As<Napi::Object>();
+    std::string t = str(e, "type");
+    device_spec ds = {};
+    ds.path = keep(str(e, "path"));
+    ds.type = t == "b" ? S_IFBLK : t == "p" ? S_IFIFO : S_IFCHR;
+    ds.major = (unsigned)num(e, "major");
+    ds.minor = (unsigned)num(e, "minor");
+    ds.mode = (mode_t)num(e, "mode");
+    ds.uid = (uid_t)num(e, "uid");
+    ds.gid = (gid_t)num(e, "gid");
+    devices.push_back(ds);
+  }
+  strings(o, "maskedPaths", store, masked);
+  strings(o, "readonlyPaths", store, readonly);
+  strings(o, "args", store, argv);
+  if (argv.empty()) throw Napi::TypeError::New(o.Env(), "config.args must not be empty");
+  argv.push_back(nullptr);
+  strings(o, "env", store, envp);
+  for (const char *e : envp)
+    if (e[0] == 'P' && e[1] == 'A' && e[2] == 'T' && e[3] == 'H' && e[4] == '=') cfg.path_env = e + 5;
+  envp.push_back(nullptr);
+  cfg.cwd = keep(str(o, "cwd"));
+  cfg.uid = (uid_t)num(o, "uid");
+  cfg.gid = (gid_t)num(o, "gid");
+  Napi::Array g = arr(o, "additionalGids");
+  for (uint32_t i = 0; i < g.Length(); i++) groups.push_back((gid_t)g.Get(i).As<Napi::Number>().Uint32Value());
+  cfg.umask = (int)num(o, "umask");
+  Napi::Object caps = o.Get("caps").As<Napi::Object>();
+  cfg.cap_bounding = capmask(caps, "bounding");
+  cfg.cap_effective = capmask(caps, "effective");
+  cfg.cap_permitted = capmask(caps, "permitted");
+  cfg.cap_inheritable = capmask(caps, "inheritable");
+  cfg.cap_ambient = capmask(caps, "ambient");
+  Napi::Array r = arr(o, "rlimits");
+  for (uint32_t i = 0; i < r.Length(); i++) {
+    Napi::Object e = r.Get(i).As<Napi::Object>();
+    rlimits.push_back({(int)num(e, "resource"), rlim(num(e, "soft")), rlim(num(e, "hard"))});
+  }
+  cfg.no_new_privs = flag(o, "noNewPrivs");
+  Napi::Value oom = o.Get("oomScoreAdj");
+  cfg.has_oom_score_adj = oom.IsNumber();
+  cfg.oom_score_adj = cfg.has_oom_score_adj ? oom.As<Napi::Number>().Int32Value() : 0;
+  cfg.terminal = flag(o, "terminal");
+  Napi::Value cs = o.Get("consoleSize");
+  if (cs.IsObject()) {
+    cfg.rows = (unsigned short)num(cs.As<Napi::Object>(), "rows");
+    cfg.cols = (unsigned short)num(cs.As<Napi::Object>(), "cols");
+  }
+  Napi::Array io = arr(o, "stdio");
+  for (uint32_t i = 0; i < 3; i++) cfg.stdio[i] = io.Get(i).As<Napi::Number>().Int32Value();
+  cfg.init = flag(o, "init");
+  cfg.kill_on_parent_death = flag(o, "killOnParentDeath");
+
+  cfg.joins = joins.data();
+  cfg.n_joins = joins.size();
+  cfg.mounts = mounts.data();
+  cfg.n_mounts = mounts.size();
+  cfg.devices = devices.data();
+  cfg.n_devices = devices.size();
+  cfg.masked = masked.data();
+  cfg.n_masked = masked.size();
+  cfg.readonly = readonly.data();
+  cfg.n_readonly = readonly.size();
+  cfg.argv = const_cast<char *const *>(argv.data());
+  cfg.envp = const_cast<char *const *>(envp.data());
+  cfg.groups = groups.data();
+  cfg.n_groups = groups.size();
+  cfg.rlimits = rlimits.data();
+  cfg.n_rlimits = rlimits.size();
+}

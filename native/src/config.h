@@ -1,0 +1,75 @@
+// Plain C structures for one container's first process. The N-API side
+// (config.cc) copies a validated JS object into these *before* clone, so the
+// child only reads memory it already owns and never allocates.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mount_spec {
+  const char *source;  // may be NULL
+  const char *target;  // absolute path inside the container
+  const char *fstype;  // may be NULL
+  const char *data;    // may be NULL
+  unsigned long flags;
+  unsigned long propagation;
+  unsigned long remount_flags;
+  bool target_is_file;
+};
+
+struct device_spec {
+  const char *path;
+  mode_t type;  // S_IFCHR, S_IFBLK or S_IFIFO
+  unsigned major, minor;
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+};
+
+struct rlimit_spec {
+  int resource;
+  uint64_t soft, hard;
+};
+
+struct ns_join {
+  int flag;  // CLONE_NEW*
+  const char *path;
+};
+
+struct container_config {
+  const char *rootfs;
+  bool readonly_root;
+  bool no_pivot;
+  int clone_flags;
+  const ns_join *joins;
+  size_t n_joins;
+  const char *hostname;  // may be NULL
+  const mount_spec *mounts;
+  size_t n_mounts;
+  const device_spec *devices;
+  size_t n_devices;
+  const char *const *masked;
+  size_t n_masked;
+  const char *const *readonly;
+  size_t n_readonly;
+  char *const *argv;  // NULL-terminated
+  char *const *envp;  // NULL-terminated
+  const char *path_env;  // value of PATH in envp, or NULL
+  const char *cwd;
+  uid_t uid;
+  gid_t gid;
+  const gid_t *groups;
+  size_t n_groups;
+  int umask;  // -1: inherit
+  uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+  const rlimit_spec *rlimits;
+  size_t n_rlimits;
+  bool no_new_privs;
+  bool has_oom_score_adj;
+  int oom_score_adj;
+  bool terminal;
+  unsigned short rows, cols;
+  int stdio[3];
+  bool init;
+  bool kill_on_parent_death;
+};

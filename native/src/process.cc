@@ -1,0 +1,111 @@
+// Per-process attributes of the container's first process: rlimits,
+// oom_score_adj, umask, working directory, user and groups, the fd table,
+// and finally execve with a $PATH search of the container's own PATH.
+// Syscalls: prlimit64, setgroups, setresgid, setresuid (raw: glibc's
+// wrappers would try to broadcast to threads that exist only in the parent),
+// prctl(PR_SET_KEEPCAPS), mkdir, chdir, close_range, fcntl, execve.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "child.h"
+
+static void mkdir_p(const char *path) {
+  char buf[1024] = "";
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    s_append(buf, sizeof buf, "/");
+    while (*p && *p != '/') {
+      char ch[2] = {*p++, 0};
+      s_append(buf, sizeof buf, ch);
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) child_fail("cwd", "mkdir", path);
+  }
+}
+
+void child_set_process_limits(const container_config *c) {
+  for (size_t i = 0; i < c->n_rlimits; i++) {
+    struct rlimit64 rl = {c->rlimits[i].soft, c->rlimits[i].hard};
+    if (syscall(SYS_prlimit64, 0, c->rlimits[i].resource, &rl, nullptr) != 0)
+      child_fail("rlimits", "prlimit64", nullptr);
+  }
+  if (c->has_oom_score_adj) {
+    char v[16] = "";
+    if (c->oom_score_adj < 0) s_append(v, sizeof v, "-");
+    s_append_uint(v, sizeof v, (unsigned long)(c->oom_score_adj < 0 ? -c->oom_score_adj : c->oom_score_adj));
+    if (write_file("/proc/self/oom_score_adj", v) != 0) child_fail("oom_score_adj", "write", "/proc/self/oom_score_adj");
+  }
+  if (c->umask >= 0) umask((mode_t)c->umask);
+  // Docker creates a missing working directory (as root, before the switch).
+  mkdir_p(c->cwd);
+}
+
+void child_switch_user(const container_config *c) {
+  // Keep the permitted set across the uid change; caps.cc then sets exactly
+  // the sets the spec asks for.
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) child_fail("user", "prctl", nullptr);
+  if (syscall(SYS_setgroups, c->n_groups, c->groups) != 0) child_fail("user", "setgroups", nullptr);
+  if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) child_fail("user", "setresgid", nullptr);
+  if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0) child_fail("user", "setresuid", nullptr);
+  if (c->kill_on_parent_death && prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0) != 0)
+    child_fail("user", "prctl", nullptr);  // a uid change cleared it; set it again
+  if (chdir(c->cwd) != 0) child_fail("cwd", "chdir", c->cwd);
+}
+
+void child_close_fds() {
+  // Everything above 2 goes at execve: the sync socket must stay open until
+  // then, since its closing is how the parent learns the exec succeeded.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  struct rlimit rl;
+  unsigned long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+  if (max > (1UL << 20)) max = 1UL << 20;
+  for (unsigned long fd = 3; fd < max; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+}
+
+[[noreturn]] static void exec_failed(int err, const char *path) {
+  // Docker's codes: 127 when the command is not there, 126 when it cannot run.
+  child_fail_errno(err, "exec", "execve", path, err == ENOENT || err == ENOTDIR ? 127 : 126);
+}
+
+void child_exec(const container_config *c) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  const char *file = c->argv[0];
+  for (const char *q = file; *q; q++) {
+    if (*q == '/') {
+      execve(file, c->argv, c->envp);
+      exec_failed(errno, file);
+    }
+  }
+  const char *path = c->path_env ? c->path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int last_err = ENOENT;
+  const char *p = path;
+  while (true) {
+    const char *end = p;
+    while (*end && *end != ':') end++;
+    char full[1024] = "";
+    for (const char *q = p; q < end; q++) {
+      char ch[2] = {*q, 0};
+      s_append(full, sizeof full, ch);
+    }
+    if (!full[0]) s_append(full, sizeof full, ".");
+    s_append(full, sizeof full, "/");
+    if (s_append(full, sizeof full, file)) {
+      execve(full, c->argv, c->envp);
+      // Remember "found but not runnable" over "not here", as execvp does.
+      if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+    }
+    if (!*end) break;
+    p = end + 1;
+  }
+  exec_failed(last_err, file);
+}

@@ -1,0 +1,7 @@
+#pragma once
+#include <napi.h>
+
+Napi::Value Spawn(const Napi::CallbackInfo &info);
+Napi::Value WaitExit(const Napi::CallbackInfo &info);
+Napi::Value ProbeNamespace(const Napi::CallbackInfo &info);
+Napi::Value SetWinsize(const Napi::CallbackInfo &info);
