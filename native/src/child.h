@@ -38,4 +38,5 @@ void child_switch_user(const container_config *c);        // process.cc
 void child_capabilities(const container_config *c);       // caps.cc
 void child_close_fds();                                    // process.cc
 [[noreturn]] void child_exec(const container_config *c);   // process.cc
+void child_init_disguise();                                // init.cc
 [[noreturn]] void child_run_init(const container_config *c); // init.cc

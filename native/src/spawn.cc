@@ -42,6 +42,7 @@ static const int kSetupTimeoutMs = 60000;
   do { n = recv(sync_fd, &go, sizeof go, 0); } while (n < 0 && errno == EINTR);
   if (n != (ssize_t)sizeof go || go.type != SYNC_GO) _exit(1);  // parent went away
 
+  if (c->init) child_init_disguise();
   child_join_namespaces(c);
   if (c->clone_flags & CLONE_NEWNET) child_loopback_up();
   if ((c->clone_flags & CLONE_NEWUTS) && c->hostname && sethostname(c->hostname, s_len(c->hostname)) != 0)

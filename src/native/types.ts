@@ -63,6 +63,8 @@ export interface NativeContainerConfig {
   stdio: [number, number, number];
   /** Run a minimal reaper as PID 1 that forwards signals to the command. */
   init: boolean;
+  /** SIGKILL the container when the spawning process dies (foreground runs without a monitor). */
+  killOnParentDeath: boolean;
 }
 
 export interface SpawnResult {
