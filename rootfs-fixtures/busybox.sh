@@ -25,7 +25,7 @@ die() { echo "busybox.sh: $*" >&2; exit 1; }
 # Debian's busybox (dynamic) and busybox-static both ship /bin/busybox; only
 # the static one runs inside a rootfs that has no libc.
 ensure_busybox_static() {
-  if dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
+  if dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep 'install ok installed' >/dev/null; then
     return
   fi
   [ "$(id -u)" = 0 ] || die "busybox-static is not installed and installing it needs root"
@@ -36,7 +36,7 @@ ensure_busybox_static() {
 ensure_busybox_static
 busybox=/bin/busybox
 [ -x "$busybox" ] || die "$busybox missing after installing busybox-static"
-bb_version=$("$busybox" 2>&1 | head -n1 | awk '{print $2}')
+bb_version=$("$busybox" 2>&1 | awk 'NR==1 {print $2}')
 stamp_text="tsrun busybox fixture v$FIXTURE_VERSION, busybox $bb_version"
 
 complete() { [ -f "$out/$STAMP" ] && [ "$(cat "$out/$STAMP")" = "$stamp_text" ]; }

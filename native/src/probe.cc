@@ -1,7 +1,8 @@
 // Small host-side helpers: can this kernel create a namespace of a kind
 // (for `tsrun check`), and terminal window size on a pty master.
-// Syscalls: clone, waitpid, ioctl(TIOCSWINSZ).
+// Syscalls: clone, unshare, waitpid, ioctl(TIOCSWINSZ).
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -12,20 +13,23 @@
 #include "errors.h"
 #include "spawn.h"
 
-// probeNamespace(cloneFlag): 0 when a child can be created with that flag, else errno.
+// probeNamespace(cloneFlag): 0 when a namespace of that kind can be
+// created, else errno. A throwaway child unshare()s it: unlike clone(), that
+// also works for CLONE_NEWTIME, whose bit clone() reads as a signal number.
 Napi::Value ProbeNamespace(const Napi::CallbackInfo &info) {
-  unsigned long flag = info[0].As<Napi::Number>().Uint32Value();
+  int flag = info[0].As<Napi::Number>().Int32Value();
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = (pid_t)syscall(SYS_clone, flag | SIGCHLD, 0, 0, 0, 0);
-  if (pid == 0) _exit(0);
+  pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) _exit(unshare(flag) == 0 ? 0 : (errno & 0xff));
   int err = pid < 0 ? errno : 0;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid > 0) {
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
+    err = WIFEXITED(st) ? WEXITSTATUS(st) : EINVAL;
   }
   return Napi::Number::New(info.Env(), err);
 }

@@ -336,7 +336,7 @@ function namespaceItem(kind: NamespaceKind, ns: NamespaceFacts): CheckItem {
   const procName = `/proc/self/ns/${PROC_NS_NAME[kind]}`;
   let detail: string;
   if (ns.errno === 0) detail = 'supported, can create';
-  else if (ns.errno === NAMESPACE_UNTESTED) detail = `${ns.supported ? 'in kernel' : `no ${procName}`}; creation not tried (native addon unavailable)`;
+  else if (ns.errno === NAMESPACE_UNTESTED) detail = `${ns.supported ? 'in kernel' : `no ${procName}`}; creating one could not be tried (native probe unavailable)`;
   else if (!ns.supported) detail = `not in kernel (no ${procName}); creating one failed: ${errnoName(ns.errno)}`;
   else detail = `in kernel, but creating one failed: ${errnoName(ns.errno)}`;
   return { name: `ns:${kind}`, ok: ns.errno === 0, detail, required: REQUIRED_NAMESPACES.has(kind) };

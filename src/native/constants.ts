@@ -9,6 +9,8 @@ export const CLONE_FLAGS: Record<string, number> = {
   user: 0x10000000,
   pid: 0x20000000,
   network: 0x40000000,
+  // Only unshare()/clone3() take this one; clone() reads the bit as a signal.
+  time: 0x00000080,
 };
 
 export const MS = {

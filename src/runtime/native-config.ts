@@ -99,7 +99,7 @@ export function toNativeConfig(
   const joinNamespaces: Array<{ flag: number; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
     const flag = CLONE_FLAGS[ns.type];
-    if (flag === undefined || ns.type === 'user') {
+    if (flag === undefined || ns.type === 'user' || ns.type === 'time') {
       throw new TsrunError('UNSUPPORTED', `namespace type ${JSON.stringify(ns.type)} is not supported yet`);
     }
     if (ns.path) joinNamespaces.push({ flag, path: ns.path });

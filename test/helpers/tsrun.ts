@@ -1,0 +1,47 @@
+// Runs the real CLI (dist/cli/tsrun.js) against a throwaway --root/--runroot,
+// the way a user would, and gives integration tests the skip reason.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type Options, type ResultPromise } from 'execa';
+import { inject } from 'vitest';
+
+export const repo = fileURLToPath(new URL('../..', import.meta.url));
+export const cli = join(repo, 'dist/cli/tsrun.js');
+
+/** Empty when integration tests can run; otherwise why not (printed once per file). */
+export function integrationSkipReason(file: string): string {
+  const reason = inject('integrationSkip');
+  if (reason) process.stderr.write(`[skip] ${file}: ${reason}\n`);
+  return reason;
+}
+
+export function busybox(): string {
+  return inject('busyboxRootfs');
+}
+
+export interface Sandbox {
+  root: string;
+  runroot: string;
+  /** Spawns `tsrun --root R --runroot RR ...args` without throwing on a non-zero exit. */
+  tsrun(args: string[], opts?: Options): ResultPromise;
+  /** `tsrun run --rm --rootfs BUSYBOX ...args`. */
+  run(args: string[], opts?: Options): ResultPromise;
+  cleanup(): void;
+}
+
+export function sandbox(): Sandbox {
+  const base = mkdtempSync(join(tmpdir(), 'tsrun-test-'));
+  const root = join(base, 'root');
+  const runroot = join(base, 'run');
+  const tsrun = (args: string[], opts: Options = {}) =>
+    execa('node', [cli, '--root', root, '--runroot', runroot, ...args], { reject: false, ...(opts.stdio ? {} : { stdin: 'ignore' as const }), ...opts });
+  return {
+    root,
+    runroot,
+    tsrun,
+    run: (args, opts) => tsrun(['run', '--rm', '--rootfs', busybox(), ...args], opts),
+    cleanup: () => rmSync(base, { recursive: true, force: true }),
+  };
+}
