@@ -36,7 +36,7 @@ export function sandbox(): Sandbox {
   const root = join(base, 'root');
   const runroot = join(base, 'run');
   const tsrun = (args: string[], opts: Options = {}) =>
-    execa('node', [cli, '--root', root, '--runroot', runroot, ...args], { reject: false, ...(opts.stdio ? {} : { stdin: 'ignore' as const }), ...opts });
+    execa('node', [cli, '--root', root, '--runroot', runroot, ...args], { reject: false, ...(opts.stdio || opts.input !== undefined || opts.stdin ? {} : { stdin: 'ignore' as const }), ...opts });
   return {
     root,
     runroot,
@@ -44,4 +44,20 @@ export function sandbox(): Sandbox {
     run: (args, opts) => tsrun(['run', '--rm', '--rootfs', busybox(), ...args], opts),
     cleanup: () => rmSync(base, { recursive: true, force: true }),
   };
+}
+
+/** Waits until the sandbox's only container has a recorded pid, and returns it. */
+export async function containerPid(sb: Sandbox, timeoutMs = 5000): Promise<number> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = join(sb.root, 'containers');
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    try {
+      const [id] = readdirSync(dir);
+      const state = JSON.parse(readFileSync(join(dir, id, 'state.json'), 'utf8'));
+      if (state.pid) return state.pid as number;
+    } catch {
+      // not written yet
+    }
+  }
+  throw new Error(`no container pid recorded under ${dir}`);
 }

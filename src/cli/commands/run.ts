@@ -48,6 +48,15 @@ export function registerRun(program: Command): void {
       const { root, runroot } = globalOptions(cmd);
       const tsrun = new Tsrun({ root, runroot, env: process.env });
       const out = process.stdout;
+      // Listen before the container exists: a signal that arrives while it
+      // starts is delivered as soon as there is a pid, not lost (or fatal to us).
+      let pid: number | undefined;
+      const pending: NodeJS.Signals[] = [];
+      const forward = (sig: NodeJS.Signals): void => {
+        if (pid === undefined) return void pending.push(sig);
+        try { process.kill(pid, sig); } catch { /* already gone */ }
+      };
+      for (const sig of FORWARDED) process.on(sig, forward);
       const c = await tsrun.run(
         {
           rootfs: resolve(flags.rootfs!),
@@ -67,7 +76,8 @@ export function registerRun(program: Command): void {
         },
         { stdin: flags.interactive ? 0 : null, stdout: 1, stderr: 2 },
       );
-      for (const sig of FORWARDED) process.on(sig, () => { try { process.kill(c.pid, sig); } catch { /* gone */ } });
+      pid = c.pid;
+      pending.splice(0).forEach(forward);
       let relayDone: Promise<void> = Promise.resolve();
       let restore = (): void => {};
       if (c.ptyMaster !== null) {
