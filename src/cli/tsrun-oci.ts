@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // The runc-compatible runtime CLI engines drive (podman --runtime,
 // containerd's BinaryName). Its verbs arrive with the lifecycle issue; for
 // now it states what it is.

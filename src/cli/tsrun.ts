@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // The Docker-like CLI. Verbs live in ./commands, one file each, and load
 // core lazily so `tsrun --help` and short commands start fast.
 import { Command, CommanderError } from 'commander';

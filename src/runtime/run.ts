@@ -5,6 +5,7 @@ import type { NativeBinding } from '../native/binding.js';
 import { buildSpec, INIT_ANNOTATION, type RunOptions } from '../spec/build.js';
 import { setupError } from './exit-error.js';
 import { toNativeConfig } from './native-config.js';
+import { resolveMountTargets } from './mount-targets.js';
 import { newContainerId, type ContainerState, type ContainerStore } from './store.js';
 
 export interface RunRequest extends RunOptions {
@@ -46,6 +47,7 @@ export async function runForeground(deps: RunDeps, req: RunRequest, stdio: RunSt
     init: req.init,
     killOnParentDeath: true,
   });
+  await resolveMountTargets(config);
   const state = await store.create(id, spec, req.name);
   const nullFd = stdio.stdin === null ? openSync('/dev/null', 'r') : -1;
   if (nullFd >= 0) config.stdio[0] = nullFd;

@@ -36,7 +36,7 @@ export function sandbox(): Sandbox {
   const root = join(base, 'root');
   const runroot = join(base, 'run');
   const tsrun = (args: string[], opts: Options = {}) =>
-    execa('node', [cli, '--root', root, '--runroot', runroot, ...args], { reject: false, ...(opts.stdio || opts.input !== undefined || opts.stdin ? {} : { stdin: 'ignore' as const }), ...opts });
+    execa('node', ['--', cli, '--root', root, '--runroot', runroot, ...args], { reject: false, ...(opts.stdio || opts.input !== undefined || opts.stdin ? {} : { stdin: 'ignore' as const }), ...opts });
   return {
     root,
     runroot,
