@@ -15,7 +15,8 @@
         "native/src/process.cc",
         "native/src/caps.cc",
         "native/src/netns.cc",
-        "native/src/init.cc"
+        "native/src/init.cc",
+        "native/src/lock.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

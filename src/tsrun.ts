@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { native as realNative, type NativeBinding } from './native/binding.js';
 import { runForeground, type RunningContainer, type RunRequest, type RunStdio } from './runtime/run.js';
 import { ContainerStore } from './runtime/store.js';
+import { fileLocker } from './util/lock.js';
 
 export interface TsrunOptions {
   /** Persistent store (default /var/lib/tsrun). */
@@ -30,7 +31,7 @@ export class Tsrun {
     this.runroot = opts.runroot ?? DEFAULT_RUNROOT;
     this.native = opts.native ?? realNative;
     this.env = opts.env ?? {};
-    this.containers = new ContainerStore(this.root);
+    this.containers = new ContainerStore(this.root, fileLocker(this.native));
   }
 
   /** Starts a container attached to the given fds; await `.exited` for its exit code. */

@@ -15,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));              // wait.cc
   exports.Set("probeNamespace", Napi::Function::New(env, ProbeNamespace));  // probe.cc
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));          // probe.cc
+  exports.Set("flock", Napi::Function::New(env, Flock));                    // lock.cc
   return exports;
 }
 

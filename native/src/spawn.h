@@ -5,3 +5,4 @@ Napi::Value Spawn(const Napi::CallbackInfo &info);
 Napi::Value WaitExit(const Napi::CallbackInfo &info);
 Napi::Value ProbeNamespace(const Napi::CallbackInfo &info);
 Napi::Value SetWinsize(const Napi::CallbackInfo &info);
+Napi::Value Flock(const Napi::CallbackInfo &info);

@@ -15,6 +15,8 @@ export interface NativeBinding {
   /** 0 when a namespace of this kind can be created, else the errno. */
   probeNamespace(kind: keyof typeof CLONE_FLAGS): number;
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** Non-blocking flock: true when taken, false when someone else holds it. */
+  flock(fd: number, exclusive: boolean): boolean;
 }
 
 interface RawAddon {
@@ -23,6 +25,7 @@ interface RawAddon {
   waitExit(pid: number): Promise<ExitStatus>;
   probeNamespace(flag: number): number;
   setWinsize(fd: number, rows: number, cols: number): void;
+  flock(fd: number, exclusive: boolean): boolean;
 }
 
 let addon: RawAddon | undefined;
@@ -46,4 +49,5 @@ export const native: NativeBinding = {
   waitExit: (pid) => load().waitExit(pid),
   probeNamespace: (kind) => load().probeNamespace(CLONE_FLAGS[kind]),
   setWinsize: (fd, rows, cols) => load().setWinsize(fd, rows, cols),
+  flock: (fd, exclusive) => load().flock(fd, exclusive),
 };

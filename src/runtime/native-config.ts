@@ -55,9 +55,9 @@ export function translateMount(m: OciMount): NativeMount {
   let propagation = 0;
   const data: string[] = [];
   for (const opt of m.options ?? []) {
-    const f = FLAG_OPTIONS[opt];
+    const f = Object.hasOwn(FLAG_OPTIONS, opt) ? FLAG_OPTIONS[opt] : undefined;
     if (f) flags = f[1] ? flags | f[0] : flags & ~f[0];
-    else if (PROPAGATION[opt] !== undefined) propagation |= PROPAGATION[opt];
+    else if (Object.hasOwn(PROPAGATION, opt)) propagation |= PROPAGATION[opt];
     else data.push(opt);
   }
   if (m.type === 'bind') flags |= MS.BIND;
@@ -98,7 +98,7 @@ export function toNativeConfig(
   let cloneFlags = 0;
   const joinNamespaces: Array<{ flag: number; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
-    const flag = CLONE_FLAGS[ns.type];
+    const flag = Object.hasOwn(CLONE_FLAGS, ns.type) ? CLONE_FLAGS[ns.type] : undefined;
     if (flag === undefined || ns.type === 'user' || ns.type === 'time') {
       throw new TsrunError('UNSUPPORTED', `namespace type ${JSON.stringify(ns.type)} is not supported yet`);
     }

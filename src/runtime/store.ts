@@ -1,12 +1,15 @@
 // Containers on disk under --root: containers/<id>/{config.json,state.json}
-// and names/<name> holding the id. A name is reserved by creating its file
-// with O_EXCL, so parallel CLIs decide a name conflict exactly once.
+// and names/<name> holding the id. Names are claimed under an flock on
+// store.lock, so parallel CLIs decide a name conflict exactly once.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { OciSpec } from '../spec/oci.js';
-import { atomicWriteJson } from '../util/atomic-write.js';
+import { native } from '../native/binding.js';
+import { atomicWriteFile, atomicWriteJson } from '../util/atomic-write.js';
+import { fileLocker, type Locker } from '../util/lock.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -33,84 +36,84 @@ export function newContainerId(): string {
 export class ContainerStore {
   readonly containersDir: string;
   readonly namesDir: string;
+  private readonly lock: Locker;
 
-  constructor(readonly root: string) {
+  constructor(readonly root: string, lock: Locker = fileLocker(native)) {
     this.containersDir = join(root, 'containers');
     this.namesDir = join(root, 'names');
+    this.lock = lock;
   }
 
   dir(id: string): string {
     return join(this.containersDir, id);
   }
 
-  /** Reserves the name, then writes config.json and state.json. */
+  /**
+   * Writes the container's directory and config, then claims the name under
+   * the store lock. The directory always exists before its name does, so a
+   * name whose directory is gone was left by a crashed CLI and is free.
+   */
   async create(id: string, spec: OciSpec, requestedName?: string): Promise<ContainerState> {
     if (requestedName !== undefined && !NAME_RE.test(requestedName)) {
       throw new TsrunError('INVALID_ARGUMENT', `invalid container name ${JSON.stringify(requestedName)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
     await mkdir(this.containersDir, { recursive: true, mode: 0o700 });
     await mkdir(this.namesDir, { recursive: true, mode: 0o700 });
-    const name = requestedName ?? (await this.reserveRandomName(id));
-    if (requestedName !== undefined) await this.reserveName(requestedName, id);
-    const state: ContainerState = { id, name, status: 'created', created: new Date().toISOString() };
+    await mkdir(this.dir(id), { mode: 0o700 });
+    let name: string | undefined;
     try {
-      await mkdir(this.dir(id), { mode: 0o700 });
       await atomicWriteJson(join(this.dir(id), 'config.json'), spec);
+      name = await this.lock(join(this.root, 'store.lock'), () =>
+        requestedName !== undefined ? this.claimName(requestedName, id) : this.claimRandomName(id),
+      );
+      const state: ContainerState = { id, name, status: 'created', created: new Date().toISOString() };
       await atomicWriteJson(join(this.dir(id), 'state.json'), state);
+      return state;
     } catch (err) {
-      await this.remove(state);
+      await this.remove({ id, name: name ?? '' });
       throw err;
     }
-    return state;
   }
 
   async update(state: ContainerState): Promise<void> {
     await atomicWriteJson(join(this.dir(state.id), 'state.json'), state);
   }
 
-  async remove(state: ContainerState): Promise<void> {
+  async remove(state: Pick<ContainerState, 'id' | 'name'>): Promise<void> {
     await rm(this.dir(state.id), { recursive: true, force: true });
+    if (!state.name) return;
     // Only release the name if it is still ours.
     const owner = await readFile(join(this.namesDir, state.name), 'utf8').catch(() => null);
     if (owner === state.id) await rm(join(this.namesDir, state.name), { force: true });
   }
 
-  private async reserveName(name: string, id: string, retried = false): Promise<void> {
-    const file = join(this.namesDir, name);
-    try {
-      const fh = await open(file, 'wx', 0o600);
-      await fh.writeFile(id);
-      await fh.close();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = await readFile(file, 'utf8').catch(() => '');
-      // A CLI killed between reserving and writing the container leaves a
-      // name with no container: reclaim it. rename lets one reclaimer win.
-      const exists = owner !== '' && (await readFile(join(this.dir(owner), 'state.json')).then(() => true, () => false));
-      if (!exists && !retried) {
-        const stale = `${file}.stale.${randomBytes(4).toString('hex')}`;
-        if (await rename(file, stale).then(() => true, () => false)) await rm(stale, { force: true });
-        return this.reserveName(name, id, true);
-      }
+  /** Returns the id holding `name`, or null when it is free (or held by a vanished container). */
+  private async owner(name: string): Promise<string | null> {
+    const owner = await readFile(join(this.namesDir, name), 'utf8').catch(() => null);
+    if (!owner) return null;
+    return existsSync(this.dir(owner)) ? owner : null;
+  }
+
+  // Called with the store lock held.
+  private async claimName(name: string, id: string): Promise<string> {
+    const owner = await this.owner(name);
+    if (owner !== null) {
       throw new TsrunError(
         'NAME_IN_USE',
         `the container name "${name}" is already in use by container "${owner}"; remove (or rename) that container to reuse the name`,
       );
     }
+    await atomicWriteFile(join(this.namesDir, name), id, 0o600);
+    return name;
   }
 
-  private async reserveRandomName(id: string): Promise<string> {
-    for (let i = 0; i < 20; i++) {
+  // Called with the store lock held.
+  private async claimRandomName(id: string): Promise<string> {
+    for (let i = 0; i < 64; i++) {
       const pick = <T>(a: T[]): T => a[randomBytes(1)[0] % a.length];
-      const name = `${pick(ADJECTIVES)}_${pick(NOUNS)}${i > 5 ? `_${randomBytes(2).toString('hex')}` : ''}`;
-      try {
-        await this.reserveName(name, id);
-        return name;
-      } catch (err) {
-        if (!(err instanceof TsrunError && err.code === 'NAME_IN_USE')) throw err;
-      }
+      const name = `${pick(ADJECTIVES)}_${pick(NOUNS)}${i >= 8 ? `_${randomBytes(2).toString('hex')}` : ''}`;
+      if ((await this.owner(name)) === null) return this.claimName(name, id);
     }
     throw new TsrunError('NAME_IN_USE', 'could not find a free container name');
   }
 }
-

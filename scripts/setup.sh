@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set-up for a fresh Debian/Ubuntu machine, online or offline (Debian's
+# package mirror and the npm registry are all it needs):
+#   - the packages the build and the tests use,
+#   - `npm ci`, which builds the native addon (node-gyp) and dist/ (tsc),
+#   - the busybox root filesystem the main job runs offline,
+#   - `tsrun` and `tsrun-oci` on PATH (npm link).
+# Run as root: `sudo bash scripts/setup.sh`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (sudo bash scripts/setup.sh)" >&2; exit 1; }
+
+packages=(busybox-static tmux python3 make g++)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+bash rootfs-fixtures/busybox.sh >/dev/null
+if [ "${TSRUN_SETUP_LINK:-1}" = 1 ]; then
+  npm link --no-audit --no-fund --ignore-scripts >/dev/null
+fi
+echo "setup.sh: done; try: sudo tsrun run -it --rm --rootfs $(pwd)/rootfs-fixtures/out/busybox sh"
