@@ -66,8 +66,11 @@ elif [ ! -f "$tsrun_js" ]; then
   note "skipping tsrun: $tsrun_js not built (npm run build)"
 else
   mkdir -p "$tmp/tsrun-root" "$tmp/tsrun-runroot"
+  # Node's bare start-up, the floor under every tsrun command.
+  names+=(node-floor)
+  cmds+=("node -e 0")
   names+=(tsrun)
-  cmds+=("node $(q "$tsrun_js") --root $(q "$tmp/tsrun-root") --runroot $(q "$tmp/tsrun-runroot") run --rm --rootfs $(q "$fixture") true")
+  cmds+=("node -- $(q "$tsrun_js") --root $(q "$tmp/tsrun-root") --runroot $(q "$tmp/tsrun-runroot") run --rm --rootfs $(q "$fixture") true")
 fi
 
 if [ "${BENCH_SKIP_RUNC:-0}" = 1 ]; then
@@ -142,9 +145,11 @@ fi
 
 echo "true in $fixture, $n runs each, measured with $method"
 awk '
-  BEGIN { printf "%-8s %12s %12s\n", "", "mean ms", "median ms" }
-  { printf "%-8s %12.1f %12.1f\n", $1, $2, $3; mean[$1] = $2; med[$1] = $3 }
+  BEGIN { printf "%-10s %12s %12s\n", "", "mean ms", "median ms" }
+  { printf "%-10s %12.1f %12.1f\n", $1, $2, $3; mean[$1] = $2; med[$1] = $3 }
   END {
     if (("tsrun" in mean) && ("runc" in mean) && mean["runc"] > 0 && med["runc"] > 0)
       printf "ratio tsrun/runc: %.2f (mean), %.2f (median)\n", mean["tsrun"] / mean["runc"], med["tsrun"] / med["runc"]
+    if (("node-floor" in mean) && ("runc" in mean) && mean["runc"] > 0)
+      printf "ratio node-floor/runc: %.2f (mean): Node start-up alone\n", mean["node-floor"] / mean["runc"]
   }' "$results"

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { busybox, cli, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
+import { busybox, cli, containerPid, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('terminal');
 const has = (tool: string): boolean => {
@@ -56,5 +56,22 @@ describe.skipIf(skip)('terminal', () => {
     } finally {
       await tmux('kill-session', '-t', session);
     }
+  });
+
+  it.skipIf(!has('tmux'))('when the terminal goes away, the container hangs up and exits', async () => {
+    const session = `tsrun-hup-${process.pid}`;
+    await execa('tmux', ['new-session', '-d', '-s', session, tsrunCmd('-it sh')]);
+    const pid = await containerPid(sb);
+    await execa('tmux', ['kill-session', '-t', session]);
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
   });
 });

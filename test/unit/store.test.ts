@@ -2,11 +2,22 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TsrunError } from '../../src/errors.js';
 import { ContainerStore, newContainerId, type ContainerState } from '../../src/runtime/store.js';
 import type { Locker } from '../../src/util/lock.js';
 import type { OciSpec } from '../../src/spec/oci.js';
+
+// A seam in fs.rm so a test can run another CLI's step at an exact moment.
+const fsHooks = vi.hoisted(() => ({ beforeRm: null as null | ((target: string) => Promise<void>) }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('node:fs/promises')>();
+  const rm: typeof orig.rm = async (target, options) => {
+    if (fsHooks.beforeRm) await fsHooks.beforeRm(String(target));
+    return orig.rm(target, options);
+  };
+  return { ...orig, rm, default: { ...orig, rm } };
+});
 
 let tmp: string;
 let store: ContainerStore;
@@ -56,6 +67,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  fsHooks.beforeRm = null;
   await rm(tmp, { recursive: true, force: true });
 });
 
@@ -144,8 +156,11 @@ describe('ContainerStore.create', () => {
 
   it('leaves nothing behind when the lock cannot be taken', async () => {
     const timeout = new TsrunError('INVALID_STATE', 'timed out waiting for the lock');
-    const failing = new ContainerStore(tmp, async () => {
-      throw timeout;
+    // The first lock attempt times out; any later one (a clean-up) works.
+    let attempts = 0;
+    const failing = new ContainerStore(tmp, async (_lockPath, fn) => {
+      if (attempts++ === 0) throw timeout;
+      return fn();
     });
     const id = newContainerId();
     const err = await rejection(failing.create(id, SPEC, 'web'));
@@ -227,6 +242,40 @@ describe('ContainerStore.remove', () => {
     await store.remove(state);
     expect(existsSync(store.dir(id))).toBe(false);
     expect(await readFile(path.join(tmp, 'names', 'web'), 'utf8')).toBe(other);
+  });
+
+  // `tsrun run --rm --name web` exiting while `tsrun run --name web` starts:
+  // once the old directory is gone the name is free, so a new container may
+  // claim it before remove() deletes names/web. That must not drop the new
+  // container's claim (else a third container could take the name too).
+  it('does not release a name that a new container claimed while the old one was being removed', async () => {
+    const old = await store.create(newContainerId(), SPEC, 'web');
+    const newId = newContainerId();
+    const nameFile = path.join(tmp, 'names', 'web');
+    let claim: Promise<ContainerState> | null = null;
+    fsHooks.beforeRm = async (target) => {
+      if (target !== nameFile || claim) return;
+      claim = store.create(newId, SPEC, 'web');
+      // If remove() holds the store lock, the claim must wait for it: don't deadlock.
+      if (locks.active === 0) await claim.catch(() => undefined);
+    };
+    await store.remove(old);
+    fsHooks.beforeRm = null;
+    const result = await (claim ?? store.create(newId, SPEC, 'web')).then(
+      (state) => ({ ok: true as const, state }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    if (result.ok) {
+      // The new container won the name: it must still hold it.
+      expect(result.state.name).toBe('web');
+      expect(await readFile(nameFile, 'utf8').catch(() => null)).toBe(newId);
+    } else {
+      // Or it lost cleanly to the old container.
+      expect(result.err).toBeInstanceOf(TsrunError);
+      expect((result.err as TsrunError).code).toBe('NAME_IN_USE');
+      expect(existsSync(store.dir(newId))).toBe(false);
+    }
+    expect(existsSync(store.dir(old.id))).toBe(false);
   });
 
   it('leaves other containers alone', async () => {

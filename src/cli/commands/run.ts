@@ -89,6 +89,10 @@ export function registerRun(program: Command): void {
         }
         const relay = relayTerminal(tsrun.native, c.ptyMaster, { input, output: out });
         if (out.isTTY) out.on('resize', () => relay.resize(out.rows, out.columns));
+        // Our terminal hung up (window closed, ssh dropped): hang up the
+        // container's too, so its shell sees EOF instead of living on as
+        // PID 1, which ignores the forwarded SIGHUP.
+        process.on('SIGHUP', () => relay.close());
         relayDone = relay.done.finally(() => relay.close());
       }
       const code = await c.exited;
