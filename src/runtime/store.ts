@@ -79,12 +79,20 @@ export class ContainerStore {
     await atomicWriteJson(join(this.dir(state.id), 'state.json'), state);
   }
 
+  /**
+   * Releases the name (under the store lock, and only if it is still ours),
+   * then deletes the directory: the reverse of create, so a name is never
+   * freed while a claim made in between could be deleted with it.
+   */
   async remove(state: Pick<ContainerState, 'id' | 'name'>): Promise<void> {
+    if (state.name) {
+      const file = join(this.namesDir, state.name);
+      await this.lock(join(this.root, 'store.lock'), async () => {
+        const owner = await readFile(file, 'utf8').catch(() => null);
+        if (owner === state.id) await rm(file, { force: true });
+      });
+    }
     await rm(this.dir(state.id), { recursive: true, force: true });
-    if (!state.name) return;
-    // Only release the name if it is still ours.
-    const owner = await readFile(join(this.namesDir, state.name), 'utf8').catch(() => null);
-    if (owner === state.id) await rm(join(this.namesDir, state.name), { force: true });
   }
 
   /** Returns the id holding `name`, or null when it is free (or held by a vanished container). */
