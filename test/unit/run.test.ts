@@ -8,6 +8,7 @@ import type { ExitStatus, NativeBinding, NativeContainerConfig, SpawnResult } fr
 import { runForeground, type RunRequest, type RunStdio } from '../../src/runtime/run.js';
 import { ContainerStore, type ContainerState } from '../../src/runtime/store.js';
 import type { Locker } from '../../src/util/lock.js';
+import { rejection } from '../helpers/expect-error.js';
 
 const FAKE_PID = 31337;
 
@@ -98,14 +99,6 @@ async function stateOf(id: string): Promise<ContainerState> {
   return JSON.parse(await readFile(path.join(store.dir(id), 'state.json'), 'utf8')) as ContainerState;
 }
 
-async function rejection(p: Promise<unknown>): Promise<TsrunError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TsrunError);
-  return err as TsrunError;
-}
 
 describe('runForeground: the config handed to the native side', () => {
   it('carries the process: args, env, cwd, user, hostname', async () => {

@@ -12,6 +12,7 @@ import {
   DEFAULT_READONLY_PATHS,
 } from '../../src/spec/defaults.js';
 import { OCI_VERSION } from '../../src/spec/oci.js';
+import { rejection } from '../helpers/expect-error.js';
 
 const ID = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
 
@@ -34,14 +35,6 @@ function build(opts: Partial<RunOptions>, hostEnv: Record<string, string | undef
   return buildSpec({ rootfs, command: ['sh'], ...opts }, { id: ID, hostEnv });
 }
 
-async function rejection(p: Promise<unknown>): Promise<TsrunError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TsrunError);
-  return err as TsrunError;
-}
 
 describe('resolveArgs (Docker entrypoint/cmd rules)', () => {
   const image = { entrypoint: ['/entry.sh'], cmd: ['serve', '--port', '80'] };

@@ -7,6 +7,7 @@ import { TsrunError } from '../../src/errors.js';
 import { ContainerStore, newContainerId, type ContainerState } from '../../src/runtime/store.js';
 import type { Locker } from '../../src/util/lock.js';
 import type { OciSpec } from '../../src/spec/oci.js';
+import { rejection } from '../helpers/expect-error.js';
 
 // A seam in fs.rm so a test can run another CLI's step at an exact moment.
 const fsHooks = vi.hoisted(() => ({ beforeRm: null as null | ((target: string) => Promise<void>) }));
@@ -71,14 +72,6 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function rejection(p: Promise<unknown>): Promise<TsrunError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TsrunError);
-  return err as TsrunError;
-}
 
 async function readJson(file: string): Promise<unknown> {
   return JSON.parse(await readFile(file, 'utf8'));
