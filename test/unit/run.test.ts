@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NativeSystemError, TsrunError } from '../../src/errors.js';
+import { NativeSystemError } from '../../src/errors.js';
 import type { ExitStatus, NativeBinding, NativeContainerConfig, SpawnResult } from '../../src/native/binding.js';
 import { runForeground, type RunRequest, type RunStdio } from '../../src/runtime/run.js';
 import { ContainerStore, type ContainerState } from '../../src/runtime/store.js';
