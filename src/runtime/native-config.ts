@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { TsrunError } from '../errors.js';
 import { CAPABILITIES, CLONE_FLAGS, MS, RLIMITS } from '../native/constants.js';
 import type { NativeContainerConfig, NativeDevice, NativeMount } from '../native/types.js';
+import { INIT_ANNOTATION } from '../spec/build.js';
 import type { OciMount, OciSpec } from '../spec/oci.js';
 
 /** The devices every container gets, as runc and Docker create them. */
@@ -93,7 +94,7 @@ function capNumbers(names: string[] | undefined): number[] {
 
 export function toNativeConfig(
   spec: OciSpec,
-  opts: { stdio: [number, number, number]; init?: boolean; killOnParentDeath?: boolean },
+  opts: { stdio: [number, number, number]; killOnParentDeath?: boolean },
 ): NativeContainerConfig {
   let cloneFlags = 0;
   const joinNamespaces: Array<{ flag: number; path: string }> = [];
@@ -151,7 +152,8 @@ export function toNativeConfig(
     terminal: !!p.terminal,
     consoleSize: p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null,
     stdio: opts.stdio,
-    init: !!opts.init,
+    // --init travels in the spec, so a bundle written to disk keeps it.
+    init: spec.annotations?.[INIT_ANNOTATION] === 'true',
     killOnParentDeath: !!opts.killOnParentDeath,
   };
 }

@@ -2,7 +2,7 @@
 // then waits for it. The caller owns stdio and signal forwarding.
 import { openSync, closeSync } from 'node:fs';
 import type { NativeBinding } from '../native/binding.js';
-import { buildSpec, INIT_ANNOTATION, type RunOptions } from '../spec/build.js';
+import { buildSpec, type RunOptions } from '../spec/build.js';
 import { setupError } from './exit-error.js';
 import { toNativeConfig } from './native-config.js';
 import { resolveMountTargets } from './mount-targets.js';
@@ -41,18 +41,13 @@ export async function runForeground(deps: RunDeps, req: RunRequest, stdio: RunSt
   const { native, store } = deps;
   const id = newContainerId();
   const spec = await buildSpec(req, { id, hostEnv: deps.hostEnv });
-  if (req.init) spec.annotations = { ...spec.annotations, [INIT_ANNOTATION]: 'true' };
-  const config = toNativeConfig(spec, {
-    stdio: [stdio.stdin ?? -1, stdio.stdout, stdio.stderr],
-    init: req.init,
-    killOnParentDeath: true,
-  });
+  const config = toNativeConfig(spec, { stdio: [stdio.stdin ?? -1, stdio.stdout, stdio.stderr], killOnParentDeath: true });
   await resolveMountTargets(config);
   const state = await store.create(id, spec, req.name);
-  const nullFd = stdio.stdin === null ? openSync('/dev/null', 'r') : -1;
-  if (nullFd >= 0) config.stdio[0] = nullFd;
+  let nullFd = -1;
   let started;
   try {
+    if (stdio.stdin === null) config.stdio[0] = nullFd = openSync('/dev/null', 'r');
     started = native.spawn(config);
   } catch (err) {
     await store.remove(state);

@@ -329,7 +329,8 @@ describe('toNativeConfig: process', () => {
       noNewPrivileges: true,
       oomScoreAdj: 500,
     };
-    const c = toNativeConfig(spec, { stdio: [7, 8, 9], init: true, killOnParentDeath: true });
+    spec.annotations = { 'org.tsrun.init': 'true' };
+    const c = toNativeConfig(spec, { stdio: [7, 8, 9], killOnParentDeath: true });
     expect(c).toMatchObject({
       rootfs: '/r',
       readonlyRoot: true,
