@@ -33,6 +33,7 @@ void child_mask_paths(const container_config *c);         // mount.cc
 void child_setup_console(const container_config *c);      // console.cc
 void child_setup_stdio(const container_config *c);        // console.cc
 void child_set_process_limits(const container_config *c); // process.cc
+void child_wait_start(const container_config *c);         // process.cc
 void child_bounding_set(const container_config *c);       // caps.cc
 void child_switch_user(const container_config *c);        // process.cc
 void child_capabilities(const container_config *c);       // caps.cc

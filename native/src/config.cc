@@ -140,6 +140,8 @@ ConfigHolder::ConfigHolder(const Napi::Object &o) {
   for (uint32_t i = 0; i < 3; i++) cfg.stdio[i] = io.Get(i).As<Napi::Number>().Int32Value();
   cfg.init = flag(o, "init");
   cfg.kill_on_parent_death = flag(o, "killOnParentDeath");
+  cfg.exec_mode = flag(o, "execMode");
+  cfg.exec_fifo_fd = -1;
 
   cfg.joins = joins.data();
   cfg.n_joins = joins.size();

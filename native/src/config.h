@@ -72,4 +72,10 @@ struct container_config {
   int stdio[3];
   bool init;
   bool kill_on_parent_death;
+  // O_PATH fd of the exec fifo (create/start split), or -1: the child stops
+  // before execve until `start` opens the fifo for reading.
+  int exec_fifo_fd;
+  // `exec` into a running container: namespaces are joined, not made, so
+  // the rootfs, hostname and loopback steps are skipped.
+  bool exec_mode;
 };

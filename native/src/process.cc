@@ -1,9 +1,11 @@
 // Per-process attributes of the container's first process: rlimits,
 // oom_score_adj, umask, working directory, user and groups, the fd table,
-// and finally execve with a $PATH search of the container's own PATH.
+// the wait on the exec fifo (create/start), and finally execve with a $PATH
+// search of the container's own PATH.
 // Syscalls: prlimit64, setgroups, setresgid, setresuid (raw: glibc's
 // wrappers would try to broadcast to threads that exist only in the parent),
-// prctl(PR_SET_KEEPCAPS), mkdir, chdir, close_range, fcntl, execve.
+// prctl(PR_SET_KEEPCAPS), mkdir, chdir, close_range, fcntl, stat, access,
+// send, open, write, execve.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -12,9 +14,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "child.h"
+#include "sync.h"
 
 static void mkdir_p(const char *path) {
   char buf[1024] = "";
@@ -75,17 +80,13 @@ void child_close_fds() {
   child_fail_errno(err, "exec", "execve", path, err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
-void child_exec(const container_config *c) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+// Calls try_one(candidate) for argv[0] itself (when it has a slash) or for
+// each $PATH entry, as execvp does; try_one returns only on failure.
+template <typename F>
+static int search_path(const container_config *c, F try_one) {
   const char *file = c->argv[0];
-  for (const char *q = file; *q; q++) {
-    if (*q == '/') {
-      execve(file, c->argv, c->envp);
-      exec_failed(errno, file);
-    }
-  }
+  for (const char *q = file; *q; q++)
+    if (*q == '/') return try_one(file);
   const char *path = c->path_env ? c->path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   int last_err = ENOENT;
   const char *p = path;
@@ -100,12 +101,58 @@ void child_exec(const container_config *c) {
     if (!full[0]) s_append(full, sizeof full, ".");
     s_append(full, sizeof full, "/");
     if (s_append(full, sizeof full, file)) {
-      execve(full, c->argv, c->envp);
+      int err = try_one(full);
       // Remember "found but not runnable" over "not here", as execvp does.
-      if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+      if (err != ENOENT && err != ENOTDIR) last_err = err;
     }
     if (!*end) break;
     p = end + 1;
   }
-  exec_failed(last_err, file);
+  return last_err;
+}
+
+// Where the create step found the command (exec fifo mode), so a missing
+// command fails `create` as in runc, not the later `start`.
+static char g_resolved[1024];
+
+void child_wait_start(const container_config *c) {
+  if (c->exec_fifo_fd < 0) return;
+  int err = search_path(c, [](const char *cand) -> int {
+    struct stat st;
+    if (stat(cand, &st) != 0) return errno;
+    if (!S_ISREG(st.st_mode) || access(cand, X_OK) != 0) return EACCES;
+    g_resolved[0] = 0;
+    s_append(g_resolved, sizeof g_resolved, cand);
+    return 0;
+  });
+  if (!g_resolved[0]) exec_failed(err, c->argv[0]);
+  sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = SYNC_CREATED;
+  if (send(g_child_sync_fd, &m, sizeof m, MSG_NOSIGNAL) != (ssize_t)sizeof m) child_fail("create", "send", nullptr);
+  // The fifo lives outside the rootfs; reach it through our O_PATH fd.
+  // Opening for writing blocks until `start` opens it for reading.
+  char p[64] = "/proc/self/fd/";
+  s_append_uint(p, sizeof p, (unsigned long)c->exec_fifo_fd);
+  int fd;
+  do { fd = open(p, O_WRONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+  if (fd < 0) child_fail("start", "open", p);
+  if (write(fd, "0", 1) != 1) child_fail("start", "write", p);
+  close(fd);
+  close(c->exec_fifo_fd);
+}
+
+void child_exec(const container_config *c) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (g_resolved[0]) {
+    execve(g_resolved, c->argv, c->envp);
+    exec_failed(errno, g_resolved);
+  }
+  int err = search_path(c, [c](const char *cand) -> int {
+    execve(cand, c->argv, c->envp);
+    return errno;
+  });
+  exec_failed(err, c->argv[0]);
 }

@@ -2,7 +2,7 @@
 // thread) and the child's step sequence (runs between clone and execve and
 // is async-signal-safe: see child.h). The protocol is drawn in sync.h.
 // Syscalls: socketpair, clone, pthread_sigmask, sigaction, prctl, sethostname,
-// send/recvmsg, poll, waitpid, kill.
+// send/recvmsg, poll, waitpid, kill, open, write (cgroup.procs).
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,16 +15,45 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 #include "child.h"
 #include "config_holder.h"
 #include "errors.h"
+#include "monitor_launch.h"
 #include "spawn.h"
 #include "sync.h"
 
 // How long the parent waits for the child to reach execve.
 static const int kSetupTimeoutMs = 60000;
 
-[[noreturn]] static void child_main(const container_config *c, int sync_fd) {
+static bool joins_pid_namespace(const container_config *c) {
+  for (size_t i = 0; i < c->n_joins; i++)
+    if (c->joins[i].flag == CLONE_NEWPID) return true;
+  return false;
+}
+
+// setns(CLONE_NEWPID) only moves our future children, so fork once more
+// (as runc's nsexec does). CLONE_PARENT makes the new process our parent's
+// child, so the addon can wait for it; we report its pid and leave.
+static void fork_into_pid_namespace(const container_config *c) {
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) child_fail("namespaces", "clone", nullptr);
+  if (pid == 0) {
+    // Parent-death signals are not inherited; the pid-ns fork resets it.
+    if (c->kill_on_parent_death) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    return;
+  }
+  sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = SYNC_PID;
+  m.value[0] = pid;
+  send(g_child_sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  _exit(0);
+}
+
+[[noreturn]] void child_main(const container_config *c, int sync_fd) {
   g_child_sync_fd = sync_fd;
   // First: until execve nothing in the container may open /proc/PID/exe
   // (the host's node binary) or read this copy of Node's memory.
@@ -44,15 +73,19 @@ static const int kSetupTimeoutMs = 60000;
 
   if (c->init) child_init_disguise();
   child_join_namespaces(c);
-  if (c->clone_flags & CLONE_NEWNET) child_loopback_up();
-  if ((c->clone_flags & CLONE_NEWUTS) && c->hostname && sethostname(c->hostname, s_len(c->hostname)) != 0)
-    child_fail("hostname", "sethostname", c->hostname);
-  child_prepare_rootfs(c);
-  child_enter_rootfs(c);
-  child_mask_paths(c);
+  if (joins_pid_namespace(c)) fork_into_pid_namespace(c);
+  if (!c->exec_mode) {
+    if (c->clone_flags & CLONE_NEWNET) child_loopback_up();
+    if ((c->clone_flags & CLONE_NEWUTS) && c->hostname && sethostname(c->hostname, s_len(c->hostname)) != 0)
+      child_fail("hostname", "sethostname", c->hostname);
+    child_prepare_rootfs(c);
+    child_enter_rootfs(c);
+    child_mask_paths(c);
+  }
   child_setup_console(c);
   child_setup_stdio(c);
   child_set_process_limits(c);
+  child_wait_start(c);
   child_bounding_set(c);
   child_switch_user(c);
   child_capabilities(c);
@@ -61,24 +94,25 @@ static const int kSetupTimeoutMs = 60000;
   child_exec(c);
 }
 
-// Reads frames until EOF (exec succeeded) or an error frame.
-// Returns 0, or fills *err and returns -1.
-static int read_frames(int fd, pid_t pid, int *pty_fd, sync_msg *err) {
+static void set_error(sync_msg *err, int e, const char *step, const char *syscall, const char *path = nullptr) {
+  memset(err, 0, sizeof *err);
+  err->err = e;
+  strncpy(err->step, step, sizeof err->step - 1);
+  strncpy(err->syscall, syscall, sizeof err->syscall - 1);
+  if (path) strncpy(err->path, path, sizeof err->path - 1);
+}
+
+int recv_frame(int fd, sync_msg *m, int *passed_fd, int timeout_ms, sync_msg *err) {
   for (;;) {
     struct pollfd pfd = {fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, kSetupTimeoutMs);
+    int pr = poll(&pfd, 1, timeout_ms);
     if (pr < 0 && errno == EINTR) continue;
     if (pr == 0) {
-      kill(pid, SIGKILL);
-      memset(err, 0, sizeof *err);
-      err->err = ETIMEDOUT;
-      strcpy(err->step, "setup");
-      strcpy(err->syscall, "poll");
+      set_error(err, ETIMEDOUT, "setup", "poll");
       return -1;
     }
-    sync_msg m;
     char ctrl[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {&m, sizeof m};
+    struct iovec iov = {m, sizeof *m};
     struct msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -87,76 +121,167 @@ static int read_frames(int fd, pid_t pid, int *pty_fd, sync_msg *err) {
     ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) return 0;
-    if (n != (ssize_t)sizeof m) {
-      memset(err, 0, sizeof *err);
-      err->err = n < 0 ? errno : EPROTO;
-      strcpy(err->step, "setup");
-      strcpy(err->syscall, "recvmsg");
+    if (n != (ssize_t)sizeof *m) {
+      set_error(err, n < 0 ? errno : EPROTO, "setup", "recvmsg");
       return -1;
     }
-    if (m.type == SYNC_ERROR) {
-      *err = m;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (cm && cm->cmsg_type == SCM_RIGHTS && passed_fd) memcpy(passed_fd, CMSG_DATA(cm), sizeof(int));
+    return 1;
+  }
+}
+
+// Reads the child's frames until EOF (exec succeeded) or, with an exec
+// fifo, SYNC_CREATED. Returns 0, or fills *err and returns -1. Follows the
+// pid across a pid-namespace fork and reaps the intermediate.
+static int read_frames(int fd, pid_t *pid, bool until_created, int *pty_fd, sync_msg *err) {
+  for (;;) {
+    sync_msg m;
+    int got = recv_frame(fd, &m, pty_fd, kSetupTimeoutMs, err);
+    if (got < 0) {
+      kill(*pid, SIGKILL);
       return -1;
     }
-    if (m.type == SYNC_PTY) {
-      struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-      if (cm && cm->cmsg_type == SCM_RIGHTS) memcpy(pty_fd, CMSG_DATA(cm), sizeof(int));
+    if (got == 0) {
+      if (!until_created) return 0;
+      // The child died before it could say why (killed from outside).
+      set_error(err, ECHILD, "setup", "waitpid");
+      return -1;
+    }
+    switch (m.type) {
+      case SYNC_ERROR: *err = m; return -1;
+      case SYNC_CREATED: return 0;
+      case SYNC_PID: {
+        int status;
+        while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        *pid = m.value[0];
+        break;
+      }
+      default: break;
     }
   }
 }
 
-// spawn(config: NativeContainerConfig): SpawnResult
+static void write_cgroup_procs(const std::vector<std::string> &files, pid_t pid, sync_msg *err) {
+  char v[24];
+  int len = snprintf(v, sizeof v, "%d", (int)pid);
+  for (const std::string &f : files) {
+    int fd = open(f.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, v, (size_t)len) != len) {
+      set_error(err, errno, "cgroup", fd < 0 ? "open" : "write", f.c_str());
+      if (fd >= 0) close(fd);
+      return;
+    }
+    close(fd);
+  }
+}
+
+SpawnOptions::SpawnOptions(const Napi::Value &v) {
+  if (!v.IsObject()) return;
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value cg = o.Get("cgroupProcs");
+  if (cg.IsArray())
+    for (uint32_t i = 0; i < cg.As<Napi::Array>().Length(); i++)
+      cgroup_procs.push_back(cg.As<Napi::Array>().Get(i).As<Napi::String>().Utf8Value());
+  Napi::Value ef = o.Get("execFifo");
+  if (ef.IsString()) exec_fifo = ef.As<Napi::String>().Utf8Value();
+  Napi::Value mon = o.Get("monitor");
+  if (mon.IsObject()) {
+    monitor = true;
+    Napi::Array a = mon.As<Napi::Object>().Get("argv").As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) monitor_argv.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    monitor_stdin = mon.As<Napi::Object>().Get("stdin").ToBoolean().Value();
+  }
+}
+
+// spawn(config, options?): SpawnResult
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   ConfigHolder holder(info[0].As<Napi::Object>());
-  const container_config *c = &holder.cfg;
+  SpawnOptions opts(info[1]);
+  container_config *c = &holder.cfg;
 
+  int fifo = -1;
+  if (!opts.exec_fifo.empty()) {
+    fifo = open(opts.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
+    if (fifo < 0) throw MakeSystemError(env, errno, "create", "open", opts.exec_fifo.c_str());
+    c->exec_fifo_fd = fifo;
+  }
   int sp[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
-    throw MakeSystemError(env, errno, "spawn", "socketpair", nullptr);
-
-  // Block every signal across clone so no Node handler ever runs in the
-  // child (node-pty does the same); the parent restores its mask at once.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)c->clone_flags | SIGCHLD, 0, 0, 0, 0);
-  if (pid == 0) {
-    close(sp[0]);
-    child_main(c, sp[1]);
-  }
-  int clone_err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  close(sp[1]);
-  if (pid < 0) {
-    close(sp[0]);
-    throw MakeSystemError(env, clone_err, "namespaces", "clone", nullptr);
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+    int e = errno;
+    if (fifo >= 0) close(fifo);
+    throw MakeSystemError(env, e, "spawn", "socketpair", nullptr);
   }
 
-  sync_msg go = {};
-  go.type = SYNC_GO;
-  int pty_fd = -1;
+  pid_t pid = -1;
   sync_msg err = {};
-  int rc;
-  if (send(sp[0], &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
-    err.err = errno;
-    strcpy(err.step, "setup");
-    strcpy(err.syscall, "send");
-    rc = -1;
+  int rc = 0;
+  MonitorLaunch mon;
+  if (opts.monitor) {
+    rc = launch_monitor(c, opts, sp[1], &mon, &err);
+    pid = mon.container_pid;
   } else {
-    rc = read_frames(sp[0], pid, &pty_fd, &err);
+    // Block every signal across clone so no Node handler ever runs in the
+    // child (node-pty does the same); the parent restores its mask at once.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid = (pid_t)syscall(SYS_clone, (unsigned long)c->clone_flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+      close(sp[0]);
+      child_main(c, sp[1]);
+    }
+    int clone_err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) {
+      set_error(&err, clone_err, "namespaces", "clone");
+      rc = -1;
+    }
+  }
+  close(sp[1]);
+  if (fifo >= 0) close(fifo);
+
+  int pty_fd = -1;
+  if (rc == 0) write_cgroup_procs(opts.cgroup_procs, pid, &err);
+  if (rc == 0 && err.err) {
+    kill(pid, SIGKILL);
+    rc = -1;
+  }
+  if (rc == 0) {
+    sync_msg go = {};
+    go.type = SYNC_GO;
+    if (send(sp[0], &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
+      set_error(&err, errno, "setup", "send");
+      rc = -1;
+    } else {
+      rc = read_frames(sp[0], &pid, fifo >= 0, &pty_fd, &err);
+    }
   }
   close(sp[0]);
-  if (rc != 0) {
+  if (opts.monitor) {
+    if (rc == 0 && pty_fd >= 0) rc = monitor_take_pty(&mon, pty_fd, &err);
+    if (pty_fd >= 0) close(pty_fd);
+    pty_fd = -1;
+    if (rc != 0) {
+      // Neither may outlive a failed create; the monitor would record an exit.
+      if (mon.monitor_pid > 0) kill(mon.monitor_pid, SIGKILL);
+      if (pid > 0) kill(pid, SIGKILL);
+    }
+    if (mon.ctl >= 0) close(mon.ctl);
+  } else if (rc != 0 && pid > 0) {
     if (pty_fd >= 0) close(pty_fd);
     // The child exits right after reporting; reap it so nothing lingers.
+    kill(pid, SIGKILL);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    throw MakeSystemError(env, err.err, err.step, err.syscall, err.path[0] ? err.path : nullptr);
   }
+  if (rc != 0) throw MakeSystemError(env, err.err, err.step, err.syscall, err.path[0] ? err.path : nullptr);
   Napi::Object result = Napi::Object::New(env);
   result.Set("pid", pid);
   result.Set("ptyMaster", pty_fd);
+  result.Set("monitorPid", opts.monitor ? mon.monitor_pid : 0);
   return result;
 }

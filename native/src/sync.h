@@ -11,9 +11,20 @@
 //                                             capabilities, no_new_privs
 //                  ◄──────────────────────    SYNC_PTY + SCM_RIGHTS(master)
 //                                             (only with a terminal)
+//                  ◄──────────────────────    SYNC_PID {value[0]=pid}
+//                                             (joining a pid namespace: the
+//                                             forked grandchild's host pid;
+//                                             the intermediate then exits)
+//                  ◄──────────────────────    SYNC_CREATED (with an exec
+//                                             fifo: set-up done, the command
+//                                             found; now blocked until
+//                                             `start` opens the fifo)
 //                  ◄──────────────────────    SYNC_ERROR {step,errno,...},
 //                                             then _exit
 //                  ◄──────────────────────    EOF: execve succeeded
+//
+// With a monitor (detached containers), the addon forks the monitor first
+// and talks to it on a second socketpair (monitor_protocol.h).
 #pragma once
 #include <stdint.h>
 
@@ -21,11 +32,14 @@ enum sync_type : uint32_t {
   SYNC_GO = 1,
   SYNC_PTY = 2,
   SYNC_ERROR = 3,
+  SYNC_PID = 4,
+  SYNC_CREATED = 5,
 };
 
 struct sync_msg {
   uint32_t type;
   int32_t err;        // errno for SYNC_ERROR
+  int32_t value[2];   // SYNC_PID: the pid
   char step[32];      // set-up step that failed: "mount", "pivot_root", "exec", ...
   char syscall[32];   // the syscall that returned the error
   char path[1024];    // the path it was given, if any

@@ -65,13 +65,26 @@ export interface NativeContainerConfig {
   init: boolean;
   /** SIGKILL the container when the spawning process dies (foreground runs without a monitor). */
   killOnParentDeath: boolean;
+  /** `exec`: join the namespaces in joinNamespaces (pid included) and skip rootfs set-up. */
+  execMode?: boolean;
+}
+
+export interface SpawnOptions {
+  /** cgroup.procs files the pid is written to before the process may go on (so it execs inside its cgroup). */
+  cgroupProcs?: string[];
+  /** Exec fifo path (create/start split): spawn returns once set-up is done; the process waits until `start` reads the fifo. */
+  execFifo?: string;
+  /** Detach under a tsrun-monitor: argv[0] is the monitor binary; the element after "--pid" is filled with the container pid. */
+  monitor?: { argv: string[]; stdin: boolean };
 }
 
 export interface SpawnResult {
   /** Host pid of the container's first process. */
   pid: number;
-  /** Master side of the container's console when terminal was set, else -1. */
+  /** Master side of the container's console when terminal was set (and no monitor took it), else -1. */
   ptyMaster: number;
+  /** Host pid of the monitor, 0 without one. */
+  monitorPid: number;
 }
 
 export interface ExitStatus {
@@ -89,4 +102,17 @@ export interface NativeErrorFields {
   path?: string;
   /** The container set-up step that failed ("mount", "pivot_root", "exec", ...). */
   step: string;
+}
+
+/**
+ * One cgroup v2 device rule for attachDeviceFilter. Type 'a' covers every
+ * device (its numbers are ignored); -1 means any major or minor.
+ */
+export interface NativeDeviceRule {
+  allow: boolean;
+  type: 'a' | 'c' | 'b';
+  major: number;
+  minor: number;
+  /** Some of 'r', 'w', 'm'. */
+  access: string;
 }

@@ -3,7 +3,7 @@
 // store.lock, so parallel CLIs decide a name conflict exactly once.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { OciSpec } from '../spec/oci.js';
@@ -13,6 +13,22 @@ import { fileLocker, type Locker } from '../util/lock.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
+/** What a user asked for at create time that the spec does not say (Docker's Config/HostConfig extras). */
+export interface ContainerRequest {
+  image: string;
+  openStdin?: boolean;
+  autoRemove?: boolean;
+  init?: boolean;
+  cgroupParent?: string;
+  /** The raw limit flags, for inspect's HostConfig. */
+  limits?: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * The container record. `status`, `pid` and the exit fields are what was
+ * last recorded; the truth while a process may exist comes from the engine
+ * (the kernel and the monitor's files), see runtime/containers.ts.
+ */
 export interface ContainerState {
   id: string;
   name: string;
@@ -22,6 +38,9 @@ export interface ContainerState {
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;
+  oomKilled?: boolean;
+  restartCount?: number;
+  request?: ContainerRequest;
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -53,7 +72,7 @@ export class ContainerStore {
    * the store lock. The directory always exists before its name does, so a
    * name whose directory is gone was left by a crashed CLI and is free.
    */
-  async create(id: string, spec: OciSpec, requestedName?: string): Promise<ContainerState> {
+  async create(id: string, spec: OciSpec, requestedName?: string, request?: ContainerRequest): Promise<ContainerState> {
     if (requestedName !== undefined && !NAME_RE.test(requestedName)) {
       throw new TsrunError('INVALID_ARGUMENT', `invalid container name ${JSON.stringify(requestedName)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -66,13 +85,66 @@ export class ContainerStore {
       name = await this.lock(join(this.root, 'store.lock'), () =>
         requestedName !== undefined ? this.claimName(requestedName, id) : this.claimRandomName(id),
       );
-      const state: ContainerState = { id, name, status: 'created', created: new Date().toISOString() };
+      const state: ContainerState = { id, name, status: 'created', created: new Date().toISOString(), ...(request ? { request } : {}) };
       await atomicWriteJson(join(this.dir(id), 'state.json'), state);
       return state;
     } catch (err) {
       await this.remove({ id, name: name ?? '' });
       throw err;
     }
+  }
+
+  async read(id: string): Promise<ContainerState> {
+    try {
+      return JSON.parse(await readFile(join(this.dir(id), 'state.json'), 'utf8')) as ContainerState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TsrunError('CONTAINER_NOT_FOUND', `No such container: ${id}`);
+      throw err;
+    }
+  }
+
+  async readSpec(id: string): Promise<OciSpec> {
+    return JSON.parse(await readFile(join(this.dir(id), 'config.json'), 'utf8')) as OciSpec;
+  }
+
+  /** Ids of every container with a complete record. */
+  async ids(): Promise<string[]> {
+    const all = await readdir(this.containersDir).catch(() => [] as string[]);
+    const out: string[] = [];
+    for (const id of all) if (existsSync(join(this.dir(id), 'state.json'))) out.push(id);
+    return out;
+  }
+
+  /** Full id, exact name, or a unique id prefix (Docker's order) → id. */
+  async resolve(ref: string): Promise<string> {
+    if (/^[0-9a-f]{64}$/.test(ref) && existsSync(join(this.dir(ref), 'state.json'))) return ref;
+    if (NAME_RE.test(ref) || /^[a-zA-Z0-9]$/.test(ref)) {
+      const owner = await this.owner(ref);
+      if (owner !== null && existsSync(join(this.dir(owner), 'state.json'))) return owner;
+    }
+    if (/^[0-9a-f]+$/.test(ref)) {
+      const hits = (await this.ids()).filter((id) => id.startsWith(ref));
+      if (hits.length === 1) return hits[0];
+      if (hits.length > 1) throw new TsrunError('INVALID_ARGUMENT', `multiple containers found with provided prefix: ${ref}`);
+    }
+    throw new TsrunError('CONTAINER_NOT_FOUND', `No such container: ${ref}`);
+  }
+
+  /** Moves a container to a new name, under the store lock. */
+  async rename(id: string, newName: string): Promise<ContainerState> {
+    if (!NAME_RE.test(newName)) {
+      throw new TsrunError('INVALID_ARGUMENT', `invalid container name ${JSON.stringify(newName)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    return this.lock(join(this.root, 'store.lock'), async () => {
+      const state = await this.read(id);
+      if (state.name === newName) throw new TsrunError('INVALID_ARGUMENT', `renaming a container with the same name as its current name`);
+      await this.claimName(newName, id);
+      const renamed = { ...state, name: newName };
+      await atomicWriteJson(join(this.dir(id), 'state.json'), renamed);
+      const old = join(this.namesDir, state.name);
+      if ((await readFile(old, 'utf8').catch(() => null)) === id) await rm(old, { force: true });
+      return renamed;
+    });
   }
 
   async update(state: ContainerState): Promise<void> {

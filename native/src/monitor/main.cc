@@ -1,0 +1,215 @@
+// tsrun-monitor's event loop (see monitor.h for what it is).
+//   tsrun-monitor --dir DIR --pid PID [--log FILE] [--oom-file FILE]
+//                 [--terminal] [--stdin] [--owner-attach] [-- EXIT-COMMAND...]
+// fds on entry (monitor_protocol.h): 3 control socket, 4/5 the container's
+// stdout/stderr pipes, 6 its stdin pipe; with --terminal the pty master
+// arrives on fd 3 instead. In DIR it writes `pids` ("MONITOR CONTAINER")
+// at start and `exit.json` at the end, and listens on `attach`.
+// Syscalls: signalfd, poll, read, waitpid, recvmsg, open, rename, fsync,
+// execv.
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../monitor_protocol.h"
+#include "monitor.h"
+
+struct options {
+  const char *dir = nullptr;
+  pid_t pid = 0;
+  const char *log = nullptr;
+  const char *oom_file = nullptr;
+  bool terminal = false;
+  bool stdin_open = false;
+  // The first attach client is the foreground CLI: if it goes away while the
+  // container runs (killed, not detached), the container is killed too.
+  bool owner_attach = false;
+  char **exit_cmd = nullptr;
+};
+
+static options parse(int argc, char **argv) {
+  options o;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (!strcmp(a, "--dir") && next) o.dir = argv[++i];
+    else if (!strcmp(a, "--pid") && next) o.pid = (pid_t)atoi(argv[++i]);
+    else if (!strcmp(a, "--log") && next) o.log = argv[++i];
+    else if (!strcmp(a, "--oom-file") && next) o.oom_file = argv[++i];
+    else if (!strcmp(a, "--terminal")) o.terminal = true;
+    else if (!strcmp(a, "--stdin")) o.stdin_open = true;
+    else if (!strcmp(a, "--owner-attach")) o.owner_attach = true;
+    else if (!strcmp(a, "--")) {
+      if (i + 1 < argc) o.exit_cmd = &argv[i + 1];
+      break;
+    }
+  }
+  return o;
+}
+
+// Reads the "oom_kill N" counter (cgroup v2 memory.events, v1 memory.oom_control).
+static long oom_kills(const char *file) {
+  if (!file) return -1;
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  for (char *p = buf; (p = strstr(p, "oom_kill ")) != nullptr; p++)
+    if (p == buf || p[-1] == '\n') return atol(p + 9);
+  return -1;
+}
+
+static void write_atomic(const char *name, const char *data, size_t n) {
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  bool ok = write_all(fd, data, n) && fsync(fd) == 0;
+  close(fd);
+  if (ok) rename(tmp, name);
+  else unlink(tmp);
+}
+
+static void send_ready() {
+  sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MON_READY;
+  send(MON_FD_CTL, &m, sizeof m, MSG_NOSIGNAL);
+}
+
+// Receives a control frame; returns false at EOF. A MON_PTY frame sets *pty.
+static bool read_control(int *pty) {
+  sync_msg m;
+  char ctrl[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {&m, sizeof m};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof ctrl;
+  ssize_t n = recvmsg(MON_FD_CTL, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0 && errno == EINTR) return true;
+  if (n <= 0) return false;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (m.type == MON_PTY && cm && cm->cmsg_type == SCM_RIGHTS) memcpy(pty, CMSG_DATA(cm), sizeof(int));
+  return true;
+}
+
+int main(int argc, char **argv) {
+  options o = parse(argc, argv);
+  if (!o.dir || o.pid <= 0 || chdir(o.dir) != 0) return 2;
+  // Signals: SIGCHLD arrives through signalfd; the rest must not kill us
+  // (a terminal's SIGHUP, a stray SIGINT): only SIGKILL stops a monitor.
+  sigset_t mask;
+  sigfillset(&mask);
+  sigprocmask(SIG_SETMASK, &mask, nullptr);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  char pids[48];
+  int plen = snprintf(pids, sizeof pids, "%d %d\n", (int)getpid(), (int)o.pid);
+  write_atomic("pids", pids, (size_t)plen);
+  if (o.log) log_open(o.log);
+  long oom_before = oom_kills(o.oom_file);
+  int lfd = attach_listen("attach");
+  send_ready();
+
+  int ctl = MON_FD_CTL;
+  int out = o.terminal ? -1 : MON_FD_STDOUT;
+  int err = o.terminal ? -1 : MON_FD_STDERR;
+  int in = o.stdin_open && !o.terminal ? MON_FD_STDIN : -1;
+  int pty = -1;
+  bool stdin_closed = false;
+  bool exited = false;
+  int status = 0;
+  int drain_rounds = 0;
+  int owner = -1;
+  static char buf[8192];
+
+  for (;;) {
+    if (exited && out < 0 && err < 0 && pty < 0) break;
+    struct pollfd p[32];
+    int n = 0;
+    int i_sig = -1, i_ctl = -1, i_out = -1, i_err = -1, i_pty = -1, i_lis = -1;
+    if (sfd >= 0 && !exited) { i_sig = n; p[n++] = {sfd, POLLIN, 0}; }
+    if (ctl >= 0) { i_ctl = n; p[n++] = {ctl, POLLIN, 0}; }
+    if (out >= 0) { i_out = n; p[n++] = {out, POLLIN, 0}; }
+    if (err >= 0) { i_err = n; p[n++] = {err, POLLIN, 0}; }
+    if (pty >= 0) { i_pty = n; p[n++] = {pty, POLLIN, 0}; }
+    if (lfd >= 0 && !exited) { i_lis = n; p[n++] = {lfd, POLLIN, 0}; }
+    int first_client = n;
+    n += attach_poll_fds(p + n, 32 - n);
+    // Once the container is gone, wait briefly for the last output: a
+    // process outside its pid namespace could hold the pipe open forever.
+    int r = poll(p, (nfds_t)n, exited ? 200 : -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0 && exited && ++drain_rounds >= 5) break;
+    auto pump = [&](int idx, int *fd, int stream) {
+      if (idx < 0 || !p[idx].revents) return;
+      ssize_t k = read(*fd, buf, sizeof buf);
+      if (k < 0 && errno == EINTR) return;
+      if (k <= 0) {  // EOF, or EIO once a pty's last slave closes
+        close(*fd);
+        *fd = -1;
+        return;
+      }
+      log_data(stream, buf, (size_t)k);
+      attach_broadcast(stream, buf, (size_t)k);
+    };
+    pump(i_out, &out, 1);
+    pump(i_err, &err, 2);
+    pump(i_pty, &pty, 1);
+    if (i_ctl >= 0 && p[i_ctl].revents && !read_control(&pty)) {
+      close(ctl);
+      ctl = -1;
+    }
+    if (i_lis >= 0 && p[i_lis].revents) {
+      attach_accept(lfd);
+      if (o.owner_attach && owner < 0) owner = attach_last_fd();
+    }
+    for (int k = first_client; k < n; k++)
+      if (p[k].revents) attach_client_ready(p[k].fd, p[k].revents, in, pty, &stdin_closed);
+    if (owner >= 0 && !exited && !attach_has(owner)) {
+      kill(o.pid, SIGKILL);
+      owner = -1;
+    }
+    if (i_sig >= 0 && p[i_sig].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+      if (waitpid(o.pid, &status, WNOHANG) == o.pid) exited = true;
+    }
+  }
+
+  log_flush();
+  long oom_after = oom_kills(o.oom_file);
+  bool oom = oom_after > 0 && oom_after > (oom_before < 0 ? 0 : oom_before);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  char now[64];
+  format_now(now);
+  char json[256];
+  int jlen = snprintf(json, sizeof json, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\",\"oomKilled\":%s}\n", code,
+                      WIFSIGNALED(status) ? WTERMSIG(status) : 0, now, oom ? "true" : "false");
+  write_atomic("exit.json", json, (size_t)jlen);
+  attach_exit(code);
+  if (lfd >= 0) unlink("attach");
+  if (o.exit_cmd) {
+    sigemptyset(&mask);
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
+    execv(o.exit_cmd[0], o.exit_cmd);
+  }
+  return 0;
+}

@@ -1,0 +1,36 @@
+#pragma once
+#include <sys/types.h>
+
+#include <napi.h>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "sync.h"
+
+struct SpawnOptions {
+  explicit SpawnOptions(const Napi::Value &v);
+  // cgroup.procs files the pid is written to before SYNC_GO.
+  std::vector<std::string> cgroup_procs;
+  // Path of the exec fifo; empty: exec at once (foreground runs, exec).
+  std::string exec_fifo;
+  bool monitor = false;
+  // The monitor's argv; the element after "--pid" is overwritten with the
+  // container's pid by the launcher.
+  std::vector<std::string> monitor_argv;
+  bool monitor_stdin = false;
+};
+
+struct MonitorLaunch {
+  int ctl = -1;  // the addon's end of the control socket
+  pid_t monitor_pid = 0;
+  pid_t container_pid = -1;
+};
+
+[[noreturn]] void child_main(const container_config *c, int sync_fd);
+int recv_frame(int fd, sync_msg *m, int *passed_fd, int timeout_ms, sync_msg *err);
+// Forks the launcher, which clones the container (waiting for SYNC_GO on
+// child_sync_fd) and execs the monitor. Returns 0 once the monitor is ready.
+int launch_monitor(container_config *c, const SpawnOptions &opts, int child_sync_fd, MonitorLaunch *out, sync_msg *err);
+// Hands the container's pty master to the monitor.
+int monitor_take_pty(MonitorLaunch *m, int pty_fd, sync_msg *err);

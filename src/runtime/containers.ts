@@ -1,0 +1,254 @@
+// Docker's container verbs over the engine: a container record in the store
+// (its OCI config.json is the bundle), and at most one engine instance of it
+// at a time, run under a tsrun-monitor. Status is always derived: from the
+// engine (kernel + monitor files) while an instance exists, else from the
+// record.
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TsrunError } from '../errors.js';
+import type { NativeBinding } from '../native/binding.js';
+import { buildSpec, type RunOptions } from '../spec/build.js';
+import type { OciProcess, OciSpec } from '../spec/oci.js';
+import { Engine, type EngineState, type MonitorExit } from './engine.js';
+import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
+
+export type DockerStatus = 'created' | 'running' | 'paused' | 'exited';
+
+/** A container as `ps`/`inspect` show it: the record merged with what the kernel says. */
+export interface ContainerView {
+  record: ContainerState;
+  spec: OciSpec;
+  status: DockerStatus;
+  pid: number;
+  exitCode: number;
+  oomKilled: boolean;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Set when the exit status could not be known (its monitor was killed). */
+  error?: string;
+}
+
+export interface CreateRequest extends RunOptions {
+  name?: string;
+  /** What to show as IMAGE (the rootfs for now). */
+  imageName: string;
+  openStdin?: boolean;
+  autoRemove?: boolean;
+  cgroupParent?: string;
+  limits?: ContainerRequest['limits'];
+}
+
+export interface ContainersDeps {
+  native: NativeBinding;
+  store: ContainerStore;
+  root: string;
+  runroot: string;
+  hostEnv: Record<string, string | undefined>;
+  /** How the monitor runs `tsrun rm` for --rm (default: this Node and dist/cli/tsrun.js). */
+  selfCommand?: string[];
+}
+
+// An exit the monitor could not record: Docker reports such a container as
+// exited; the code is unknown.
+const UNKNOWN_EXIT = 255;
+
+export class Containers {
+  readonly engine: Engine;
+
+  constructor(private readonly deps: ContainersDeps) {
+    this.engine = new Engine({ native: deps.native, stateDir: join(deps.runroot, 'containers') });
+  }
+
+  get store(): ContainerStore {
+    return this.deps.store;
+  }
+
+  logPath(id: string): string {
+    return join(this.deps.store.dir(id), 'container.log');
+  }
+
+  resolve(ref: string): Promise<string> {
+    return this.deps.store.resolve(ref);
+  }
+
+  /** `tsrun create`: the record and bundle, no process yet. */
+  async create(req: CreateRequest): Promise<ContainerState> {
+    const id = newContainerId();
+    const spec = await buildSpec(req, { id, hostEnv: this.deps.hostEnv });
+    if (req.cgroupParent) spec.linux = { ...spec.linux, cgroupsPath: `${req.cgroupParent.replace(/\/+$/, '')}/${id}` };
+    const request: ContainerRequest = {
+      image: req.imageName,
+      openStdin: !!req.openStdin,
+      autoRemove: !!req.autoRemove,
+      init: !!req.init,
+      ...(req.cgroupParent ? { cgroupParent: req.cgroupParent } : {}),
+      ...(req.limits ? { limits: req.limits } : {}),
+    };
+    return this.deps.store.create(id, spec, req.name, request);
+  }
+
+  /** The merged view of one container. */
+  async view(id: string): Promise<ContainerView> {
+    const record = await this.deps.store.read(id);
+    const spec = await this.deps.store.readSpec(id);
+    const base = {
+      record, spec, pid: 0, exitCode: record.exitCode ?? 0, oomKilled: !!record.oomKilled,
+      startedAt: record.startedAt, finishedAt: record.finishedAt,
+    };
+    if (!(await this.engine.exists(id))) {
+      return { ...base, status: record.status === 'created' ? 'created' : 'exited' };
+    }
+    const st = await this.engine.state(id);
+    switch (st.status) {
+      case 'running':
+      case 'paused':
+        return { ...base, status: st.status, pid: st.pid, finishedAt: undefined, exitCode: 0, oomKilled: false };
+      case 'created':
+      case 'creating':
+        return { ...base, status: 'created' };
+      case 'stopped':
+        return { ...base, status: 'exited', ...exitFields(st) };
+    }
+  }
+
+  async list(all: boolean): Promise<ContainerView[]> {
+    const views: ContainerView[] = [];
+    for (const id of await this.deps.store.ids()) {
+      const v = await this.view(id).catch(() => null); // removed meanwhile
+      if (v && (all || v.status === 'running' || v.status === 'paused')) views.push(v);
+    }
+    return views.sort((a, b) => b.record.created.localeCompare(a.record.created));
+  }
+
+  /**
+   * Starts a container's process under a monitor. With `attach`, the
+   * caller's relay connects before the process runs, so no output is lost.
+   */
+  async start(id: string, opts: { owner?: boolean; beforeStart?: (stateDir: string) => Promise<void> } = {}): Promise<void> {
+    const v = await this.view(id);
+    if (v.status === 'running' || v.status === 'paused') return;
+    // A previous run's instance: keep its exit in the record, then clear it.
+    if (await this.engine.exists(id)) {
+      await this.deps.store.update({ ...v.record, status: 'exited', exitCode: v.exitCode, oomKilled: v.oomKilled, finishedAt: v.finishedAt });
+      await this.engine.delete(id, true);
+    }
+    const record = await this.deps.store.read(id);
+    const spec = v.spec;
+    const exitCommand = record.request?.autoRemove
+      ? [...(this.deps.selfCommand ?? defaultSelfCommand()), '--root', this.deps.root, '--runroot', this.deps.runroot, 'rm', '-f', id]
+      : undefined;
+    const rec = await this.engine.create(id, {
+      bundle: this.deps.store.dir(id),
+      spec,
+      monitor: { logPath: this.logPath(id), openStdin: !!record.request?.openStdin, exitCommand, owner: opts.owner },
+    });
+    try {
+      await opts.beforeStart?.(this.engine.dir(id));
+      await this.engine.start(id);
+    } catch (err) {
+      await this.engine.delete(id, true).catch(() => {});
+      throw err;
+    }
+    const restarts = record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
+    await this.deps.store.update({
+      ...record, status: 'running', pid: rec.pid, startedAt: new Date().toISOString(),
+      finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount: restarts,
+    });
+  }
+
+  /** Waits until the container is not running; returns its view then. */
+  async waitStopped(id: string, timeoutMs = Infinity): Promise<ContainerView | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await this.view(id);
+      if (v.status === 'exited' || v.status === 'created') {
+        // The monitor writes exit.json right after the process dies; give it that moment.
+        if (v.status === 'exited' && v.error && Date.now() < deadline) {
+          const st = await this.engine.state(id).catch(() => null);
+          if (st?.monitorAlive) {
+            await sleep(20);
+            continue;
+          }
+        }
+        return v;
+      }
+      if (Date.now() >= deadline) return null;
+      await sleep(50);
+    }
+  }
+
+  /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. Returns false if it was not running. */
+  async stop(id: string, timeoutSec = 10, signal: NodeJS.Signals | number = 'SIGTERM'): Promise<boolean> {
+    const v = await this.view(id);
+    if (v.status !== 'running' && v.status !== 'paused') return false;
+    await this.engine.kill(id, signal).catch(ignoreNotRunning);
+    if (v.status === 'paused') await this.engine.cgroup(await this.engine.load(id)).thaw().catch(() => {});
+    if (!(await this.waitStopped(id, timeoutSec * 1000))) {
+      await this.engine.kill(id, 'SIGKILL', true).catch(ignoreNotRunning);
+      await this.waitStopped(id);
+    }
+    return true;
+  }
+
+  async kill(id: string, signal: NodeJS.Signals | number): Promise<void> {
+    const v = await this.view(id);
+    if (v.status !== 'running' && v.status !== 'paused') {
+      throw new TsrunError('INVALID_STATE', `cannot kill container: ${v.record.name}: container ${id} is not running`);
+    }
+    await this.engine.kill(id, signal);
+  }
+
+  async pause(id: string): Promise<void> {
+    const v = await this.view(id);
+    if (v.status === 'paused') throw new TsrunError('INVALID_STATE', `container ${id} is already paused`);
+    if (v.status !== 'running') throw new TsrunError('INVALID_STATE', `container ${id} is not running`);
+    await this.engine.pause(id);
+  }
+
+  async unpause(id: string): Promise<void> {
+    const v = await this.view(id);
+    if (v.status !== 'paused') throw new TsrunError('INVALID_STATE', `container ${id} is not paused`);
+    await this.engine.resume(id);
+  }
+
+  /** Removes record, instance, cgroup and log; a running container only with `force`. */
+  async remove(id: string, force = false): Promise<void> {
+    const v = await this.view(id);
+    if ((v.status === 'running' || v.status === 'paused') && !force) {
+      throw new TsrunError(
+        'INVALID_STATE',
+        `cannot remove container "/${v.record.name}": container is ${v.status}: stop the container before removing or force remove`,
+      );
+    }
+    if (await this.engine.exists(id)) await this.engine.delete(id, true);
+    await this.deps.store.remove(v.record);
+  }
+
+  /** Builds the exec process from the container's own (env, user, caps), then the exec options. */
+  async execProcess(id: string, opts: { args: string[]; env?: string[]; workdir?: string; user?: string; tty?: boolean }): Promise<OciProcess> {
+    const { resolveExecUser } = await import('../spec/user.js');
+    const { mergeEnv, parseEnvOption } = await import('../spec/env.js');
+    const spec = await this.deps.store.readSpec(id);
+    if (opts.args.length === 0) throw new TsrunError('INVALID_ARGUMENT', 'exec needs a command');
+    const user = opts.user ? (await resolveExecUser(spec.root.path, opts.user)).user : spec.process.user;
+    const env = mergeEnv(spec.process.env ?? [], (opts.env ?? []).map((e) => parseEnvOption(e, this.deps.hostEnv)));
+    const cwd = opts.workdir ?? spec.process.cwd;
+    if (!cwd.startsWith('/')) throw new TsrunError('INVALID_ARGUMENT', `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
+    return { ...spec.process, terminal: !!opts.tty, args: opts.args, env, user, cwd, consoleSize: undefined };
+  }
+}
+
+function exitFields(st: EngineState): Pick<ContainerView, 'exitCode' | 'oomKilled' | 'finishedAt' | 'error'> {
+  const exit: MonitorExit | undefined = st.exit;
+  if (exit) return { exitCode: exit.exitCode, oomKilled: exit.oomKilled, finishedAt: exit.finishedAt };
+  return { exitCode: UNKNOWN_EXIT, oomKilled: false, error: 'the container monitor exited before recording the exit status' };
+}
+
+function ignoreNotRunning(err: unknown): void {
+  if (!(err instanceof TsrunError && err.code === 'INVALID_STATE')) throw err;
+}
+
+function defaultSelfCommand(): string[] {
+  return [process.execPath, '--', fileURLToPath(new URL('../cli/tsrun.js', import.meta.url))];
+}

@@ -1,0 +1,468 @@
+// The one engine both front ends drive: create/start/state/kill/delete/exec
+// of an OCI bundle, as runc does. `tsrun` (Docker-like verbs) runs it with a
+// monitor per container; `tsrun-oci` runs it bare, under the caller's own
+// monitor (conmon, containerd's shim).
+//
+// State per container in <stateDir>/<id>/:
+//   state.json  EngineRecord, written atomically
+//   lock        flock held by every state-changing call
+//   exec.fifo   exists from create until start (runc's exec.fifo)
+//   pids        "MONITOR CONTAINER", written by the monitor at its start
+//   exit.json   written by the monitor when the container has exited
+//   attach      the monitor's attach socket
+import { closeSync, constants as fsc, openSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createCgroup, openCgroup, resolveCgroupPath, type Cgroup, type CgroupDeps } from '../cgroups/index.js';
+import { TsrunError } from '../errors.js';
+import { MONITOR_PATH, type NativeBinding, type SpawnResult } from '../native/binding.js';
+import { CLONE_FLAGS } from '../native/constants.js';
+import type { OciProcess, OciSpec } from '../spec/oci.js';
+import { atomicWriteFile, atomicWriteJson } from '../util/atomic-write.js';
+import { fileLocker, type Locker } from '../util/lock.js';
+import { setupError } from './exit-error.js';
+import { resolveMountTargets } from './mount-targets.js';
+import { toNativeConfig } from './native-config.js';
+import { isSameProcess, pidStartTime, signalPid } from './proc.js';
+
+export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export interface EngineRecord {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  /** 0 until the process exists. */
+  pid: number;
+  pidStart?: string;
+  monitorPid?: number;
+  created: string;
+  cgroupPath: string;
+  annotations: Record<string, string>;
+}
+
+/** The runtime-spec `state` document, plus what tsrun's verbs need. */
+export interface EngineState {
+  ociVersion: string;
+  id: string;
+  status: OciStatus;
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations: Record<string, string>;
+  /** From the monitor, once the container has exited. */
+  exit?: MonitorExit;
+  /** The monitor is still alive (detached containers only). */
+  monitorAlive: boolean;
+}
+
+export interface MonitorExit {
+  exitCode: number;
+  signal: number;
+  finishedAt: string;
+  oomKilled: boolean;
+}
+
+export interface MonitorOptions {
+  /** json-file log path. */
+  logPath?: string;
+  /** Keep a stdin pipe open for attach (-i). */
+  openStdin: boolean;
+  /** Run by the monitor after the exit is recorded (conmon's --exit-command). */
+  exitCommand?: string[];
+  /** The first attach client owns the container: if it vanishes mid-run, the container is killed (a foreground run whose CLI was killed). */
+  owner?: boolean;
+}
+
+export interface CreateOptions {
+  /** Directory holding config.json. */
+  bundle: string;
+  /** The spec, when the caller already has it parsed (else read from the bundle). */
+  spec?: OciSpec;
+  pidFile?: string;
+  /** runc's --console-socket: the pty master is sent there. */
+  consoleSocket?: string;
+  noPivot?: boolean;
+  /** Host fds for the container's stdio without a monitor (default: ours). */
+  stdio?: [number, number, number];
+  monitor?: MonitorOptions;
+}
+
+export interface ExecOptions {
+  /** Foreground: host fds for stdio (a pty replaces them when terminal is set). */
+  stdio: [number, number, number];
+  consoleSocket?: string;
+  pidFile?: string;
+  /** Kill the process if the caller dies (foreground `tsrun exec`). */
+  killOnParentDeath: boolean;
+}
+
+export interface EngineDeps {
+  native: NativeBinding;
+  /** Where per-container state lives (runroot/containers, or tsrun-oci's --root). */
+  stateDir: string;
+  cgroups?: Partial<CgroupDeps>;
+  cgroupParent?: string;
+  locker?: Locker;
+}
+
+// Namespaces `exec` joins; mount last, since the /proc paths of the others
+// are host paths that the container's mount namespace cannot see.
+const EXEC_NAMESPACES: Array<[string, keyof typeof CLONE_FLAGS]> = [
+  ['ipc', 'ipc'], ['uts', 'uts'], ['net', 'network'], ['pid', 'pid'], ['cgroup', 'cgroup'], ['mnt', 'mount'],
+];
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export class Engine {
+  private readonly lock: Locker;
+  private readonly cgroupDeps: CgroupDeps;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.lock = deps.locker ?? fileLocker(deps.native);
+    this.cgroupDeps = { native: deps.native, ...deps.cgroups };
+  }
+
+  dir(id: string): string {
+    return join(this.deps.stateDir, id);
+  }
+
+  /** Runs fn holding the container's lock. */
+  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock(join(this.dir(id), 'lock'), fn);
+  }
+
+  async load(id: string): Promise<EngineRecord> {
+    if (!ID_RE.test(id)) throw new TsrunError('CONTAINER_NOT_FOUND', `container "${id}" does not exist`);
+    try {
+      return JSON.parse(await readFile(join(this.dir(id), 'state.json'), 'utf8')) as EngineRecord;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new TsrunError('CONTAINER_NOT_FOUND', `container "${id}" does not exist`);
+      }
+      throw err;
+    }
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return ID_RE.test(id) && (await stat(join(this.dir(id), 'state.json')).then(() => true, () => false));
+  }
+
+  async list(): Promise<string[]> {
+    const names = await readdir(this.deps.stateDir).catch(() => [] as string[]);
+    const ids: string[] = [];
+    for (const n of names) if (await this.exists(n)) ids.push(n);
+    return ids;
+  }
+
+  /** Sets the container up and leaves its process waiting for `start`. */
+  async create(id: string, opts: CreateOptions): Promise<EngineRecord> {
+    if (!ID_RE.test(id)) throw new TsrunError('INVALID_ARGUMENT', `invalid container id ${JSON.stringify(id)}`);
+    const bundle = resolve(opts.bundle);
+    const spec = opts.spec ?? (await readSpec(bundle));
+    const rootfs = resolve(bundle, spec.root.path);
+    const config = toNativeConfig({ ...spec, root: { ...spec.root, path: rootfs } }, {
+      stdio: opts.stdio ?? [0, 1, 2],
+      killOnParentDeath: false,
+    });
+    config.noPivot ||= !!opts.noPivot;
+    await resolveMountTargets(config);
+    const cgroupPath = resolveCgroupPath(spec.linux?.cgroupsPath, id, this.deps.cgroupParent);
+
+    await mkdir(this.deps.stateDir, { recursive: true, mode: 0o711 });
+    const dir = this.dir(id);
+    try {
+      await mkdir(dir, { mode: 0o711 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new TsrunError('NAME_IN_USE', `container with id "${id}" already exists`);
+      }
+      throw err;
+    }
+    const record: EngineRecord = {
+      id, bundle, rootfs, pid: 0, created: new Date().toISOString(), cgroupPath, annotations: spec.annotations ?? {},
+    };
+    let cgroup: Cgroup | undefined;
+    let started: { pid: number; ptyMaster: number; monitorPid: number } | undefined;
+    try {
+      await this.withLock(id, async () => {
+        // Written before any process exists, so a CLI killed from here on
+        // leaves a record that `delete --force` can find and clean up.
+        await atomicWriteJson(join(dir, 'state.json'), record);
+        cgroup = await createCgroup(this.cgroupDeps, cgroupPath, spec.linux?.resources);
+        const fifo = join(dir, 'exec.fifo');
+        this.deps.native.mkfifo(fifo, 0o622);
+        let nullFd: number | undefined;
+        try {
+          if (opts.monitor && !opts.monitor.openStdin && !config.terminal) {
+            config.stdio[0] = nullFd = openSync('/dev/null', 'r');
+          }
+          started = this.deps.native.spawn(config, {
+            cgroupProcs: cgroup.procsFiles(),
+            execFifo: fifo,
+            monitor: opts.monitor ? { argv: this.monitorArgv(dir, cgroup, config.terminal, opts.monitor), stdin: opts.monitor.openStdin } : undefined,
+          });
+        } catch (err) {
+          throw setupError(err, spec.process.args);
+        } finally {
+          if (nullFd !== undefined) closeSync(nullFd);
+        }
+        record.pid = started.pid;
+        record.pidStart = pidStartTime(started.pid) ?? undefined;
+        if (started.monitorPid) record.monitorPid = started.monitorPid;
+        await atomicWriteJson(join(dir, 'state.json'), record);
+        if (opts.pidFile) await atomicWriteFile(resolve(opts.pidFile), String(started.pid), 0o644);
+        if (started.ptyMaster >= 0) {
+          try {
+            if (!opts.consoleSocket) throw new TsrunError('INVALID_ARGUMENT', 'a terminal was requested but no --console-socket was given');
+            this.deps.native.sendFd(opts.consoleSocket, started.ptyMaster, '/dev/ptmx');
+          } finally {
+            closeSync(started.ptyMaster);
+          }
+        }
+      });
+      return record;
+    } catch (err) {
+      if (started) signalPid(started.pid, 'SIGKILL');
+      if (started?.monitorPid) signalPid(started.monitorPid, 'SIGKILL');
+      await cgroup?.destroy().catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private monitorArgv(dir: string, cgroup: Cgroup, terminal: boolean, m: MonitorOptions): string[] {
+    const argv = [MONITOR_PATH, '--dir', dir, '--pid', '0'];
+    if (m.logPath) argv.push('--log', m.logPath);
+    const oom = cgroup.oomFile();
+    if (oom) argv.push('--oom-file', oom);
+    if (terminal) argv.push('--terminal');
+    if (m.openStdin) argv.push('--stdin');
+    if (m.owner) argv.push('--owner-attach');
+    if (m.exitCommand?.length) argv.push('--', ...m.exitCommand);
+    return argv;
+  }
+
+  /** Lets a created container's process exec its command. */
+  async start(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = await this.load(id);
+      const st = await this.state(id, rec);
+      if (st.status !== 'created') {
+        throw new TsrunError('INVALID_STATE', `cannot start container ${id}: it is ${st.status}, not created`);
+      }
+      const fifo = join(this.dir(id), 'exec.fifo');
+      // Non-blocking: if the process died meanwhile, nobody would ever write.
+      const fh = await open(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+      try {
+        const buf = Buffer.alloc(1);
+        for (;;) {
+          const n = await fh.read(buf, 0, 1, null).then((r) => r.bytesRead, (err: NodeJS.ErrnoException) => {
+            if (err.code === 'EAGAIN') return -1;
+            throw err;
+          });
+          if (n === 1) break;
+          if (!isSameProcess(rec.pid, rec.pidStart)) {
+            throw new TsrunError('INVALID_STATE', `cannot start container ${id}: its process exited before it was started`);
+          }
+          await sleep(n === 0 ? 5 : 2);
+        }
+      } finally {
+        await fh.close();
+      }
+      await unlink(fifo);
+    });
+  }
+
+  /** The status as the kernel tells it, never as last recorded. */
+  async state(id: string, known?: EngineRecord): Promise<EngineState> {
+    const rec = known ?? (await this.load(id));
+    const dir = this.dir(id);
+    const exit = await readJson<MonitorExit>(join(dir, 'exit.json'));
+    let pid = rec.pid;
+    let monitorPid = rec.monitorPid;
+    if (!pid) {
+      // A CLI killed between spawn and its state write: the monitor knows.
+      const pids = (await readFile(join(dir, 'pids'), 'utf8').catch(() => '')).trim().split(' ').map(Number);
+      if (pids.length === 2 && pids[1] > 0) [monitorPid, pid] = pids;
+    }
+    const alive = !exit && isSameProcess(pid, pid === rec.pid ? rec.pidStart : undefined);
+    let status: OciStatus;
+    if (!alive) status = pid || exit || (await this.lockFree(id)) ? 'stopped' : 'creating';
+    else if (await exists(join(dir, 'exec.fifo'))) status = 'created';
+    else if (await openCgroup(this.cgroupDeps, rec.cgroupPath).frozen().catch(() => false)) status = 'paused';
+    else status = 'running';
+    return {
+      ociVersion: '1.2.0',
+      id,
+      status,
+      pid: alive ? pid : 0,
+      bundle: rec.bundle,
+      rootfs: rec.rootfs,
+      created: rec.created,
+      annotations: rec.annotations,
+      exit: exit ?? undefined,
+      monitorAlive: !!monitorPid && isSameProcess(monitorPid, undefined),
+    };
+  }
+
+  // A record without a pid is "creating" only while some CLI holds its lock.
+  private async lockFree(id: string): Promise<boolean> {
+    const fh = await open(join(this.dir(id), 'lock'), 'a').catch(() => null);
+    if (!fh) return true;
+    try {
+      return this.deps.native.flock(fh.fd, false);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async kill(id: string, signal: NodeJS.Signals | number, all = false): Promise<void> {
+    const rec = await this.load(id);
+    const st = await this.state(id, rec);
+    if (st.status === 'stopped' || st.status === 'creating') {
+      throw new TsrunError('INVALID_STATE', `container ${id} is not running`);
+    }
+    const cg = openCgroup(this.cgroupDeps, rec.cgroupPath);
+    const targets = all ? await cg.pids().catch(() => [st.pid]) : [st.pid];
+    for (const pid of targets) signalPid(pid, signal);
+    // Signals to a frozen cgroup wait for the thaw; SIGKILL must not.
+    if (st.status === 'paused' && (signal === 'SIGKILL' || signal === 9)) await cg.thaw().catch(() => {});
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = await this.load(id);
+      const st = await this.state(id, rec);
+      if (st.status !== 'running') throw new TsrunError('INVALID_STATE', `container ${id} is ${st.status}, not running`);
+      await openCgroup(this.cgroupDeps, rec.cgroupPath).freeze();
+    });
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = await this.load(id);
+      const st = await this.state(id, rec);
+      if (st.status !== 'paused') throw new TsrunError('INVALID_STATE', `container ${id} is not paused`);
+      await openCgroup(this.cgroupDeps, rec.cgroupPath).thaw();
+    });
+  }
+
+  /** Pids in the container's cgroup. */
+  async pids(id: string): Promise<number[]> {
+    const rec = await this.load(id);
+    return openCgroup(this.cgroupDeps, rec.cgroupPath).pids();
+  }
+
+  cgroup(rec: EngineRecord): Cgroup {
+    return openCgroup(this.cgroupDeps, rec.cgroupPath);
+  }
+
+  /**
+   * Removes the container: refused while it runs unless `force`, which
+   * kills every process in its cgroup first. Leaves no cgroup, monitor or
+   * state behind.
+   */
+  async delete(id: string, force = false): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = await this.load(id);
+      const st = await this.state(id, rec);
+      const cg = openCgroup(this.cgroupDeps, rec.cgroupPath);
+      if ((st.status === 'running' || st.status === 'paused') && !force) {
+        throw new TsrunError('INVALID_STATE', `cannot delete container ${id} that is not stopped: ${st.status}`);
+      }
+      await this.killEverything(rec, cg);
+      await cg.destroy();
+      await rm(this.dir(id), { recursive: true, force: true });
+    });
+  }
+
+  // SIGKILL the container's processes (all of its cgroup, even if its pid 1
+  // is gone or unknown) and wait until they are gone, then its monitor.
+  private async killEverything(rec: EngineRecord, cg: Cgroup): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      const pids = new Set(await cg.pids().catch(() => [] as number[]));
+      if (isSameProcess(rec.pid, rec.pidStart)) pids.add(rec.pid);
+      if (pids.size === 0) break;
+      for (const pid of pids) signalPid(pid, 'SIGKILL');
+      await cg.thaw().catch(() => {});
+      await sleep(10);
+    }
+    // The monitor exits by itself once its container is gone; give it a
+    // moment to record the exit, then make sure.
+    const pids = (await readFile(join(this.dir(rec.id), 'pids'), 'utf8').catch(() => '')).trim().split(' ').map(Number);
+    const monitor = rec.monitorPid ?? (pids[0] > 0 ? pids[0] : 0);
+    for (let i = 0; monitor && i < 100 && isSameProcess(monitor, undefined); i++) await sleep(10);
+    if (monitor) signalPid(monitor, 'SIGKILL');
+  }
+
+  /** Starts a process inside a running container; returns its pid (and pty master when it has a terminal and no console socket). */
+  async exec(id: string, proc: OciProcess, opts: ExecOptions): Promise<{ pid: number; ptyMaster: number | null }> {
+    const rec = await this.load(id);
+    const st = await this.state(id, rec);
+    if (st.status !== 'running') {
+      throw new TsrunError('INVALID_STATE', `container ${id} is not running${st.status === 'paused' ? ' (it is paused; unpause it first)' : ''}`);
+    }
+    const spec = await readSpec(rec.bundle);
+    const own = new Set<string>((spec.linux?.namespaces ?? []).map((n) => n.type));
+    const config = toNativeConfig({ ...spec, root: { ...spec.root, path: rec.rootfs }, process: proc }, {
+      stdio: opts.stdio,
+      killOnParentDeath: opts.killOnParentDeath,
+    });
+    config.execMode = true;
+    config.cloneFlags = 0;
+    config.mounts = [];
+    config.devices = [];
+    config.init = false;
+    config.joinNamespaces = EXEC_NAMESPACES.filter(([, type]) => own.has(type)).map(([file, type]) => ({
+      flag: CLONE_FLAGS[type],
+      path: `/proc/${st.pid}/ns/${file}`,
+    }));
+    const cg = openCgroup(this.cgroupDeps, rec.cgroupPath);
+    let started: SpawnResult;
+    try {
+      started = this.deps.native.spawn(config, { cgroupProcs: cg.procsFiles() });
+    } catch (err) {
+      throw setupError(err, proc.args);
+    }
+    if (opts.pidFile) await atomicWriteFile(resolve(opts.pidFile), String(started.pid), 0o644);
+    let ptyMaster: number | null = started.ptyMaster >= 0 ? started.ptyMaster : null;
+    if (ptyMaster !== null && opts.consoleSocket) {
+      try {
+        this.deps.native.sendFd(opts.consoleSocket, ptyMaster, '/dev/ptmx');
+      } finally {
+        closeSync(ptyMaster);
+        ptyMaster = null;
+      }
+    }
+    return { pid: started.pid, ptyMaster };
+  }
+}
+
+export async function readSpec(bundle: string): Promise<OciSpec> {
+  let text: string;
+  try {
+    text = await readFile(join(bundle, 'config.json'), 'utf8');
+  } catch (cause) {
+    throw new TsrunError('INVALID_ARGUMENT', `cannot read ${join(bundle, 'config.json')}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return JSON.parse(text) as OciSpec;
+  } catch (cause) {
+    throw new TsrunError('INVALID_ARGUMENT', `${join(bundle, 'config.json')} is not valid JSON`, { cause });
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
