@@ -7,6 +7,7 @@
         "native/src/errors.cc",
         "native/src/config.cc",
         "native/src/spawn.cc",
+        "native/src/monitor_launch.cc",
         "native/src/wait.cc",
         "native/src/probe.cc",
         "native/src/child_util.cc",
@@ -16,12 +17,27 @@
         "native/src/caps.cc",
         "native/src/netns.cc",
         "native/src/init.cc",
-        "native/src/lock.cc"
+        "native/src/lock.cc",
+        "native/src/handoff.cc",
+        "native/src/cgroup.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "tsrun-monitor",
+      "type": "executable",
+      "sources": [
+        "native/src/monitor/main.cc",
+        "native/src/monitor/log.cc",
+        "native/src/monitor/attach.cc"
+      ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-Os", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables"],
+      "ldflags": ["-static", "-Wl,--gc-sections", "-s"]
     }
   ]
 }

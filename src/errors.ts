@@ -13,6 +13,8 @@ export type TsrunErrorCode =
   | 'NAME_IN_USE'
   | 'INVALID_STATE'
   | 'UNSUPPORTED'
+  | 'CGROUP_UNAVAILABLE'
+  | 'CGROUP_BUSY'
   | 'NATIVE_UNAVAILABLE';
 
 export class TsrunError extends Error {

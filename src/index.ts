@@ -1,5 +1,7 @@
 export { Tsrun, DEFAULT_ROOT, DEFAULT_RUNROOT, type TsrunOptions } from './tsrun.js';
 export { TsrunError, NativeSystemError, type TsrunErrorCode } from './errors.js';
-export type { RunRequest, RunStdio, RunningContainer } from './runtime/run.js';
+export type { Containers, ContainerView, CreateRequest, DockerStatus } from './runtime/containers.js';
+export { Engine, type EngineState, type OciStatus } from './runtime/engine.js';
+export type { AttachedRun } from './runtime/run.js';
 export type { OciSpec } from './spec/oci.js';
 export { buildSpec, type RunOptions } from './spec/build.js';

@@ -1,7 +1,6 @@
 // The typed in-process API: `import { Tsrun } from 'tsrun'`.
-import { mkdir } from 'node:fs/promises';
 import { native as realNative, type NativeBinding } from './native/binding.js';
-import { runForeground, type RunningContainer, type RunRequest, type RunStdio } from './runtime/run.js';
+import { Containers } from './runtime/containers.js';
 import { ContainerStore } from './runtime/store.js';
 import { fileLocker } from './util/lock.js';
 
@@ -23,20 +22,21 @@ export class Tsrun {
   readonly root: string;
   readonly runroot: string;
   readonly native: NativeBinding;
-  readonly containers: ContainerStore;
-  private readonly env: Record<string, string | undefined>;
+  readonly store: ContainerStore;
+  /** create/start/stop/kill/rm/exec/... with Docker's semantics. */
+  readonly containers: Containers;
 
   constructor(opts: TsrunOptions = {}) {
     this.root = opts.root ?? DEFAULT_ROOT;
     this.runroot = opts.runroot ?? DEFAULT_RUNROOT;
     this.native = opts.native ?? realNative;
-    this.env = opts.env ?? {};
-    this.containers = new ContainerStore(this.root, fileLocker(this.native));
-  }
-
-  /** Starts a container attached to the given fds; await `.exited` for its exit code. */
-  async run(req: RunRequest, stdio: RunStdio): Promise<RunningContainer> {
-    await mkdir(this.runroot, { recursive: true, mode: 0o700 });
-    return runForeground({ native: this.native, store: this.containers, hostEnv: this.env }, req, stdio);
+    this.store = new ContainerStore(this.root, fileLocker(this.native));
+    this.containers = new Containers({
+      native: this.native,
+      store: this.store,
+      root: this.root,
+      runroot: this.runroot,
+      hostEnv: opts.env ?? {},
+    });
   }
 }

@@ -1,6 +1,7 @@
 // The addon's export list; each function lives in the file named beside it.
 #include <napi.h>
 
+#include "cgroup.h"
 #include "errors.h"
 #include "spawn.h"
 
@@ -16,6 +17,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeNamespace", Napi::Function::New(env, ProbeNamespace));  // probe.cc
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));          // probe.cc
   exports.Set("flock", Napi::Function::New(env, Flock));                    // lock.cc
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));                  // handoff.cc
+  exports.Set("sendFd", Napi::Function::New(env, SendFd));                  // handoff.cc
+  exports.Set("cgroupWrite", Napi::Function::New(env, CgroupWrite));        // cgroup.cc
+  exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));  // cgroup.cc
   return exports;
 }
 

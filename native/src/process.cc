@@ -126,6 +126,14 @@ void child_wait_start(const container_config *c) {
     return 0;
   });
   if (!g_resolved[0]) exec_failed(err, c->argv[0]);
+  // The process may wait here for a long time: drop every fd inherited
+  // from Node (CLOEXEC would only act at execve), or it would hold the
+  // engine's lock files and sockets while it waits.
+  int keep_lo = g_child_sync_fd < c->exec_fifo_fd ? g_child_sync_fd : c->exec_fifo_fd;
+  int keep_hi = g_child_sync_fd < c->exec_fifo_fd ? c->exec_fifo_fd : g_child_sync_fd;
+  if (keep_lo > 3) syscall(SYS_close_range, 3U, (unsigned)keep_lo - 1, 0U);
+  if (keep_hi > keep_lo + 1) syscall(SYS_close_range, (unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0U);
+  syscall(SYS_close_range, (unsigned)keep_hi + 1, ~0U, 0U);
   sync_msg m;
   memset(&m, 0, sizeof m);
   m.type = SYNC_CREATED;

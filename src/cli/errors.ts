@@ -1,14 +1,15 @@
 // The one place that turns an error into a message and an exit code.
-// Docker's codes: 125 tsrun itself failed, 126 the command could not be
-// invoked, 127 it was not found.
+// Docker's codes: 125 when `run`/`create` itself fails, 126 when the
+// command cannot be invoked, 127 when it is not found; the other verbs
+// exit 1 on an error, as the docker CLI does for daemon errors.
 import { NativeSystemError, TsrunError } from '../errors.js';
 
-export function exitCodeFor(err: unknown): number {
+export function exitCodeFor(err: unknown, fallback = 125): number {
   if (err instanceof TsrunError) {
     if (err.code === 'COMMAND_NOT_FOUND') return 127;
     if (err.code === 'COMMAND_NOT_EXECUTABLE') return 126;
   }
-  return 125;
+  return fallback;
 }
 
 export function messageFor(err: unknown): string {
@@ -22,9 +23,9 @@ export function messageFor(err: unknown): string {
 }
 
 /** Prints one line to stderr and returns the exit code. */
-export function reportError(err: unknown): number {
+export function reportError(err: unknown, fallback = 125): number {
   const line = messageFor(err).split('\n')[0];
   process.stderr.write(`tsrun: ${line}\n`);
   if (process.env.TSRUN_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return exitCodeFor(err);
+  return exitCodeFor(err, fallback);
 }

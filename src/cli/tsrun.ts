@@ -2,8 +2,18 @@
 // The Docker-like CLI. Verbs live in ./commands, one file each, and load
 // core lazily so `tsrun --help` and short commands start fast.
 import { Command, CommanderError } from 'commander';
+import { registerAttach } from './commands/attach.js';
 import { registerCheck } from './commands/check.js';
+import { registerCreate } from './commands/create.js';
+import { registerExec } from './commands/exec.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerLogs } from './commands/logs.js';
+import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
+import { registerStart } from './commands/start.js';
+import { registerStats } from './commands/stats.js';
+import { registerTop } from './commands/top.js';
 import { reportError } from './errors.js';
 
 const program = new Command('tsrun')
@@ -15,9 +25,25 @@ const program = new Command('tsrun')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-registerRun(program);
-registerCheck(program);
-for (const c of program.commands) c.exitOverride();
+for (const register of [
+  registerRun, registerCreate, registerStart, registerAttach, registerPs, registerLifecycle, registerLogs,
+  registerExec, registerInspect, registerTop, registerStats, registerCheck,
+]) {
+  register(program);
+}
+const exitOverrideAll = (cmd: Command): void => {
+  for (const c of cmd.commands) {
+    c.exitOverride();
+    exitOverrideAll(c);
+  }
+};
+exitOverrideAll(program);
+
+// Docker exits 125 when `run`/`create` itself fails, and 1 for the other verbs' errors.
+let verb = '';
+program.hook('preAction', (_program, action) => {
+  verb = action.name();
+});
 
 async function main(): Promise<void> {
   try {
@@ -27,7 +53,7 @@ async function main(): Promise<void> {
       // --help and --version exit 0; usage errors are tsrun's failure (125), as in Docker.
       process.exitCode = err.exitCode === 0 ? 0 : 125;
     } else {
-      process.exitCode = reportError(err);
+      process.exitCode = reportError(err, verb === 'run' || verb === 'create' || verb === '' ? 125 : 1);
     }
   }
   // stdin relays and signal listeners would otherwise keep us alive.

@@ -1,15 +1,20 @@
 // The only importer of the compiled addon. Core code takes a NativeBinding
 // as a dependency, so unit tests can pass a fake that records calls.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { NativeSystemError, TsrunError } from '../errors.js';
 import { CLONE_FLAGS } from './constants.js';
-import type { ExitStatus, NativeContainerConfig, SpawnResult } from './types.js';
+import type { ExitStatus, NativeContainerConfig, NativeDeviceRule, SpawnOptions, SpawnResult } from './types.js';
 
-export type { ExitStatus, NativeContainerConfig, SpawnResult } from './types.js';
+export type { ExitStatus, NativeContainerConfig, NativeDeviceRule, SpawnOptions, SpawnResult } from './types.js';
 
 export interface NativeBinding {
-  /** Clones the container's first process and returns once it has exec'd (or throws NativeSystemError). */
-  spawn(config: NativeContainerConfig): SpawnResult;
+  /**
+   * Clones the container's first process and returns once it has exec'd, or
+   * with `execFifo` once it is created and waiting for `start` (throws
+   * NativeSystemError when set-up fails).
+   */
+  spawn(config: NativeContainerConfig, options?: SpawnOptions): SpawnResult;
   /** Resolves when the process exits; reaps it. */
   waitExit(pid: number): Promise<ExitStatus>;
   /** 0 when a namespace of this kind can be created, else the errno. */
@@ -17,18 +22,33 @@ export interface NativeBinding {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** Non-blocking flock: true when taken, false when someone else holds it. */
   flock(fd: number, exclusive: boolean): boolean;
+  /** Creates a fifo with exactly this mode. */
+  mkfifo(path: string, mode: number): void;
+  /** Connects to a unix socket and sends fd with SCM_RIGHTS (runc's --console-socket protocol). */
+  sendFd(socketPath: string, fd: number, name: string): void;
+  /** One open(O_WRONLY) + write() of the whole value to a cgroup control file. */
+  cgroupWrite(path: string, value: string): void;
+  /** cgroup v2: loads an eBPF device program from the rules (last match wins, default deny) and attaches it to the cgroup directory. */
+  attachDeviceFilter(cgroupDir: string, rules: NativeDeviceRule[]): void;
 }
 
 interface RawAddon {
   setErrorClass(cls: unknown): void;
-  spawn(config: NativeContainerConfig): SpawnResult;
+  spawn(config: NativeContainerConfig, options?: SpawnOptions): SpawnResult;
   waitExit(pid: number): Promise<ExitStatus>;
   probeNamespace(flag: number): number;
   setWinsize(fd: number, rows: number, cols: number): void;
   flock(fd: number, exclusive: boolean): boolean;
+  mkfifo(path: string, mode: number): void;
+  sendFd(socketPath: string, fd: number, name: string): void;
+  cgroupWrite(path: string, value: string): void;
+  attachDeviceFilter(cgroupDir: string, rules: NativeDeviceRule[]): void;
 }
 
 let addon: RawAddon | undefined;
+
+/** The monitor executable node-gyp builds beside the addon. */
+export const MONITOR_PATH = fileURLToPath(new URL('../../build/Release/tsrun-monitor', import.meta.url));
 
 function load(): RawAddon {
   if (addon) return addon;
@@ -45,9 +65,13 @@ function load(): RawAddon {
 
 /** The real kernel facade; the addon is loaded on first use. */
 export const native: NativeBinding = {
-  spawn: (config) => load().spawn(config),
+  spawn: (config, options) => load().spawn(config, options),
   waitExit: (pid) => load().waitExit(pid),
   probeNamespace: (kind) => load().probeNamespace(CLONE_FLAGS[kind]),
   setWinsize: (fd, rows, cols) => load().setWinsize(fd, rows, cols),
   flock: (fd, exclusive) => load().flock(fd, exclusive),
+  mkfifo: (path, mode) => load().mkfifo(path, mode),
+  sendFd: (socketPath, fd, name) => load().sendFd(socketPath, fd, name),
+  cgroupWrite: (path, value) => load().cgroupWrite(path, value),
+  attachDeviceFilter: (cgroupDir, rules) => load().attachDeviceFilter(cgroupDir, rules),
 };

@@ -135,7 +135,9 @@ export class Containers {
     }
     const record = await this.deps.store.read(id);
     const spec = v.spec;
-    const exitCommand = record.request?.autoRemove
+    // --rm: a detached container is removed by its monitor; an attached
+    // run's caller removes it (and must not race the monitor doing so).
+    const exitCommand = record.request?.autoRemove && !opts.owner
       ? [...(this.deps.selfCommand ?? defaultSelfCommand()), '--root', this.deps.root, '--runroot', this.deps.runroot, 'rm', '-f', id]
       : undefined;
     const rec = await this.engine.create(id, {

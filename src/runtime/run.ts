@@ -1,67 +1,46 @@
-// Runs a container in the foreground: spec → store record → native spawn,
-// then waits for it. The caller owns stdio and signal forwarding.
-import { openSync, closeSync } from 'node:fs';
-import type { NativeBinding } from '../native/binding.js';
-import { buildSpec, type RunOptions } from '../spec/build.js';
-import { setupError } from './exit-error.js';
-import { toNativeConfig } from './native-config.js';
-import { resolveMountTargets } from './mount-targets.js';
-import { newContainerId, type ContainerState, type ContainerStore } from './store.js';
+// `run` without -d: a monitored container like any other, with the caller
+// attached before its process starts (so no output is lost) as the owner
+// (if the caller is killed, so is the container).
+import { TsrunError } from '../errors.js';
+import { connectAttach, relayAttach, type Attachment, type AttachStreams } from './attach.js';
+import type { Containers, CreateRequest } from './containers.js';
 
-export interface RunRequest extends RunOptions {
-  name?: string;
-  /** --rm: delete the container record when it exits. */
-  remove?: boolean;
-}
-
-export interface RunStdio {
-  /** Host fd for the container's stdin; null gives it /dev/null (no -i). */
-  stdin: number | null;
-  stdout: number;
-  stderr: number;
-}
-
-export interface RunningContainer {
+export interface AttachedRun {
   id: string;
   name: string;
   pid: number;
-  /** The pty master when the container has a terminal. */
-  ptyMaster: number | null;
-  /** Resolves with Docker's exit code: the process's own, or 128+N for signal N. */
+  attachment: Attachment;
+  /** Docker's exit code: the process's own, or 128+N when signal N killed it. */
   exited: Promise<number>;
 }
 
-export interface RunDeps {
-  native: NativeBinding;
-  store: ContainerStore;
-  hostEnv: Record<string, string | undefined>;
+export async function runAttached(containers: Containers, req: CreateRequest, io: AttachStreams): Promise<AttachedRun> {
+  const state = await containers.create(req);
+  let attachment: Attachment | undefined;
+  try {
+    await containers.start(state.id, {
+      owner: true,
+      beforeStart: async (dir) => {
+        attachment = relayAttach(await connectAttach(dir), io);
+      },
+    });
+  } catch (err) {
+    attachment?.detach();
+    // The user never got a container out of this: leave nothing behind.
+    await containers.remove(state.id, true).catch(() => {});
+    throw err;
+  }
+  const { pid = 0 } = await containers.store.read(state.id);
+  const att = attachment!;
+  const exited = att.exited.then(async (code) => {
+    // No exit frame: the monitor is gone; the engine still knows what happened.
+    const final = code ?? (await containers.waitStopped(state.id))?.exitCode ?? 255;
+    if (req.autoRemove) await containers.remove(state.id, true).catch(ignoreMissing);
+    return final;
+  });
+  return { id: state.id, name: state.name, pid, attachment: att, exited };
 }
 
-export async function runForeground(deps: RunDeps, req: RunRequest, stdio: RunStdio): Promise<RunningContainer> {
-  const { native, store } = deps;
-  const id = newContainerId();
-  const spec = await buildSpec(req, { id, hostEnv: deps.hostEnv });
-  const config = toNativeConfig(spec, { stdio: [stdio.stdin ?? -1, stdio.stdout, stdio.stderr], killOnParentDeath: true });
-  await resolveMountTargets(config);
-  const state = await store.create(id, spec, req.name);
-  let nullFd = -1;
-  let started;
-  try {
-    if (stdio.stdin === null) config.stdio[0] = nullFd = openSync('/dev/null', 'r');
-    started = native.spawn(config);
-  } catch (err) {
-    await store.remove(state);
-    throw setupError(err, spec.process.args);
-  } finally {
-    if (nullFd >= 0) closeSync(nullFd);
-  }
-  const running: ContainerState = { ...state, status: 'running', pid: started.pid, startedAt: new Date().toISOString() };
-  await store.update(running);
-  const exited = native.waitExit(started.pid).then(async (st) => {
-    const code = st.exitCode ?? 128 + (st.signal ?? 0);
-    if (req.remove) await store.remove(running);
-    else await store.update({ ...running, status: 'exited', exitCode: code, finishedAt: new Date().toISOString(), pid: undefined });
-    return code;
-  });
-  return { id: state.id, name: state.name, pid: started.pid, ptyMaster: started.ptyMaster >= 0 ? started.ptyMaster : null, exited };
+function ignoreMissing(err: unknown): void {
+  if (!(err instanceof TsrunError && err.code === 'CONTAINER_NOT_FOUND')) throw err;
 }

@@ -11,10 +11,11 @@ import {
   DEFAULT_NAMESPACES,
   DEFAULT_PATH_ENV,
   DEFAULT_READONLY_PATHS,
+  defaultDeviceRules,
   defaultMounts,
 } from './defaults.js';
 import { getEnv, mergeEnv, parseEnvOption, readEnvFile, type HostEnv } from './env.js';
-import { OCI_VERSION, type OciProcess, type OciSpec } from './oci.js';
+import { OCI_VERSION, type LinuxResources, type OciProcess, type OciSpec } from './oci.js';
 import { resolveExecUser } from './user.js';
 
 /** The image config fields that shape the process (OCI image config names). */
@@ -44,6 +45,8 @@ export interface RunOptions {
   init?: boolean;
   readOnly?: boolean;
   image?: ImageProcessConfig;
+  /** cgroup limits (spec/resources.ts parses Docker's flags); the default device rules are added. */
+  resources?: LinuxResources;
 }
 
 export interface BuildContext {
@@ -173,6 +176,7 @@ export async function buildSpec(opts: RunOptions, ctx: BuildContext): Promise<Oc
       namespaces: DEFAULT_NAMESPACES.map((type) => ({ type })),
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
+      resources: { ...opts.resources, devices: [...defaultDeviceRules(), ...(opts.resources?.devices ?? [])] },
     },
   };
   if (opts.init) spec.annotations = { [INIT_ANNOTATION]: 'true' };

@@ -7,7 +7,7 @@
 // and a caller that pushed onto one would silently change all later
 // containers. Use the `default*()` functions to get a fresh, mutable copy.
 
-import type { NamespaceType, OciMount } from './oci.js';
+import type { LinuxDeviceCgroup, NamespaceType, OciMount } from './oci.js';
 
 /** The 14 capabilities Docker grants by default (moby DefaultCapabilities). */
 export const DEFAULT_CAPABILITIES: readonly string[] = Object.freeze([
@@ -106,4 +106,30 @@ export function defaultMounts(): OciMount[] {
     if (m.options !== undefined) copy.options = [...m.options];
     return copy;
   });
+}
+
+/**
+ * The device cgroup: deny every device, then allow runc's default list
+ * (libcontainer/specconv AllowedDevices, which Docker also uses): the
+ * harmless character devices, the terminal devices, and mknod of any
+ * device (creating a node is harmless when opening it is still denied).
+ */
+export const DEFAULT_DEVICE_RULES: readonly Readonly<LinuxDeviceCgroup>[] = Object.freeze([
+  { allow: false, access: 'rwm' },
+  { allow: true, type: 'c', major: -1, minor: -1, access: 'm' },
+  { allow: true, type: 'b', major: -1, minor: -1, access: 'm' },
+  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, // /dev/null
+  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }, // /dev/zero
+  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }, // /dev/full
+  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' }, // /dev/random
+  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' }, // /dev/urandom
+  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' }, // /dev/tty
+  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' }, // /dev/console
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // /dev/ptmx
+  { allow: true, type: 'c', major: 136, minor: -1, access: 'rwm' }, // /dev/pts/*
+].map((r) => Object.freeze(r as LinuxDeviceCgroup)));
+
+/** A fresh, mutable copy of DEFAULT_DEVICE_RULES for placing into a spec. */
+export function defaultDeviceRules(): LinuxDeviceCgroup[] {
+  return DEFAULT_DEVICE_RULES.map((r) => ({ ...r }));
 }

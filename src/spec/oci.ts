@@ -47,6 +47,58 @@ export interface OciProcess {
   oomScoreAdj?: number;
 }
 
+/** One device-cgroup rule; type 'a' (or none) means every device, major/minor -1 or absent mean any. */
+export interface LinuxDeviceCgroup {
+  allow: boolean;
+  type?: 'a' | 'c' | 'b';
+  major?: number;
+  minor?: number;
+  /** Some of 'r', 'w', 'm'; absent means 'rwm'. */
+  access?: string;
+}
+
+/** Bytes; -1 is unlimited. `swap` is memory + swap together, as in cgroup v1. */
+export interface LinuxMemory {
+  limit?: number;
+  reservation?: number;
+  swap?: number;
+}
+
+export interface LinuxCpu {
+  shares?: number;
+  /** Microseconds per period; -1 is unlimited. */
+  quota?: number;
+  period?: number;
+  /** cpuset list, e.g. "0-1,3". */
+  cpus?: string;
+  mems?: string;
+}
+
+export interface LinuxPids {
+  /** 0 or -1 is unlimited. */
+  limit: number;
+}
+
+export interface LinuxThrottleDevice {
+  major: number;
+  minor: number;
+  /** Bytes per second. */
+  rate: number;
+}
+
+export interface LinuxBlockIO {
+  throttleReadBpsDevice?: LinuxThrottleDevice[];
+  throttleWriteBpsDevice?: LinuxThrottleDevice[];
+}
+
+export interface LinuxResources {
+  devices?: LinuxDeviceCgroup[];
+  memory?: LinuxMemory;
+  cpu?: LinuxCpu;
+  pids?: LinuxPids;
+  blockIO?: LinuxBlockIO;
+}
+
 export interface OciLinux {
   namespaces?: OciNamespace[];
   maskedPaths?: string[];
@@ -54,7 +106,7 @@ export interface OciLinux {
   rootfsPropagation?: string;
   cgroupsPath?: string;
   sysctl?: Record<string, string>;
-  resources?: Record<string, unknown>;
+  resources?: LinuxResources;
   devices?: Array<{ path: string; type: string; major: number; minor: number; fileMode?: number; uid?: number; gid?: number }>;
 }
 

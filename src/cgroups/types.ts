@@ -1,0 +1,51 @@
+// The shapes shared by the v1 and v2 implementations and the public API.
+import type { NativeBinding } from '../native/binding.js';
+
+export type CgroupMode = 'v2' | 'v1';
+
+export interface CgroupDeps {
+  native: Pick<NativeBinding, 'cgroupWrite' | 'attachDeviceFilter'>;
+  /** Where the cgroup filesystems are mounted; default /sys/fs/cgroup. */
+  mountRoot?: string;
+  /** Path of the mount table to read; default /proc/self/mountinfo (tests pass a fake). */
+  mountinfo?: string;
+}
+
+export interface CgroupStats {
+  /** Total CPU time of every process in the cgroup, in nanoseconds. */
+  cpuUsageNs: number;
+  /** Bytes charged to the cgroup as the kernel counts them (page cache included). */
+  memoryUsage: number;
+  /** null when unlimited or there is no memory controller. */
+  memoryLimit: number | null;
+  pids: number;
+  /** null when unlimited or there is no pids controller. */
+  pidsLimit: number | null;
+}
+
+export interface FreezeOptions {
+  /** How long to wait for the kernel to report the cgroup frozen; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+export interface Cgroup {
+  /** Path below the hierarchy root(s), without a leading slash: "tsrun/ID". */
+  readonly relPath: string;
+  readonly mode: CgroupMode;
+  /** Every cgroup.procs file a new process must be written to (1 on v2; one per hierarchy on v1). */
+  procsFiles(): string[];
+  /** File holding an 'oom_kill N' line (v2 memory.events, v1 memory.oom_control), or null without a memory controller. */
+  oomFile(): string | null;
+  oomKillCount(): Promise<number>;
+  /** Resolves once the kernel reports every process frozen; throws CGROUP_BUSY (after thawing) if it never does. */
+  freeze(opts?: FreezeOptions): Promise<void>;
+  thaw(): Promise<void>;
+  frozen(): Promise<boolean>;
+  /** Every pid in the cgroup and its descendants, sorted. */
+  pids(): Promise<number[]>;
+  stats(): Promise<CgroupStats>;
+  /** cpu.stat as numbers; both versions have nr_periods and nr_throttled. */
+  cpuStat(): Promise<Record<string, number>>;
+  /** rmdir in every hierarchy, deepest first; the parent (e.g. "tsrun") stays. */
+  destroy(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+// `tsrun attach CONTAINER`: reconnect to a running container's stdio or pty.
+import type { Command } from 'commander';
+import { TsrunError } from '../../errors.js';
+import { tsrunFor } from '../context.js';
+
+export function registerAttach(program: Command): void {
+  program
+    .command('attach')
+    .description("attach to a running container's input and output")
+    .argument('<container>')
+    .option('--no-stdin', 'do not attach stdin')
+    .action(async (ref: string, flags: { stdin: boolean }, cmd: Command) => {
+      const tsrun = await tsrunFor(cmd);
+      const c = tsrun.containers;
+      const id = await c.resolve(ref);
+      const v = await c.view(id);
+      if (v.status !== 'running' && v.status !== 'paused') {
+        throw new TsrunError('INVALID_STATE', 'You cannot attach to a stopped container, start it first');
+      }
+      const { connectAttach, relayAttach } = await import('../../runtime/attach.js');
+      const tty = !!v.spec.process.terminal;
+      const raw = tty && flags.stdin && process.stdin.isTTY;
+      if (raw) process.stdin.setRawMode(true);
+      try {
+        const a = relayAttach(await connectAttach(c.engine.dir(id)), {
+          stdin: flags.stdin ? process.stdin : undefined,
+          stdout: process.stdout,
+          stderr: process.stderr,
+        });
+        if (tty && process.stdout.isTTY) {
+          a.resize(process.stdout.rows, process.stdout.columns);
+          process.stdout.on('resize', () => a.resize(process.stdout.rows, process.stdout.columns));
+        }
+        const code = await a.exited;
+        process.exitCode = code ?? (await c.waitStopped(id))?.exitCode ?? 0;
+      } finally {
+        if (raw) process.stdin.setRawMode(false);
+      }
+    });
+}

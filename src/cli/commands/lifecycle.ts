@@ -1,0 +1,139 @@
+// The small state-changing verbs, each Docker's: stop, kill, restart, rm,
+// wait, pause, unpause, rename, container prune. Each prints the reference
+// it acted on, and goes on to the next reference when one fails (exit 1).
+import type { Command } from 'commander';
+import { TsrunError } from '../../errors.js';
+import { forEachRef, tsrunFor } from '../context.js';
+
+function parseTimeout(value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid value for --time: "${value}" (seconds)`);
+  return Math.max(0, Number(value));
+}
+
+export function registerLifecycle(program: Command): void {
+  program
+    .command('stop')
+    .description('stop running containers (the stop signal, then SIGKILL after the timeout)')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .option('-s, --signal <signal>', 'signal to send first', 'SIGTERM')
+    .action(async (refs: string[], flags: { time: string; signal: string }, cmd: Command) => {
+      const { parseSignal } = await import('../../runtime/signals.js');
+      const timeout = parseTimeout(flags.time);
+      const signal = parseSignal(flags.signal);
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        const id = await c.resolve(ref);
+        // Docker: stopping a stopped container is not an error; say so.
+        if (!(await c.stop(id, timeout, signal))) process.stderr.write(`tsrun: container ${ref} is not running\n`);
+        return ref;
+      });
+    });
+
+  program
+    .command('kill')
+    .description('send a signal (default SIGKILL) to running containers')
+    .argument('<container...>')
+    .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
+    .action(async (refs: string[], flags: { signal: string }, cmd: Command) => {
+      const { parseSignal } = await import('../../runtime/signals.js');
+      const signal = parseSignal(flags.signal);
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        await c.kill(await c.resolve(ref), signal);
+        return ref;
+      });
+    });
+
+  program
+    .command('restart')
+    .description('restart containers')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .action(async (refs: string[], flags: { time: string }, cmd: Command) => {
+      const timeout = parseTimeout(flags.time);
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        const id = await c.resolve(ref);
+        await c.stop(id, timeout);
+        await c.start(id);
+        return ref;
+      });
+    });
+
+  program
+    .command('rm')
+    .description('remove containers')
+    .argument('<container...>')
+    .option('-f, --force', 'kill and remove a running container')
+    .option('-v, --volumes', 'remove anonymous volumes too (none exist yet)')
+    .action(async (refs: string[], flags: { force?: boolean }, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        await c.remove(await c.resolve(ref), !!flags.force);
+        return ref;
+      });
+    });
+
+  program
+    .command('wait')
+    .description('block until containers stop, then print their exit codes')
+    .argument('<container...>')
+    .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        const v = await c.waitStopped(await c.resolve(ref));
+        return String(v?.exitCode ?? 0);
+      });
+    });
+
+  program
+    .command('pause')
+    .description('freeze all processes of containers (cgroup freezer)')
+    .argument('<container...>')
+    .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        await c.pause(await c.resolve(ref));
+        return ref;
+      });
+    });
+
+  program
+    .command('unpause')
+    .description('thaw paused containers')
+    .argument('<container...>')
+    .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        await c.unpause(await c.resolve(ref));
+        return ref;
+      });
+    });
+
+  program
+    .command('rename')
+    .description('rename a container')
+    .argument('<container>')
+    .argument('<new-name>')
+    .action(async (ref: string, newName: string, _flags: unknown, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      await c.store.rename(await c.resolve(ref), newName);
+    });
+
+  const container = program.command('container').description('manage containers');
+  container
+    .command('prune')
+    .description('remove all stopped containers')
+    .option('-f, --force', 'do not prompt for confirmation (tsrun never prompts)')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      const removed: string[] = [];
+      for (const v of await c.list(true)) {
+        if (v.status !== 'exited' && v.status !== 'created') continue;
+        // Skip (not fail on) one that started or vanished meanwhile.
+        if (await c.remove(v.record.id).then(() => true, () => false)) removed.push(v.record.id);
+      }
+      process.stdout.write(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\nTotal reclaimed space: 0B\n`);
+    });
+}

@@ -1,0 +1,82 @@
+// `tsrun ps [-a] [-q] [--no-trunc] [--filter status=|name=] [--format json]`
+import type { Command } from 'commander';
+import { TsrunError } from '../../errors.js';
+import type { ContainerView } from '../../runtime/containers.js';
+import { tsrunFor } from '../context.js';
+import { commandText, statusText, table } from '../format.js';
+import { collect } from '../options.js';
+
+type Filter = (v: ContainerView) => boolean;
+const STATUSES = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
+
+export function parseFilters(values: string[]): Filter[] {
+  return values.map((f) => {
+    const eq = f.indexOf('=');
+    const key = f.slice(0, eq);
+    const value = f.slice(eq + 1);
+    if (eq < 0) throw new TsrunError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${f}`);
+    if (key === 'status') {
+      if (!STATUSES.includes(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid filter 'status=${value}'`);
+      return (v) => v.status === value;
+    }
+    if (key === 'name') return (v) => new RegExp(value).test(v.record.name);
+    if (key === 'id') return (v) => v.record.id.startsWith(value);
+    throw new TsrunError('INVALID_ARGUMENT', `invalid filter '${key}'`);
+  });
+}
+
+export function registerPs(program: Command): void {
+  program
+    .command('ps')
+    .description('list containers')
+    .option('-a, --all', 'show all containers (default shows just running)')
+    .option('-q, --quiet', 'only display container ids')
+    .option('--no-trunc', "don't truncate output")
+    .option('-f, --filter <key=value>', 'filter output (status=, name=, id=)', collect, [])
+    .option('--format <format>', "'table' (default) or 'json'")
+    .action(async (flags: { all?: boolean; quiet?: boolean; trunc: boolean; filter: string[]; format?: string }, cmd: Command) => {
+      if (flags.format && flags.format !== 'json' && flags.format !== 'table') {
+        throw new TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(flags.format)}: use "json" or "table"`);
+      }
+      const filters = parseFilters(flags.filter);
+      const tsrun = await tsrunFor(cmd);
+      // A status filter looks at every container, as in Docker.
+      const views = (await tsrun.containers.list(!!flags.all || filters.length > 0)).filter((v) => filters.every((f) => f(v)));
+      const id = (v: ContainerView) => (flags.trunc ? v.record.id.slice(0, 12) : v.record.id);
+      if (flags.quiet) {
+        process.stdout.write(views.map((v) => `${id(v)}\n`).join(''));
+        return;
+      }
+      const now = Date.now();
+      if (flags.format === 'json') {
+        for (const v of views) {
+          const created = new Date(v.record.created);
+          process.stdout.write(`${JSON.stringify({
+            Command: commandText(v.spec.process.args, flags.trunc),
+            CreatedAt: created.toISOString(),
+            ID: id(v),
+            Image: v.record.request?.image ?? v.spec.root.path,
+            Labels: '',
+            Mounts: '',
+            Names: v.record.name,
+            Networks: '',
+            Ports: '',
+            RunningFor: `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`,
+            State: v.status,
+            Status: statusText(v, now),
+          })}\n`);
+        }
+        return;
+      }
+      const rows = views.map((v) => [
+        id(v),
+        v.record.request?.image ?? v.spec.root.path,
+        commandText(v.spec.process.args, flags.trunc),
+        `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`,
+        statusText(v, now),
+        '',
+        v.record.name,
+      ]);
+      process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
+    });
+}

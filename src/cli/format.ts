@@ -1,0 +1,55 @@
+// Docker's output shapes: human durations, status strings, aligned tables.
+import type { ContainerView } from '../runtime/containers.js';
+
+/** go-units HumanDuration, as `docker ps` uses it. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(m / 60);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+/** `Up 5 seconds`, `Up 2 minutes (Paused)`, `Exited (0) 3 seconds ago`, `Created`. */
+export function statusText(v: ContainerView, now = Date.now()): string {
+  const since = (t: string | undefined) => humanDuration(now - Date.parse(t ?? new Date(now).toISOString()));
+  switch (v.status) {
+    case 'running': return `Up ${since(v.startedAt)}`;
+    case 'paused': return `Up ${since(v.startedAt)} (Paused)`;
+    case 'created': return 'Created';
+    case 'exited': return `Exited (${v.exitCode}) ${since(v.finishedAt ?? v.startedAt ?? v.record.created)} ago`;
+  }
+}
+
+/** Docker quotes the command and cuts it at 20 characters with an ellipsis. */
+export function commandText(args: string[], truncate: boolean): string {
+  const full = args.join(' ');
+  return JSON.stringify(truncate && full.length > 20 ? `${full.slice(0, 19)}…` : full);
+}
+
+/** Columns separated by at least three spaces, as Docker's tabwriter prints them. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** go-units BytesSize: 1.5MiB, 512B. */
+export function bytesSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${Number(n.toFixed(i === 0 ? 0 : 2))}${units[i]}`;
+}

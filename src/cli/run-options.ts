@@ -1,0 +1,91 @@
+// The options `run` and `create` share, and their translation into a
+// CreateRequest for core.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CreateRequest } from '../runtime/containers.js';
+import { collect } from './options.js';
+
+export interface ContainerFlags {
+  rootfs?: string;
+  interactive?: boolean;
+  tty?: boolean;
+  rm?: boolean;
+  name?: string;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  entrypoint?: string;
+  init?: boolean;
+  readOnly?: boolean;
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  cpuShares?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  deviceReadBps?: string[];
+  deviceWriteBps?: string[];
+  cgroupParent?: string;
+}
+
+export function addContainerOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--rootfs <dir>', 'root filesystem directory to run from')
+    .option('-i, --interactive', 'keep stdin open and attached')
+    .option('-t, --tty', 'allocate a pseudo-terminal')
+    .option('--rm', 'remove the container when it exits')
+    .option('--name <name>', 'container name')
+    .option('-e, --env <KEY[=VALUE]>', 'set an environment variable (repeatable)', collect)
+    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect)
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user[:group]>', 'user name or uid, with an optional group')
+    .option('-h, --hostname <name>', 'container host name')
+    .option('--entrypoint <cmd>', 'override the default entrypoint')
+    .option('--init', 'run a minimal init as PID 1 that forwards signals and reaps zombies')
+    .option('--read-only', 'mount the root filesystem read-only')
+    .option('-m, --memory <bytes>', 'memory limit (e.g. 32m, 1g)')
+    .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
+    .option('--cpus <number>', 'number of CPUs (e.g. 0.5)')
+    .option('-c, --cpu-shares <weight>', 'relative CPU weight')
+    .option('--cpuset-cpus <list>', 'CPUs the container may use (e.g. 0-1,3)')
+    .option('--pids-limit <n>', 'maximum number of processes (-1: unlimited)')
+    .option('--device-read-bps <dev:rate>', 'limit read rate from a block device (repeatable)', collect)
+    .option('--device-write-bps <dev:rate>', 'limit write rate to a block device (repeatable)', collect)
+    .option('--cgroup-parent <path>', 'parent cgroup for the container (default: tsrun)')
+    .helpOption('--help', 'display help for command')
+    .passThroughOptions();
+}
+
+export async function toCreateRequest(flags: ContainerFlags, command: string[]): Promise<CreateRequest> {
+  const { parseResourceFlags } = await import('../spec/resources.js');
+  const limitFlags = {
+    memory: flags.memory, memorySwap: flags.memorySwap, cpus: flags.cpus, cpuShares: flags.cpuShares,
+    cpusetCpus: flags.cpusetCpus, pidsLimit: flags.pidsLimit, deviceReadBps: flags.deviceReadBps, deviceWriteBps: flags.deviceWriteBps,
+  };
+  const resources = parseResourceFlags(limitFlags);
+  const out = process.stdout;
+  const rootfs = resolve(flags.rootfs!);
+  return {
+    rootfs,
+    imageName: rootfs,
+    command,
+    entrypoint: flags.entrypoint,
+    env: flags.env,
+    envFiles: flags.envFile,
+    workdir: flags.workdir,
+    user: flags.user,
+    hostname: flags.hostname,
+    tty: flags.tty,
+    consoleSize: flags.tty && out.isTTY ? { rows: out.rows, cols: out.columns } : undefined,
+    init: flags.init,
+    readOnly: flags.readOnly,
+    name: flags.name,
+    openStdin: flags.interactive,
+    autoRemove: flags.rm,
+    cgroupParent: flags.cgroupParent,
+    resources,
+    limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
+  };
+}

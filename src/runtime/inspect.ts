@@ -1,0 +1,67 @@
+// Docker's `inspect` document for a container, from the merged view.
+import type { ContainerView } from './containers.js';
+import { INIT_ANNOTATION } from '../spec/build.js';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function inspectDocument(v: ContainerView, logPath: string): Record<string, unknown> {
+  const { record: r, spec } = v;
+  const res = spec.linux?.resources;
+  const p = spec.process;
+  const running = v.status === 'running' || v.status === 'paused';
+  return {
+    Id: r.id,
+    Created: r.created,
+    Path: p.args[0],
+    Args: p.args.slice(1),
+    State: {
+      Status: v.status,
+      Running: running,
+      Paused: v.status === 'paused',
+      Restarting: false,
+      OOMKilled: v.oomKilled,
+      Dead: false,
+      Pid: v.pid,
+      ExitCode: v.exitCode,
+      Error: v.error ?? '',
+      StartedAt: v.startedAt ?? ZERO_TIME,
+      FinishedAt: running ? ZERO_TIME : (v.finishedAt ?? ZERO_TIME),
+    },
+    Image: r.request?.image ?? spec.root.path,
+    LogPath: logPath,
+    Name: `/${r.name}`,
+    RestartCount: r.restartCount ?? 0,
+    Driver: 'rootfs',
+    Platform: 'linux',
+    HostConfig: {
+      AutoRemove: !!r.request?.autoRemove,
+      ReadonlyRootfs: !!spec.root.readonly,
+      Init: spec.annotations?.[INIT_ANNOTATION] === 'true',
+      CgroupParent: r.request?.cgroupParent ?? '',
+      Memory: res?.memory?.limit ?? 0,
+      MemorySwap: res?.memory?.swap ?? 0,
+      NanoCpus: res?.cpu?.quota && res.cpu.period ? Math.round((res.cpu.quota / res.cpu.period) * 1e9) : 0,
+      CpuShares: res?.cpu?.shares ?? 0,
+      CpuPeriod: res?.cpu?.period ?? 0,
+      CpuQuota: res?.cpu?.quota ?? 0,
+      CpusetCpus: res?.cpu?.cpus ?? '',
+      PidsLimit: res?.pids?.limit ?? null,
+      BlkioDeviceReadBps: res?.blockIO?.throttleReadBpsDevice ?? null,
+      BlkioDeviceWriteBps: res?.blockIO?.throttleWriteBpsDevice ?? null,
+      NetworkMode: 'none',
+    },
+    Config: {
+      Hostname: spec.hostname ?? '',
+      User: p.user.username ?? (p.user.uid === 0 && p.user.gid === 0 ? '' : `${p.user.uid}:${p.user.gid}`),
+      Tty: !!p.terminal,
+      OpenStdin: !!r.request?.openStdin,
+      StdinOnce: false,
+      Env: p.env ?? [],
+      Cmd: p.args,
+      Image: r.request?.image ?? spec.root.path,
+      WorkingDir: p.cwd,
+      Entrypoint: null,
+      Labels: {},
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// Signal names and numbers as users type them: KILL, SIGKILL, 9, sigterm.
+import { constants } from 'node:os';
+import { TsrunError } from '../errors.js';
+
+const BY_NAME = constants.signals as Record<string, number>;
+
+/** Returns the signal number, or throws a clear error. */
+export function parseSignal(value: string): number {
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`;
+    if (Object.hasOwn(BY_NAME, name)) return BY_NAME[name];
+  }
+  throw new TsrunError('INVALID_ARGUMENT', `invalid signal: ${value}`);
+}
