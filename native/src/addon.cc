@@ -14,6 +14,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClassJs));  // errors.cc
   exports.Set("spawn", Napi::Function::New(env, Spawn));                    // spawn.cc
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));              // wait.cc
+  exports.Set("waitExec", Napi::Function::New(env, WaitExec));              // spawn.cc
   exports.Set("probeNamespace", Napi::Function::New(env, ProbeNamespace));  // probe.cc
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));          // probe.cc
   exports.Set("flock", Napi::Function::New(env, Flock));                    // lock.cc

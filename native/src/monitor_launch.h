@@ -19,6 +19,9 @@ struct SpawnOptions {
   // container's pid by the launcher.
   std::vector<std::string> monitor_argv;
   bool monitor_stdin = false;
+  // Hand the sync socket back after SYNC_CREATED, so the caller that also
+  // starts the container can learn whether the exec succeeded.
+  bool keep_sync = false;
 };
 
 struct MonitorLaunch {

@@ -186,6 +186,7 @@ SpawnOptions::SpawnOptions(const Napi::Value &v) {
       cgroup_procs.push_back(cg.As<Napi::Array>().Get(i).As<Napi::String>().Utf8Value());
   Napi::Value ef = o.Get("execFifo");
   if (ef.IsString()) exec_fifo = ef.As<Napi::String>().Utf8Value();
+  keep_sync = o.Get("keepSync").ToBoolean().Value();
   Napi::Value mon = o.Get("monitor");
   if (mon.IsObject()) {
     monitor = true;
@@ -259,7 +260,9 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
       rc = read_frames(sp[0], &pid, fifo >= 0, &pty_fd, &err);
     }
   }
-  close(sp[0]);
+  int sync_fd = -1;
+  if (rc == 0 && fifo >= 0 && opts.keep_sync) sync_fd = sp[0];
+  else close(sp[0]);
   if (opts.monitor) {
     if (rc == 0 && pty_fd >= 0) rc = monitor_take_pty(&mon, pty_fd, &err);
     if (pty_fd >= 0) close(pty_fd);
@@ -278,10 +281,39 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   }
-  if (rc != 0) throw MakeSystemError(env, err.err, err.step, err.syscall, err.path[0] ? err.path : nullptr);
+  if (rc != 0) {
+    if (sync_fd >= 0) close(sync_fd);
+    throw MakeSystemError(env, err.err, err.step, err.syscall, err.path[0] ? err.path : nullptr);
+  }
   Napi::Object result = Napi::Object::New(env);
+  result.Set("syncFd", sync_fd);
   result.Set("pid", pid);
   result.Set("ptyMaster", pty_fd);
   result.Set("monitorPid", opts.monitor ? mon.monitor_pid : 0);
   return result;
+}
+
+// waitExec(syncFd): after `start`, reads the created child's last frames:
+// EOF once execve succeeded, or the error of a step after the fifo (user
+// switch, working directory, exec). Always closes the fd.
+Napi::Value WaitExec(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  sync_msg err = {};
+  int rc = 0;
+  for (;;) {
+    sync_msg m;
+    int got = recv_frame(fd, &m, nullptr, kSetupTimeoutMs, &err);
+    if (got <= 0) {
+      rc = got;
+      break;
+    }
+    if (m.type == SYNC_ERROR) {
+      err = m;
+      rc = -1;
+      break;
+    }
+  }
+  close(fd);
+  if (rc != 0) throw MakeSystemError(info.Env(), err.err, err.step, err.syscall, err.path[0] ? err.path : nullptr);
+  return info.Env().Undefined();
 }

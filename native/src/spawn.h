@@ -8,3 +8,4 @@ Napi::Value SetWinsize(const Napi::CallbackInfo &info);
 Napi::Value Flock(const Napi::CallbackInfo &info);
 Napi::Value Mkfifo(const Napi::CallbackInfo &info);
 Napi::Value SendFd(const Napi::CallbackInfo &info);
+Napi::Value WaitExec(const Napi::CallbackInfo &info);

@@ -17,6 +17,8 @@ export interface NativeBinding {
   spawn(config: NativeContainerConfig, options?: SpawnOptions): SpawnResult;
   /** Resolves when the process exits; reaps it. */
   waitExit(pid: number): Promise<ExitStatus>;
+  /** After `start`: returns once the created process exec'd, throws the error of a later set-up step; closes syncFd. */
+  waitExec(syncFd: number): void;
   /** 0 when a namespace of this kind can be created, else the errno. */
   probeNamespace(kind: keyof typeof CLONE_FLAGS): number;
   setWinsize(fd: number, rows: number, cols: number): void;
@@ -36,6 +38,7 @@ interface RawAddon {
   setErrorClass(cls: unknown): void;
   spawn(config: NativeContainerConfig, options?: SpawnOptions): SpawnResult;
   waitExit(pid: number): Promise<ExitStatus>;
+  waitExec(syncFd: number): void;
   probeNamespace(flag: number): number;
   setWinsize(fd: number, rows: number, cols: number): void;
   flock(fd: number, exclusive: boolean): boolean;
@@ -67,6 +70,7 @@ function load(): RawAddon {
 export const native: NativeBinding = {
   spawn: (config, options) => load().spawn(config, options),
   waitExit: (pid) => load().waitExit(pid),
+  waitExec: (fd) => load().waitExec(fd),
   probeNamespace: (kind) => load().probeNamespace(CLONE_FLAGS[kind]),
   setWinsize: (fd, rows, cols) => load().setWinsize(fd, rows, cols),
   flock: (fd, exclusive) => load().flock(fd, exclusive),

@@ -76,6 +76,8 @@ export interface SpawnOptions {
   execFifo?: string;
   /** Detach under a tsrun-monitor: argv[0] is the monitor binary; the element after "--pid" is filled with the container pid. */
   monitor?: { argv: string[]; stdin: boolean };
+  /** With execFifo: return the sync socket as syncFd, for waitExec after start. */
+  keepSync?: boolean;
 }
 
 export interface SpawnResult {
@@ -85,6 +87,8 @@ export interface SpawnResult {
   ptyMaster: number;
   /** Host pid of the monitor, 0 without one. */
   monitorPid: number;
+  /** The sync socket when keepSync was set, else -1. */
+  syncFd: number;
 }
 
 export interface ExitStatus {

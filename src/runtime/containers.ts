@@ -107,8 +107,15 @@ export class Containers {
       case 'created':
       case 'creating':
         return { ...base, status: 'created' };
-      case 'stopped':
-        return { ...base, status: 'exited', ...exitFields(st) };
+      case 'stopped': {
+        const v: ContainerView = { ...base, status: 'exited', ...exitFields(st) };
+        // Record the exit once it is known, so the record alone tells it
+        // (and survives the instance's removal at the next start).
+        if (record.status !== 'exited' && !v.error) {
+          await this.deps.store.update({ ...record, status: 'exited', exitCode: v.exitCode, oomKilled: v.oomKilled, finishedAt: v.finishedAt }).catch(() => {});
+        }
+        return v;
+      }
     }
   }
 
@@ -143,6 +150,7 @@ export class Containers {
     const rec = await this.engine.create(id, {
       bundle: this.deps.store.dir(id),
       spec,
+      reportExecErrors: true,
       monitor: { logPath: this.logPath(id), openStdin: !!record.request?.openStdin, exitCommand, owner: opts.owner },
     });
     try {

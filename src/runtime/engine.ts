@@ -87,6 +87,8 @@ export interface CreateOptions {
   /** Host fds for the container's stdio without a monitor (default: ours). */
   stdio?: [number, number, number];
   monitor?: MonitorOptions;
+  /** This process will also call start(): keep the set-up channel so start() reports errors after the fifo (user, cwd, exec). */
+  reportExecErrors?: boolean;
 }
 
 export interface ExecOptions {
@@ -117,6 +119,8 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export class Engine {
   private readonly lock: Locker;
   private readonly cgroupDeps: CgroupDeps;
+  // Set-up channels of containers this process created and will start.
+  private readonly pendingExec = new Map<string, { fd: number; args: string[] }>();
 
   constructor(private readonly deps: EngineDeps) {
     this.lock = deps.locker ?? fileLocker(deps.native);
@@ -183,7 +187,7 @@ export class Engine {
       id, bundle, rootfs, pid: 0, created: new Date().toISOString(), cgroupPath, annotations: spec.annotations ?? {},
     };
     let cgroup: Cgroup | undefined;
-    let started: { pid: number; ptyMaster: number; monitorPid: number } | undefined;
+    let started: SpawnResult | undefined;
     try {
       await this.withLock(id, async () => {
         // Written before any process exists, so a CLI killed from here on
@@ -200,6 +204,7 @@ export class Engine {
           started = this.deps.native.spawn(config, {
             cgroupProcs: cgroup.procsFiles(),
             execFifo: fifo,
+            keepSync: !!opts.reportExecErrors,
             monitor: opts.monitor ? { argv: this.monitorArgv(dir, cgroup, config.terminal, opts.monitor), stdin: opts.monitor.openStdin } : undefined,
           });
         } catch (err) {
@@ -207,6 +212,7 @@ export class Engine {
         } finally {
           if (nullFd !== undefined) closeSync(nullFd);
         }
+        if (started.syncFd >= 0) this.pendingExec.set(id, { fd: started.syncFd, args: spec.process.args });
         record.pid = started.pid;
         record.pidStart = pidStartTime(started.pid) ?? undefined;
         if (started.monitorPid) record.monitorPid = started.monitorPid;
@@ -223,6 +229,7 @@ export class Engine {
       });
       return record;
     } catch (err) {
+      this.dropPending(id);
       if (started) signalPid(started.pid, 'SIGKILL');
       if (started?.monitorPid) signalPid(started.monitorPid, 'SIGKILL');
       await cgroup?.destroy().catch(() => {});
@@ -271,7 +278,22 @@ export class Engine {
         await fh.close();
       }
       await unlink(fifo);
+      const pending = this.pendingExec.get(id);
+      if (pending) {
+        this.pendingExec.delete(id);
+        try {
+          this.deps.native.waitExec(pending.fd);
+        } catch (err) {
+          throw setupError(err, pending.args);
+        }
+      }
     });
+  }
+
+  private dropPending(id: string): void {
+    const p = this.pendingExec.get(id);
+    if (p) closeSync(p.fd);
+    this.pendingExec.delete(id);
   }
 
   /** The status as the kernel tells it, never as last recorded. */
@@ -371,6 +393,7 @@ export class Engine {
       if ((st.status === 'running' || st.status === 'paused') && !force) {
         throw new TsrunError('INVALID_STATE', `cannot delete container ${id} that is not stopped: ${st.status}`);
       }
+      this.dropPending(id);
       await this.killEverything(rec, cg);
       await cg.destroy();
       await rm(this.dir(id), { recursive: true, force: true });

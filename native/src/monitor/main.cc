@@ -169,16 +169,18 @@ int main(int argc, char **argv) {
       log_data(stream, buf, (size_t)k);
       attach_broadcast(stream, buf, (size_t)k);
     };
+    // Accept first: a client that connected before the output was produced
+    // (a foreground run attaches before it starts) must not miss it.
+    if (i_lis >= 0 && p[i_lis].revents) {
+      attach_accept(lfd);
+      if (o.owner_attach && owner < 0) owner = attach_last_fd();
+    }
     pump(i_out, &out, 1);
     pump(i_err, &err, 2);
     pump(i_pty, &pty, 1);
     if (i_ctl >= 0 && p[i_ctl].revents && !read_control(&pty)) {
       close(ctl);
       ctl = -1;
-    }
-    if (i_lis >= 0 && p[i_lis].revents) {
-      attach_accept(lfd);
-      if (o.owner_attach && owner < 0) owner = attach_last_fd();
     }
     for (int k = first_client; k < n; k++)
       if (p[k].revents) attach_client_ready(p[k].fd, p[k].revents, in, pty, &stdin_closed);

@@ -51,6 +51,10 @@ export function registerRun(program: Command): void {
       pid = run.pid;
       pending.splice(0).forEach(forward);
       if (flags.tty && out.isTTY) out.on('resize', () => run.attachment.resize(out.rows, out.columns));
+      // Our terminal hung up (window closed, ssh dropped): let go of the
+      // container, which as its owner's connection closes is killed, instead
+      // of living on as a PID 1 that ignores the forwarded SIGHUP.
+      process.on('SIGHUP', () => run.attachment.detach());
       process.exitCode = await run.exited;
     } finally {
       if (raw) process.stdin.setRawMode(false);
