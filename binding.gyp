@@ -32,10 +32,11 @@
       "sources": [
         "native/src/monitor/main.cc",
         "native/src/monitor/log.cc",
-        "native/src/monitor/attach.cc"
+        "native/src/monitor/attach.cc",
+        "native/src/monitor/fmt.cc"
       ],
       "defines": ["_GNU_SOURCE"],
-      "cflags": ["-Os", "-Wall", "-Wextra"],
+      "cflags": ["-Os", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections"],
       "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables"],
       "ldflags": ["-static", "-Wl,--gc-sections", "-s"]
     }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Start-to-exit latency of `true` in a container: tsrun against runc, same
-# rootfs, same run, N iterations each.
+# Start-to-exit latency of `true` in a container: tsrun against runc and
+# podman (`run --rm --network none`), same rootfs, same run, N iterations each.
 #
 #   sudo bash bench/run-vs-runc.sh            BENCH_N=50 sudo bash bench/run-vs-runc.sh
 #
 # Env: BENCH_N (iterations, default 20), BENCH_ROOTFS (default: the busybox
-# fixture, built if missing), BENCH_SKIP_TSRUN=1 / BENCH_SKIP_RUNC=1.
+# fixture, built if missing), BENCH_SKIP_TSRUN=1 / BENCH_SKIP_RUNC=1 /
+# BENCH_SKIP_PODMAN=1.
 # Everything it creates lives under one temp dir and is removed on exit.
 set -euo pipefail
 
@@ -40,6 +41,10 @@ cleanup() {
     done
   fi
   [ -z "$bg" ] || wait "$bg" 2>/dev/null
+  if [ -n "${podman[*]:-}" ]; then
+    "${podman[@]}" rm -af >/dev/null 2>&1
+    "${podman[@]}" system reset -f >/dev/null 2>&1
+  fi
   # runc puts a cgroup per container next to its own; a run that died
   # half-way can leave empty ones behind.
   find /sys/fs/cgroup -maxdepth 8 -depth -type d -name "${prefix}*" -exec rmdir {} + 2>/dev/null
@@ -96,6 +101,30 @@ else
   cmds+=("runc --root $(q "$runc_state") run --bundle $(q "$bundle") ${prefix}\$\$")
 fi
 
+podman=()
+if [ "${BENCH_SKIP_PODMAN:-0}" = 1 ]; then
+  note "skipping podman (BENCH_SKIP_PODMAN=1)"
+elif ! command -v podman >/dev/null; then
+  note "skipping podman: not installed (apt-get install -y podman)"
+else
+  # Its own storage and config in the temp dir: the host's podman state is
+  # never touched. runc as its runtime and modest ulimits suit this host.
+  mkdir -p "$tmp/podman"
+  cat >"$tmp/podman/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  export CONTAINERS_CONF=$tmp/podman/containers.conf
+  podman=(podman --root "$tmp/podman/storage" --runroot "$tmp/podman/run" --tmpdir "$tmp/podman/tmp")
+  tar -C "$fixture" -c . | "${podman[@]}" import - localhost/tsrun-bench:latest >/dev/null
+  names+=(podman)
+  cmds+=("CONTAINERS_CONF=$(q "$CONTAINERS_CONF") ${podman[*]} run --rm --network none localhost/tsrun-bench:latest true")
+fi
+
 [ ${#cmds[@]} -gt 0 ] || die "nothing to measure"
 
 # ---- measure ----------------------------------------------------------------
@@ -150,6 +179,8 @@ awk '
   END {
     if (("tsrun" in mean) && ("runc" in mean) && mean["runc"] > 0 && med["runc"] > 0)
       printf "ratio tsrun/runc: %.2f (mean), %.2f (median)\n", mean["tsrun"] / mean["runc"], med["tsrun"] / med["runc"]
+    if (("tsrun" in mean) && ("podman" in mean) && mean["podman"] > 0 && med["podman"] > 0)
+      printf "ratio tsrun/podman: %.2f (mean), %.2f (median); target <= 0.5\n", mean["tsrun"] / mean["podman"], med["tsrun"] / med["podman"]
     if (("node-floor" in mean) && ("runc" in mean) && mean["runc"] > 0)
       printf "ratio node-floor/runc: %.2f (mean): Node start-up alone\n", mean["node-floor"] / mean["runc"]
   }' "$results"

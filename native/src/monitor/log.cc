@@ -3,7 +3,6 @@
 // line longer than kMaxLine split into entries as Docker does (16 KiB).
 // Syscalls: open, write, clock_gettime.
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,10 +21,28 @@ void log_open(const char *path) { g_log = open(path, O_WRONLY | O_APPEND | O_CRE
 void format_now(char *out) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  // UTC civil date from days since the epoch (Howard Hinnant's algorithm).
+  long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+  long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+  long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+  size_t n = 0;
+  out[0] = 0;
+  put_num(out, 64, &n, y, 4);
+  put_str(out, 64, &n, "-");
+  put_num(out, 64, &n, m, 2);
+  put_str(out, 64, &n, "-");
+  put_num(out, 64, &n, d, 2);
+  put_str(out, 64, &n, "T");
+  put_num(out, 64, &n, secs / 3600, 2);
+  put_str(out, 64, &n, ":");
+  put_num(out, 64, &n, secs / 60 % 60, 2);
+  put_str(out, 64, &n, ":");
+  put_num(out, 64, &n, secs % 60, 2);
+  put_str(out, 64, &n, ".");
+  put_num(out, 64, &n, ts.tv_nsec, 9);
+  put_str(out, 64, &n, "Z");
 }
 
 static void write_entry(int stream, const char *s, size_t n) {

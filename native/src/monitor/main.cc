@@ -11,10 +11,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,7 +40,7 @@ static options parse(int argc, char **argv) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : nullptr;
     if (!strcmp(a, "--dir") && next) o.dir = argv[++i];
-    else if (!strcmp(a, "--pid") && next) o.pid = (pid_t)atoi(argv[++i]);
+    else if (!strcmp(a, "--pid") && next) o.pid = (pid_t)parse_num(argv[++i]);
     else if (!strcmp(a, "--log") && next) o.log = argv[++i];
     else if (!strcmp(a, "--oom-file") && next) o.oom_file = argv[++i];
     else if (!strcmp(a, "--terminal")) o.terminal = true;
@@ -66,18 +65,22 @@ static long oom_kills(const char *file) {
   if (n <= 0) return -1;
   buf[n] = 0;
   for (char *p = buf; (p = strstr(p, "oom_kill ")) != nullptr; p++)
-    if (p == buf || p[-1] == '\n') return atol(p + 9);
+    if (p == buf || p[-1] == '\n') return parse_num(p + 9);
   return -1;
 }
 
 static void write_atomic(const char *name, const char *data, size_t n) {
   char tmp[64];
-  snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+  size_t tl = 0;
+  tmp[0] = 0;
+  put_str(tmp, sizeof tmp, &tl, ".");
+  put_str(tmp, sizeof tmp, &tl, name);
+  put_str(tmp, sizeof tmp, &tl, ".tmp");
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;
   bool ok = write_all(fd, data, n) && fsync(fd) == 0;
   close(fd);
-  if (ok) rename(tmp, name);
+  if (ok) syscall(SYS_renameat, AT_FDCWD, tmp, AT_FDCWD, name);
   else unlink(tmp);
 }
 
@@ -120,8 +123,12 @@ int main(int argc, char **argv) {
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
   char pids[48];
-  int plen = snprintf(pids, sizeof pids, "%d %d\n", (int)getpid(), (int)o.pid);
-  write_atomic("pids", pids, (size_t)plen);
+  size_t plen = 0;
+  put_num(pids, sizeof pids, &plen, getpid());
+  put_str(pids, sizeof pids, &plen, " ");
+  put_num(pids, sizeof pids, &plen, o.pid);
+  put_str(pids, sizeof pids, &plen, "\n");
+  write_atomic("pids", pids, plen);
   if (o.log) log_open(o.log);
   long oom_before = oom_kills(o.oom_file);
   int lfd = attach_listen("attach");
@@ -203,9 +210,16 @@ int main(int argc, char **argv) {
   char now[64];
   format_now(now);
   char json[256];
-  int jlen = snprintf(json, sizeof json, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\",\"oomKilled\":%s}\n", code,
-                      WIFSIGNALED(status) ? WTERMSIG(status) : 0, now, oom ? "true" : "false");
-  write_atomic("exit.json", json, (size_t)jlen);
+  size_t jlen = 0;
+  json[0] = 0;
+  put_str(json, sizeof json, &jlen, "{\"exitCode\":");
+  put_num(json, sizeof json, &jlen, code);
+  put_str(json, sizeof json, &jlen, ",\"signal\":");
+  put_num(json, sizeof json, &jlen, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  put_str(json, sizeof json, &jlen, ",\"finishedAt\":\"");
+  put_str(json, sizeof json, &jlen, now);
+  put_str(json, sizeof json, &jlen, oom ? "\",\"oomKilled\":true}\n" : "\",\"oomKilled\":false}\n");
+  write_atomic("exit.json", json, jlen);
   attach_exit(code);
   if (lfd >= 0) unlink("attach");
   if (o.exit_cmd) {

@@ -28,5 +28,12 @@ void attach_client_ready(int fd, short revents, int stdin_fd, int pty_fd, bool *
 int attach_last_fd();
 bool attach_has(int fd);
 
+// Tiny formatting helpers (fmt.cc): stdio and the time zone machinery would
+// triple the static binary, and its pages are most of the resident set.
+// Appends to dst at *len (capacity cap); numbers zero-padded to `width`.
+void put_str(char *dst, size_t cap, size_t *len, const char *s);
+void put_num(char *dst, size_t cap, size_t *len, long v, int width = 0);
+long parse_num(const char *s);
+
 // Writes a whole buffer, retrying on EINTR/short writes.
 bool write_all(int fd, const void *buf, size_t n);
