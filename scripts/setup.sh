@@ -11,7 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (sudo bash scripts/setup.sh)" >&2; exit 1; }
 
-packages=(busybox-static tmux python3 make g++)
+# podman (+runc, conmon) is the client of the tsrun-oci interop tests; QEMU and
+# the kernel image run the cgroup v2 VM tier; procps provides `ps` for top.
+packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 linux-image-amd64)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
