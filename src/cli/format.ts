@@ -3,7 +3,7 @@ import type { ContainerView } from '../runtime/containers.js';
 
 /** go-units HumanDuration, as `docker ps` uses it. */
 export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
+  const s = Math.floor(ms / 1000);
   if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
@@ -45,11 +45,12 @@ export function table(header: string[], rows: string[][]): string {
 
 /** go-units BytesSize: 1.5MiB, 512B. */
 export function bytesSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
     n /= 1024;
     i++;
   }
-  return `${Number(n.toFixed(i === 0 ? 0 : 2))}${units[i]}`;
+  // go-units prints %.4g: four significant digits.
+  return `${Number(n.toPrecision(4))}${units[i]}`;
 }

@@ -1,18 +1,82 @@
 #!/usr/bin/env -S node --
-// The runc-compatible runtime CLI engines drive (podman --runtime,
-// containerd's BinaryName). Its verbs arrive with the lifecycle issue; for
-// now it states what it is.
-const usage = `Usage: tsrun-oci [global options] <command> [args]
+// The runc-compatible runtime CLI that engines drive (podman --runtime,
+// conmon, containerd's BinaryName). Global options come before the verb, as
+// with runc; each verb group lives in ./oci and loads core lazily.
+//
+// Errors: one line at level "error" to --log in --log-format (JSON lines
+// {"level","msg","time"} are what containerd's shim and conmon parse) and
+// to stderr; exit code 1. `run` and foreground `exec` exit with the
+// container process's own code (128+N after signal N).
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { TsrunError } from '../errors.js';
+import { DEFAULT_ROOT, log, out, writeFd, type GlobalOptions } from './oci/context.js';
+import { registerCreate } from './oci/create.js';
+import { registerExec } from './oci/exec.js';
+import { registerLifecycle } from './oci/lifecycle.js';
+import { registerState } from './oci/state.js';
+import { versionText } from './oci/version.js';
 
-tsrun-oci implements the OCI runtime command line (as runc does) on the
-tsrun engine. Commands (create, start, state, kill, delete, run, exec, ps,
-list, pause, resume, features) are not implemented yet.
-`;
+const program = new Command('tsrun-oci')
+  .description('tsrun-oci implements the OCI runtime command line (as runc does) on the tsrun engine')
+  .usage('[global options] command [command options] [arguments...]')
+  .version(versionText(), '-v, --version', 'print the version')
+  .option('--root <dir>', 'root directory for storage of container state (should be on tmpfs)', DEFAULT_ROOT)
+  .option('--log <file>', 'set the log file to write runtime logs to (default: stderr)')
+  .option('--log-format <format>', "set the log format ('text' or 'json')", (v) => {
+    if (v !== 'text' && v !== 'json') throw new InvalidArgumentError('text or json');
+    return v;
+  }, 'text')
+  .option('--debug', 'enable debug logging')
+  .option('--systemd-cgroup', 'systemd cgroup driver: accepted, but tsrun-oci refuses to create containers with it (unsupported)')
+  .option('--rootless <value>', 'accepted for runc compatibility (tsrun-oci runs as root only)')
+  .option('--criu <path>', 'accepted for runc compatibility (checkpoint/restore is not supported)')
+  .enablePositionalOptions()
+  .exitOverride()
+  .configureOutput({
+    writeOut: (s) => out(s),
+    writeErr: (s) => writeFd(2, s),
+    // Usage errors go through the runtime's log like any other error.
+    outputError: (s) => log(program.opts<GlobalOptions>(), 'error', s.replace(/^error: /, '').trim()),
+  });
 
-const args = process.argv.slice(2);
-if (args.includes('--version') || args.includes('-v')) {
-  process.stdout.write('tsrun-oci version 0.1.0\nspec: 1.2.0\n');
-} else {
-  process.stdout.write(usage);
-  process.exitCode = args.length === 0 || args.includes('--help') || args.includes('-h') ? 0 : 1;
+registerCreate(program);
+registerExec(program);
+registerLifecycle(program);
+registerState(program);
+
+// Verbs runc has and tsrun-oci does not: a clear refusal, not "unknown command".
+for (const verb of ['checkpoint', 'restore', 'events', 'update', 'spec']) {
+  program
+    .command(verb)
+    .description('not supported by tsrun-oci')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new TsrunError('UNSUPPORTED', `"${verb}" is not supported by tsrun-oci`);
+    });
 }
+
+for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
+
+program.hook('preAction', (_p, action) => {
+  log(program.opts<GlobalOptions>(), 'debug', `tsrun-oci ${action.name()} ${process.argv.slice(2).join(' ')}`);
+});
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 1;
+    } else {
+      const { messageFor } = await import('./errors.js');
+      log(program.opts<GlobalOptions>(), 'error', messageFor(err).split('\n')[0]);
+      if (err instanceof Error && program.opts<GlobalOptions>().debug) log(program.opts<GlobalOptions>(), 'debug', err.stack ?? '');
+      process.exitCode = 1;
+    }
+  }
+  // Signal listeners and a terminal relay would otherwise keep us alive.
+  process.exit();
+}
+
+void main();

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
 import { buildSpec, type RunOptions } from '../spec/build.js';
@@ -47,6 +48,8 @@ export interface ContainersDeps {
   hostEnv: Record<string, string | undefined>;
   /** How the monitor runs `tsrun rm` for --rm (default: this Node and dist/cli/tsrun.js). */
   selfCommand?: string[];
+  /** Where the cgroup filesystems are (default: the host's); tests pass a fake tree. */
+  cgroups?: Partial<CgroupDeps>;
 }
 
 // An exit the monitor could not record: Docker reports such a container as
@@ -57,7 +60,7 @@ export class Containers {
   readonly engine: Engine;
 
   constructor(private readonly deps: ContainersDeps) {
-    this.engine = new Engine({ native: deps.native, stateDir: join(deps.runroot, 'containers') });
+    this.engine = new Engine({ native: deps.native, stateDir: join(deps.runroot, 'containers'), cgroups: deps.cgroups });
   }
 
   get store(): ContainerStore {

@@ -132,7 +132,12 @@ export class Engine {
   }
 
   /** Runs fn holding the container's lock. */
-  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    // Checked first: the lock file lives in the container's directory, and
+    // an id such as ".." must never place one elsewhere.
+    if (!ID_RE.test(id) || !(await exists(this.dir(id)))) {
+      throw new TsrunError('CONTAINER_NOT_FOUND', `container "${id}" does not exist`);
+    }
     return this.lock(join(this.dir(id), 'lock'), fn);
   }
 

@@ -9,20 +9,36 @@ import { collect } from '../options.js';
 type Filter = (v: ContainerView) => boolean;
 const STATUSES = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
 
+/** Docker's rule: values of one key are ORed, different keys ANDed. */
 export function parseFilters(values: string[]): Filter[] {
-  return values.map((f) => {
-    const eq = f.indexOf('=');
-    const key = f.slice(0, eq);
-    const value = f.slice(eq + 1);
-    if (eq < 0) throw new TsrunError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${f}`);
-    if (key === 'status') {
-      if (!STATUSES.includes(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid filter 'status=${value}'`);
-      return (v) => v.status === value;
+  const byKey = new Map<string, Filter[]>();
+  for (const f of values) {
+    const key = f.slice(0, Math.max(0, f.indexOf('=')));
+    byKey.set(key, [...(byKey.get(key) ?? []), parseOne(f)]);
+  }
+  return [...byKey.values()].map((tests) => (v) => tests.some((t) => t(v)));
+}
+
+function parseOne(f: string): Filter {
+  const eq = f.indexOf('=');
+  const key = f.slice(0, eq);
+  const value = f.slice(eq + 1);
+  if (eq < 0) throw new TsrunError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${f}`);
+  if (key === 'status') {
+    if (!STATUSES.includes(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid filter 'status=${value}'`);
+    return (v) => v.status === value;
+  }
+  if (key === 'name') {
+    let re: RegExp;
+    try {
+      re = new RegExp(value);
+    } catch {
+      throw new TsrunError('INVALID_ARGUMENT', `invalid filter 'name=${value}': not a valid regular expression`);
     }
-    if (key === 'name') return (v) => new RegExp(value).test(v.record.name);
-    if (key === 'id') return (v) => v.record.id.startsWith(value);
-    throw new TsrunError('INVALID_ARGUMENT', `invalid filter '${key}'`);
-  });
+    return (v) => re.test(v.record.name);
+  }
+  if (key === 'id') return (v) => v.record.id.startsWith(value);
+  throw new TsrunError('INVALID_ARGUMENT', `invalid filter '${key}'`);
 }
 
 export function registerPs(program: Command): void {

@@ -1,0 +1,244 @@
+// The OCI runtime's side of the contract with engines (podman/conmon,
+// containerd's shim) that hand tsrun-oci a bundle:
+//   - `features`: what this runtime can do, as runc's `features` JSON
+//     (runtime-spec features.md), so an engine can check before it asks;
+//   - prepareBundleSpec: what a runtime adds to or refuses in a config.json
+//     written by someone else (runc's specconv does the same: it appends the
+//     default device allow-list and turns a "cgroup" mount into something
+//     the host can mount);
+//   - execProcess: the process of `exec ID CMD...` without --process.
+// Pure functions of their inputs: no printing, no I/O.
+import { CAPABILITIES, CLONE_FLAGS } from '../native/constants.js';
+import { TsrunError } from '../errors.js';
+import { DEFAULT_DEVICE_RULES } from '../spec/defaults.js';
+import { OCI_VERSION, type OciMount, type OciProcess, type OciSpec } from '../spec/oci.js';
+
+export const OCI_VERSION_MIN = '1.0.0';
+
+/** runtime-spec features.md, the subset tsrun fills in. */
+export interface OciFeatures {
+  ociVersionMin: string;
+  ociVersionMax: string;
+  hooks: string[];
+  mountOptions: string[];
+  linux: {
+    namespaces: string[];
+    capabilities: string[];
+    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean };
+    seccomp: { enabled: boolean };
+    apparmor: { enabled: boolean };
+    selinux: { enabled: boolean };
+  };
+  annotations: Record<string, string>;
+}
+
+/**
+ * Mount options native-config.ts turns into mount(2) flags or propagation
+ * (anything else is passed to the filesystem as data). Kept in step with
+ * its FLAG_OPTIONS and PROPAGATION tables; the oci-cli test checks that
+ * every one listed here is taken as a flag.
+ */
+export const MOUNT_OPTIONS: readonly string[] = Object.freeze([
+  'async', 'atime', 'bind', 'dev', 'diratime', 'dirsync', 'exec', 'mand', 'noatime', 'nodev', 'nodiratime',
+  'noexec', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private', 'rbind', 'relatime',
+  'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw', 'shared', 'slave', 'strictatime',
+  'suid', 'sync', 'unbindable',
+]);
+
+// Namespaces the native side can create or join (user and time not yet).
+const NAMESPACES = Object.keys(CLONE_FLAGS).filter((n) => n !== 'user' && n !== 'time').sort();
+
+export function features(info: { version: string; commit: string }): OciFeatures {
+  return {
+    ociVersionMin: OCI_VERSION_MIN,
+    ociVersionMax: OCI_VERSION,
+    // No hook is run; prepareBundleSpec refuses a spec that has any.
+    hooks: [],
+    mountOptions: [...MOUNT_OPTIONS],
+    linux: {
+      namespaces: NAMESPACES,
+      capabilities: [...CAPABILITIES],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+    },
+    annotations: { 'org.tsrun.version': info.version, 'org.tsrun.commit': info.commit },
+  };
+}
+
+/** What the host looks like, for the "cgroup" mount (see prepareBundleSpec). */
+export interface HostCgroups {
+  mode: 'v1' | 'v2';
+  /** v1: each hierarchy mounted below /sys/fs/cgroup, as its directory name and its controller options ("cpu,cpuacct", "name=systemd"). */
+  v1Hierarchies?: Array<{ name: string; options: string }>;
+}
+
+export interface PreparedSpec {
+  spec: OciSpec;
+  /** Things changed or dropped that a user should hear about (the CLI logs them). */
+  warnings: string[];
+}
+
+/**
+ * Applies the runtime's rules to a bundle's config.json:
+ *  - refuses what tsrun cannot honour and must not silently skip: seccomp
+ *    (runc built without libseccomp refuses too), hooks, sysctls, AppArmor
+ *    and SELinux labels, and any systemd cgroup path when
+ *    `systemdCgroup` (--systemd-cgroup) is set;
+ *  - appends runc's default device allow-list to linux.resources.devices
+ *    (runc's specconv always does: engines write only "deny all" and their
+ *    own extra devices, and rely on the runtime for /dev/null and friends);
+ *  - turns a mount of type "cgroup" into what can be mounted here: cgroup2
+ *    or the v1 hierarchies when the container has its own cgroup
+ *    namespace, else an empty read-only tmpfs (runc bind-mounts the
+ *    container's own cgroup directories there; tsrun does not yet).
+ * Returns a new spec; the input is not changed.
+ */
+export function prepareBundleSpec(input: OciSpec, host: HostCgroups, opts: { systemdCgroup?: boolean } = {}): PreparedSpec {
+  const spec = structuredClone(input) as OciSpec & { hooks?: Record<string, unknown[]> };
+  const warnings: string[] = [];
+  const linux = (spec.linux ?? {}) as NonNullable<OciSpec['linux']> & {
+    seccomp?: unknown; mountLabel?: string; intelRdt?: unknown;
+  };
+  const proc = spec.process as OciProcess & { apparmorProfile?: string; selinuxLabel?: string };
+
+  if (opts.systemdCgroup) {
+    throw new TsrunError(
+      'UNSUPPORTED',
+      '--systemd-cgroup: the systemd cgroup driver is not supported by tsrun-oci; use cgroupfs (podman --cgroup-manager cgroupfs, containerd SystemdCgroup = false)',
+    );
+  }
+  if (!spec.process) throw new TsrunError('INVALID_ARGUMENT', 'config.json has no process');
+  if (linux.seccomp) {
+    throw new TsrunError(
+      'UNSUPPORTED',
+      'config.json sets linux.seccomp but tsrun-oci cannot apply seccomp filters yet; run without a profile (podman --security-opt seccomp=unconfined, or seccomp_profile = "unconfined" in containers.conf)',
+    );
+  }
+  const hooks = Object.entries(spec.hooks ?? {}).filter(([, list]) => Array.isArray(list) && list.length > 0);
+  if (hooks.length > 0) {
+    throw new TsrunError('UNSUPPORTED', `config.json has ${hooks.map(([k]) => k).join(', ')} hooks; tsrun-oci does not run OCI hooks`);
+  }
+  if (linux.sysctl && Object.keys(linux.sysctl).length > 0) {
+    throw new TsrunError('UNSUPPORTED', `config.json sets sysctls (${Object.keys(linux.sysctl).join(', ')}); tsrun-oci cannot apply linux.sysctl yet`);
+  }
+  if (proc.apparmorProfile) {
+    throw new TsrunError('UNSUPPORTED', `process.apparmorProfile "${proc.apparmorProfile}" is set but tsrun-oci has no AppArmor support`);
+  }
+  if (proc.selinuxLabel || linux.mountLabel) {
+    throw new TsrunError('UNSUPPORTED', 'config.json sets an SELinux label but tsrun-oci has no SELinux support');
+  }
+
+  const resources = (linux.resources ??= {});
+  resources.devices = [
+    ...(resources.devices ?? []),
+    // runc's AllowedDevices: everything after the leading "deny all".
+    ...DEFAULT_DEVICE_RULES.filter((r) => r.allow).map((r) => ({ ...r })),
+  ];
+  spec.linux = linux;
+
+  const ownCgroupNs = (linux.namespaces ?? []).some((n) => n.type === 'cgroup' && !n.path);
+  const mounts: OciMount[] = [];
+  for (const m of spec.mounts ?? []) {
+    if (m.type !== 'cgroup') {
+      mounts.push(m);
+      continue;
+    }
+    mounts.push(...cgroupMounts(m, host, ownCgroupNs, warnings));
+  }
+  if (spec.mounts) spec.mounts = mounts;
+  return { spec, warnings };
+}
+
+const MOUNT_FLAG_OPTS = new Set(['nosuid', 'nodev', 'noexec', 'ro', 'rw', 'relatime', 'noatime', 'strictatime']);
+
+function cgroupMounts(m: OciMount, host: HostCgroups, ownCgroupNs: boolean, warnings: string[]): OciMount[] {
+  const opts = m.options ?? [];
+  const flags = opts.filter((o) => MOUNT_FLAG_OPTS.has(o));
+  const readonly = opts.includes('ro');
+  if (ownCgroupNs && host.mode === 'v2') {
+    // In its own cgroup namespace, a fresh cgroup2 mount shows the
+    // container's cgroup as the root: what runc mounts.
+    return [{ destination: m.destination, type: 'cgroup2', source: 'cgroup2', options: flags }];
+  }
+  if (ownCgroupNs && host.mode === 'v1' && host.v1Hierarchies?.length) {
+    // A tmpfs holding one v1 mount per hierarchy (the tmpfs stays writable:
+    // the hierarchy directories are made in it).
+    return [
+      { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=755', 'size=64k'] },
+      ...host.v1Hierarchies.map((h) => ({
+        destination: `${m.destination.replace(/\/$/, '')}/${h.name}`,
+        type: 'cgroup',
+        source: 'cgroup',
+        options: [...flags, ...h.options.split(',')],
+      })),
+    ];
+  }
+  warnings.push(
+    `the cgroup mount at ${m.destination} is an empty tmpfs: without a cgroup namespace tsrun-oci does not expose the container's cgroups (runc bind-mounts them)`,
+  );
+  return [{ destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=755', 'size=64k', ...(readonly ? ['ro'] : [])] }];
+}
+
+/**
+ * The v1 hierarchies mounted below `root` in a /proc/self/mountinfo text,
+ * with the options that mount the same hierarchy again.
+ */
+export function v1HierarchiesFromMountinfo(mountinfo: string, root = '/sys/fs/cgroup'): Array<{ name: string; options: string }> {
+  const out: Array<{ name: string; options: string }> = [];
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountPoint = line.slice(0, sep).split(' ')[4];
+    const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'cgroup' || !mountPoint?.startsWith(`${root}/`)) continue;
+    const name = mountPoint.slice(root.length + 1);
+    if (name.includes('/')) continue;
+    const options = superOptions.split(',').filter((o) => o !== 'rw' && o !== 'ro' && o !== 'xattr' && !o.startsWith('release_agent='));
+    if (options.length > 0) out.push({ name, options: options.join(',') });
+  }
+  return out;
+}
+
+/** runc exec's flags (without --process): the container's own process with these changes. */
+export interface ExecArgs {
+  args: string[];
+  env?: string[];
+  cwd?: string;
+  /** "uid" or "uid:gid", numbers only (runc's --user). */
+  user?: string;
+  additionalGids?: string[];
+  tty?: boolean;
+  caps?: string[];
+  noNewPrivs?: boolean;
+}
+
+export function execProcess(base: OciProcess, a: ExecArgs): OciProcess {
+  if (a.args.length === 0) throw new TsrunError('INVALID_ARGUMENT', 'exec: no command given (pass CMD... or --process FILE)');
+  const proc: OciProcess = structuredClone(base);
+  proc.args = a.args;
+  if (a.env?.length) proc.env = [...(proc.env ?? []), ...a.env];
+  if (a.cwd) proc.cwd = a.cwd;
+  proc.terminal = !!a.tty;
+  if (!a.tty) delete proc.consoleSize;
+  if (a.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(a.user);
+    if (!m) throw new TsrunError('INVALID_ARGUMENT', `invalid --user ${JSON.stringify(a.user)}: expected UID[:GID] (numbers)`);
+    proc.user = { ...proc.user, uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : proc.user.gid };
+  }
+  if (a.additionalGids?.length) {
+    proc.user.additionalGids = a.additionalGids.map((g) => {
+      if (!/^\d+$/.test(g)) throw new TsrunError('INVALID_ARGUMENT', `invalid --additional-gids value ${JSON.stringify(g)}`);
+      return Number(g);
+    });
+  }
+  if (a.caps?.length) {
+    const caps = (proc.capabilities ??= {});
+    for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) {
+      caps[set] = [...new Set([...(caps[set] ?? []), ...a.caps.map((c) => c.toUpperCase())])];
+    }
+  }
+  if (a.noNewPrivs) proc.noNewPrivileges = true;
+  return proc;
+}
