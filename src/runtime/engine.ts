@@ -36,6 +36,7 @@ export interface EngineRecord {
   pid: number;
   pidStart?: string;
   monitorPid?: number;
+  monitorStart?: string;
   created: string;
   cgroupPath: string;
   annotations: Record<string, string>;
@@ -220,7 +221,10 @@ export class Engine {
         if (started.syncFd >= 0) this.pendingExec.set(id, { fd: started.syncFd, args: spec.process.args });
         record.pid = started.pid;
         record.pidStart = pidStartTime(started.pid) ?? undefined;
-        if (started.monitorPid) record.monitorPid = started.monitorPid;
+        if (started.monitorPid) {
+          record.monitorPid = started.monitorPid;
+          record.monitorStart = pidStartTime(started.monitorPid) ?? undefined;
+        }
         await atomicWriteJson(join(dir, 'state.json'), record);
         if (opts.pidFile) await atomicWriteFile(resolve(opts.pidFile), String(started.pid), 0o644);
         if (started.ptyMaster >= 0) {
@@ -329,7 +333,7 @@ export class Engine {
       created: rec.created,
       annotations: rec.annotations,
       exit: exit ?? undefined,
-      monitorAlive: !!monitorPid && isSameProcess(monitorPid, undefined),
+      monitorAlive: !!monitorPid && isSameProcess(monitorPid, monitorPid === rec.monitorPid ? rec.monitorStart : undefined),
     };
   }
 
