@@ -57,7 +57,7 @@ struct launch_fds {
   }
   if (mid > 0) _exit(0);  // the addon reaps us; the monitor is adopted by init
 
-  pid_t cpid = (pid_t)syscall(SYS_clone, (unsigned long)c->clone_flags | SIGCHLD, 0, 0, 0, 0);
+  pid_t cpid = (pid_t)syscall(SYS_clone, clone_flags_at_clone(c) | SIGCHLD, 0, 0, 0, 0);
   if (cpid == 0) {
     close(f.ctl);
     child_main(c, sync_fd);

@@ -31,6 +31,9 @@ struct MonitorLaunch {
 };
 
 [[noreturn]] void child_main(const container_config *c, int sync_fd);
+// The namespace flags for clone: all but the cgroup namespace, which the
+// child unshares once it has been placed in its cgroup.
+unsigned long clone_flags_at_clone(const container_config *c);
 int recv_frame(int fd, sync_msg *m, int *passed_fd, int timeout_ms, sync_msg *err);
 // Forks the launcher, which clones the container (waiting for SYNC_GO on
 // child_sync_fd) and execs the monitor. Returns 0 once the monitor is ready.

@@ -28,6 +28,10 @@
 // How long the parent waits for the child to reach execve.
 static const int kSetupTimeoutMs = 60000;
 
+unsigned long clone_flags_at_clone(const container_config *c) {
+  return (unsigned long)c->clone_flags & ~(unsigned long)CLONE_NEWCGROUP;
+}
+
 static bool joins_pid_namespace(const container_config *c) {
   for (size_t i = 0; i < c->n_joins; i++)
     if (c->joins[i].flag == CLONE_NEWPID) return true;
@@ -71,6 +75,10 @@ static void fork_into_pid_namespace(const container_config *c) {
   do { n = recv(sync_fd, &go, sizeof go, 0); } while (n < 0 && errno == EINTR);
   if (n != (ssize_t)sizeof go || go.type != SYNC_GO) _exit(1);  // parent went away
 
+  // Only now, inside its cgroup (the parent wrote cgroup.procs before GO),
+  // may the process take a cgroup namespace: its root is the cgroup the
+  // process is in when it unshares, as in runc.
+  if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) child_fail("namespaces", "unshare", "cgroup");
   if (c->init) child_init_disguise();
   child_join_namespaces(c);
   if (joins_pid_namespace(c)) fork_into_pid_namespace(c);
@@ -229,7 +237,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid = (pid_t)syscall(SYS_clone, (unsigned long)c->clone_flags | SIGCHLD, 0, 0, 0, 0);
+    pid = (pid_t)syscall(SYS_clone, clone_flags_at_clone(c) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
       close(sp[0]);
       child_main(c, sp[1]);

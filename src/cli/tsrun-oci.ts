@@ -9,7 +9,7 @@
 // container process's own code (128+N after signal N).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { TsrunError } from '../errors.js';
-import { DEFAULT_ROOT, log, out, writeFd, type GlobalOptions } from './oci/context.js';
+import { DEFAULT_ROOT, log, out, stderrIsContainers, writeFd, type GlobalOptions } from './oci/context.js';
 import { registerCreate } from './oci/create.js';
 import { registerExec } from './oci/exec.js';
 import { registerLifecycle } from './oci/lifecycle.js';
@@ -59,7 +59,9 @@ for (const verb of ['checkpoint', 'restore', 'events', 'update', 'spec']) {
 for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
 
 program.hook('preAction', (_p, action) => {
-  log(program.opts<GlobalOptions>(), 'debug', `tsrun-oci ${action.name()} ${process.argv.slice(2).join(' ')}`);
+  // From here on, create's and run's stderr is also their container's.
+  if (action.name() === 'create' || action.name() === 'run') stderrIsContainers();
+  log(program.opts<GlobalOptions>(), 'debug', `tsrun-oci ${process.argv.slice(2).join(' ')}`);
 });
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@
 // at a time, run under a tsrun-monitor. Status is always derived: from the
 // engine (kernel + monitor files) while an instance exists, else from the
 // record.
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -235,6 +236,9 @@ export class Containers {
       );
     }
     if (await this.engine.exists(id)) await this.engine.delete(id, true);
+    // A CLI killed between the instance's mkdir and its first state write
+    // left a directory with no state (and so no process or cgroup yet).
+    else await rm(this.engine.dir(id), { recursive: true, force: true });
     await this.deps.store.remove(v.record);
   }
 

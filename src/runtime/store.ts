@@ -68,9 +68,11 @@ export class ContainerStore {
   }
 
   /**
-   * Writes the container's directory and config, then claims the name under
-   * the store lock. The directory always exists before its name does, so a
-   * name whose directory is gone was left by a crashed CLI and is free.
+   * Writes the container's directory and config, then, in one hold of the
+   * store lock, claims the name and writes state.json. The directory always
+   * exists before its name does, and under the store lock a name whose
+   * container has no state.json was left by a CLI killed mid-create: it is
+   * free (and swept by remove()).
    */
   async create(id: string, spec: OciSpec, requestedName?: string, request?: ContainerRequest): Promise<ContainerState> {
     if (requestedName !== undefined && !NAME_RE.test(requestedName)) {
@@ -82,12 +84,12 @@ export class ContainerStore {
     let name: string | undefined;
     try {
       await atomicWriteJson(join(this.dir(id), 'config.json'), spec);
-      name = await this.lock(join(this.root, 'store.lock'), () =>
-        requestedName !== undefined ? this.claimName(requestedName, id) : this.claimRandomName(id),
-      );
-      const state: ContainerState = { id, name, status: 'created', created: new Date().toISOString(), ...(request ? { request } : {}) };
-      await atomicWriteJson(join(this.dir(id), 'state.json'), state);
-      return state;
+      return await this.lock(join(this.root, 'store.lock'), async () => {
+        name = requestedName !== undefined ? await this.claimName(requestedName, id) : await this.claimRandomName(id);
+        const state: ContainerState = { id, name, status: 'created', created: new Date().toISOString(), ...(request ? { request } : {}) };
+        await atomicWriteJson(join(this.dir(id), 'state.json'), state);
+        return state;
+      });
     } catch (err) {
       await this.remove({ id, name: name ?? '' });
       throw err;
@@ -162,16 +164,36 @@ export class ContainerStore {
       await this.lock(join(this.root, 'store.lock'), async () => {
         const owner = await readFile(file, 'utf8').catch(() => null);
         if (owner === state.id) await rm(file, { force: true });
+        await this.sweepStaleNames();
       });
     }
     await rm(this.dir(state.id), { recursive: true, force: true });
   }
 
-  /** Returns the id holding `name`, or null when it is free (or held by a vanished container). */
+  // Called with the store lock held. Names (and temp files) that CLIs killed
+  // mid-create left: names are only written under the store lock, together
+  // with their container's state.json, so a name whose container directory
+  // has no state.json, or a temp file, seen under the lock belongs to no
+  // live CLI. The half-made container directory goes with its name.
+  private async sweepStaleNames(): Promise<void> {
+    for (const entry of await readdir(this.namesDir).catch(() => [] as string[])) {
+      const file = join(this.namesDir, entry);
+      if (entry.startsWith('.')) {
+        if (entry.endsWith('.tmp')) await rm(file, { force: true });
+        continue;
+      }
+      const owner = await readFile(file, 'utf8').catch(() => null);
+      if (!owner || !/^[0-9a-f]{64}$/.test(owner) || !existsSync(this.dir(owner)) || existsSync(join(this.dir(owner), 'state.json'))) continue;
+      await rm(file, { force: true });
+      await rm(this.dir(owner), { recursive: true, force: true });
+    }
+  }
+
+  /** Returns the id holding `name`, or null when it is free (or held by a vanished or half-made container: see create). */
   private async owner(name: string): Promise<string | null> {
     const owner = await readFile(join(this.namesDir, name), 'utf8').catch(() => null);
     if (!owner) return null;
-    return existsSync(this.dir(owner)) ? owner : null;
+    return existsSync(join(this.dir(owner), 'state.json')) ? owner : null;
   }
 
   // Called with the store lock held.

@@ -120,6 +120,7 @@ describe('Engine.create', () => {
       pid: rec.pid,
       pidStart: pidStartTime(rec.pid),
       monitorPid,
+      monitorStart: pidStartTime(monitorPid),
       created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       cgroupPath: 'tsrun/c1',
       annotations: {},

@@ -5,8 +5,7 @@
 // subreaper (conmon, the containerd shim), as with runc.
 import type { Command } from 'commander';
 import { TsrunError } from '../../errors.js';
-import { engineFor, engineWith, globals, log, stderrIsContainers } from './context.js';
-import { loadBundle } from './bundle.js';
+import { engineFor, engineWith, globals, log } from './context.js';
 
 interface CreateFlags {
   bundle: string;
@@ -43,6 +42,7 @@ async function createContainer(id: string, flags: CreateFlags, cmd: Command): Pr
   if (flags.preserveFds && flags.preserveFds !== '0') {
     throw new TsrunError('UNSUPPORTED', `--preserve-fds ${flags.preserveFds}: passing extra file descriptors is not supported`);
   }
+  const { loadBundle } = await import('./bundle.js');
   const { bundle, spec, warnings } = await loadBundle(flags.bundle, g);
   for (const w of warnings) log(g, 'warning', w);
   const engine = await engineFor(cmd);
@@ -61,7 +61,6 @@ async function createContainer(id: string, flags: CreateFlags, cmd: Command): Pr
 export function registerCreate(program: Command): void {
   createOptions(program.command('create').description('create a container').argument('<container-id>'))
     .action(async (id: string, _f: unknown, cmd: Command) => {
-      stderrIsContainers();
       await createContainer(id, flagsOf(cmd), cmd);
     });
 
@@ -78,7 +77,6 @@ export function registerCreate(program: Command): void {
     .option('--keep', 'do not delete the container after it exits')
     .option('--no-subreaper', 'accepted for runc compatibility')
     .action(async (id: string, _f: unknown, cmd: Command) => {
-      stderrIsContainers();
       const flags: RunFlags = { ...flagsOf(cmd), detach: cmd.opts().detach, keep: cmd.opts().keep };
       const { native } = await import('../../native/binding.js');
       const engine = await engineFor(cmd);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's test command (`sudo npm test`): the host tiers (unit and
+# integration, vitest) and then the VM tier (the focused suite inside a
+# cgroup v2 kernel under QEMU), with one summary line at the end that adds
+# both up. Exits non-zero when either tier fails or the VM cannot run.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+npx vitest run 2>&1 | tee "$logs/host.log"
+host_rc=${PIPESTATUS[0]}
+bash scripts/vm/run-tests.sh 2>&1 | tee "$logs/vm.log"
+vm_rc=${PIPESTATUS[0]}
+
+summary() { grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$1" | tail -n1; }
+host=$(summary "$logs/host.log")
+vm=$(summary "$logs/vm.log")
+# A tier that could not report (no summary line) counts as one failure.
+[ -n "$host" ] || host="0 passed, 1 failed, 0 skipped"
+[ -n "$vm" ] || vm="0 passed, 1 failed, 0 skipped"
+echo "host tiers: $host; vm tier: $vm"
+echo "$host
+$vm" | awk '{ p += $1; f += $3; s += $5 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
+[ "$host_rc" = 0 ] && [ "$vm_rc" = 0 ]
