@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # podman (+runc, conmon) is the client of the tsrun-oci interop tests; QEMU and
 # the kernel image run the cgroup v2 VM tier; procps provides `ps` for top.
-packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 linux-image-amd64)
+packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 linux-image-amd64 cpio)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
