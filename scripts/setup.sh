@@ -13,7 +13,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # podman (+runc, conmon) is the client of the tsrun-oci interop tests; QEMU and
 # the kernel image run the cgroup v2 VM tier; procps provides `ps` for top.
-packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 linux-image-amd64 cpio)
+packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 cpio)
+# The VM tier boots a distribution kernel: Debian's package, or Ubuntu's.
+if apt-cache show linux-image-amd64 >/dev/null 2>&1 || dpkg-query -W linux-image-amd64 >/dev/null 2>&1; then
+  packages+=(linux-image-amd64)
+else
+  packages+=(linux-image-generic)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")

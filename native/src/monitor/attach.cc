@@ -1,7 +1,8 @@
 // The attach socket: `tsrun attach` / `start -a` clients connect, receive
 // the container's output from then on as frames, and send stdin bytes and
 // terminal resizes (frame layout in ../monitor_protocol.h).
-// Syscalls: socket, bind, listen, accept4, read, write, ioctl(TIOCSWINSZ).
+// Syscalls: socket, bind, listen, accept4, read, write, ioctl(TIOCSWINSZ),
+// shutdown, poll, clock_gettime.
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../monitor_protocol.h"
@@ -85,12 +87,43 @@ void attach_broadcast(int stream, const char *buf, size_t n) {
   for (int i = g_nclients - 1; i >= 0; i--) send_frame(i, stream == 2 ? ATTACH_STDERR : ATTACH_STDOUT, buf, n);
 }
 
+// Sends the exit frame, then half-closes each client and waits (up to
+// kLingerMs) for it to close its end, discarding what it still sends. Closing
+// at once would fail a client's late stdin write (an `attach` whose input
+// ends after the container did) with EPIPE, and Node then drops the socket
+// with the output and exit frames still unread.
+static const long kLingerMs = 2000;
+
 void attach_exit(int code) {
   char b[4] = {(char)(code >> 24), (char)(code >> 16), (char)(code >> 8), (char)code};
   for (int i = g_nclients - 1; i >= 0; i--) {
     send_frame(i, ATTACH_EXIT, b, 4);
-    if (i < g_nclients) drop(i);
+    if (i < g_nclients) shutdown(g_clients[i].fd, SHUT_WR);
   }
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  while (g_nclients > 0) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left = kLingerMs - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+    if (left <= 0) break;
+    struct pollfd p[kMaxClients];
+    int n = attach_poll_fds(p, kMaxClients);
+    int r = poll(p, (nfds_t)n, (int)left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    for (int k = 0; k < n; k++) {
+      if (!p[k].revents) continue;
+      char buf[4096];
+      ssize_t m = read(p[k].fd, buf, sizeof buf);
+      if (m > 0 || (m < 0 && errno == EINTR)) continue;
+      for (int i = 0; i < g_nclients; i++)
+        if (g_clients[i].fd == p[k].fd) {
+          drop(i);
+          break;
+        }
+    }
+  }
+  while (g_nclients > 0) drop(g_nclients - 1);
 }
 
 int attach_poll_fds(struct pollfd *pfds, int max) {
