@@ -15,10 +15,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # the kernel image run the cgroup v2 VM tier; procps provides `ps` for top.
 packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 cpio)
 # The VM tier boots a distribution kernel: Debian's package, or Ubuntu's.
-if apt-cache show linux-image-amd64 >/dev/null 2>&1 || dpkg-query -W linux-image-amd64 >/dev/null 2>&1; then
-  packages+=(linux-image-amd64)
-else
+if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then
   packages+=(linux-image-generic)
+else
+  packages+=(linux-image-amd64)
 fi
 missing=()
 for p in "${packages[@]}"; do
