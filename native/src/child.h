@@ -4,6 +4,7 @@
 // SYNC_ERROR frame and the child exits.
 #pragma once
 #include <stddef.h>
+#include <sys/types.h>
 #include "config.h"
 
 // The child's end of the sync socket; set once right after clone.
@@ -20,6 +21,10 @@ size_t s_len(const char *s);
 bool s_append(char *dst, size_t cap, const char *src);
 bool s_append_uint(char *dst, size_t cap, unsigned long v);
 bool s_eq(const char *a, const char *b);
+
+// One sendmsg of data with fd attached (SCM_RIGHTS); used by the child, the
+// launcher and the addon alike.
+ssize_t send_with_fd(int sock, const void *data, size_t len, int fd);
 
 // Writes a whole buffer to a file opened at path (used for /proc knobs).
 int write_file(const char *path, const char *data);

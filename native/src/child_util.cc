@@ -1,10 +1,12 @@
 // Async-signal-safe helpers shared by the child's set-up steps: the error
 // frame writer and a few bounded string functions.
-// Syscalls: sendmsg (via send), _exit, open, write, close.
+// Syscalls: sendmsg (send, and SCM_RIGHTS fd passing), _exit, open, write,
+// close.
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -80,4 +82,21 @@ int write_file(const char *path, const char *data) {
   close(fd);
   errno = saved;
   return r == (ssize_t)len ? 0 : -1;
+}
+
+ssize_t send_with_fd(int sock, const void *data, size_t len, int fd) {
+  struct iovec iov = {const_cast<void *>(data), len};
+  char ctrl[CMSG_SPACE(sizeof(int))];
+  memset(ctrl, 0, sizeof ctrl);
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof ctrl;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  return sendmsg(sock, &msg, MSG_NOSIGNAL);
 }

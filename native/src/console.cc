@@ -21,20 +21,7 @@ static void send_master(int master) {
   sync_msg m;
   memset(&m, 0, sizeof m);
   m.type = SYNC_PTY;
-  struct iovec iov = {&m, sizeof m};
-  char ctrl[CMSG_SPACE(sizeof(int))];
-  memset(ctrl, 0, sizeof ctrl);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &master, sizeof(int));
-  if (sendmsg(g_child_sync_fd, &msg, MSG_NOSIGNAL) < 0) child_fail("console", "sendmsg", nullptr);
+  if (send_with_fd(g_child_sync_fd, &m, sizeof m, master) < 0) child_fail("console", "sendmsg", nullptr);
 }
 
 // Node leaves its stdio non-blocking; a container must get ordinary fds.

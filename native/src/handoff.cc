@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "errors.h"
 #include "spawn.h"
 
@@ -40,19 +41,7 @@ Napi::Value SendFd(const Napi::CallbackInfo &info) {
     close(s);
     throw MakeSystemError(env, e, "console", "connect", path.c_str());
   }
-  struct iovec iov = {&name[0], name.size()};
-  char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  ssize_t n = sendmsg(s, &msg, MSG_NOSIGNAL);
+  ssize_t n = send_with_fd(s, name.data(), name.size(), fd);
   int e = errno;
   close(s);
   if (n < 0) throw MakeSystemError(env, e, "console", "sendmsg", path.c_str());

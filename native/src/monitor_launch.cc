@@ -192,20 +192,7 @@ int monitor_take_pty(MonitorLaunch *m, int pty_fd, sync_msg *err) {
   sync_msg msg;
   memset(&msg, 0, sizeof msg);
   msg.type = MON_PTY;
-  struct iovec iov = {&msg, sizeof msg};
-  char ctrl[CMSG_SPACE(sizeof(int))];
-  memset(ctrl, 0, sizeof ctrl);
-  struct msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = ctrl;
-  mh.msg_controllen = sizeof ctrl;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &pty_fd, sizeof(int));
-  if (sendmsg(m->ctl, &mh, MSG_NOSIGNAL) < 0) {
+  if (send_with_fd(m->ctl, &msg, sizeof msg, pty_fd) < 0) {
     memset(err, 0, sizeof *err);
     err->err = errno;
     strcpy(err->step, "monitor");

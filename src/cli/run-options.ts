@@ -3,9 +3,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CreateRequest } from '../runtime/containers.js';
+import type { ResourceFlags } from '../spec/resources.js';
 import { collect } from './options.js';
 
-export interface ContainerFlags {
+export interface ContainerFlags extends ResourceFlags {
   rootfs?: string;
   interactive?: boolean;
   tty?: boolean;
@@ -19,14 +20,6 @@ export interface ContainerFlags {
   entrypoint?: string;
   init?: boolean;
   readOnly?: boolean;
-  memory?: string;
-  memorySwap?: string;
-  cpus?: string;
-  cpuShares?: string;
-  cpusetCpus?: string;
-  pidsLimit?: string;
-  deviceReadBps?: string[];
-  deviceWriteBps?: string[];
   cgroupParent?: string;
 }
 
@@ -60,7 +53,7 @@ export function addContainerOptions(cmd: Command): Command {
 
 export async function toCreateRequest(flags: ContainerFlags, command: string[]): Promise<CreateRequest> {
   const { parseResourceFlags } = await import('../spec/resources.js');
-  const limitFlags = {
+  const limitFlags: ResourceFlags = {
     memory: flags.memory, memorySwap: flags.memorySwap, cpus: flags.cpus, cpuShares: flags.cpuShares,
     cpusetCpus: flags.cpusetCpus, pidsLimit: flags.pidsLimit, deviceReadBps: flags.deviceReadBps, deviceWriteBps: flags.deviceWriteBps,
   };
