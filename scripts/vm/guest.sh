@@ -49,7 +49,8 @@ mount -t mqueue mqueue /dev/mqueue 2>/dev/null || true
 [ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
 [ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
 [ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp || fail "mount /tmp"
+# /tmp stays the overlay's (writable, in RAM): a fresh tmpfs would hide a
+# checkout that lives under the host's /tmp, as CI's clean clone may.
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || fail "mount /run"
 # A pure cgroup v2 host: the unified hierarchy only, mounted the way systemd
 # mounts it, and no v1 hierarchy anywhere.
