@@ -1,0 +1,172 @@
+// State stays true under races and crashes: parallel CLIs claiming one
+// name, a monitor SIGKILLed mid-run, a CLI SIGKILLed at random moments of
+// `run -d`, and what `rm` leaves behind (nothing). Runs on the host and in
+// the cgroup v2 VM (TSRUN_VM=1, fewer and slower attempts there).
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  alive, cgroupPids, inspect, leftovers, lockHolders, NOTHING, psAll, recordedPids, runDetached, Sandboxes, slow, sleep, timeout, VM,
+  waitFor, type InspectDoc,
+} from '../helpers/lifecycle.js';
+import { busybox, integrationSkipReason } from '../helpers/tsrun.js';
+
+const skip = integrationSkipReason('state');
+
+describe.skipIf(skip)('container state', () => {
+  const sandboxes = new Sandboxes();
+  afterEach(() => sandboxes.cleanup(), timeout(120_000));
+
+  it('parallel runs with one name: exactly one container, the others exit 125 "already in use"', async () => {
+    const sb = sandboxes.make();
+    const n = VM ? 8 : 50;
+    const results = await Promise.all(
+      Array.from({ length: n }, () => sb.tsrun(['run', '-d', '--name', 'same', '--rootfs', busybox(), 'sleep', '1000'])),
+    );
+    const won = results.filter((r) => r.exitCode === 0);
+    const lost = results.filter((r) => r.exitCode !== 0);
+    expect(won).toHaveLength(1);
+    expect(String(won[0].stdout)).toMatch(/^[0-9a-f]{64}$/);
+    expect(lost.map((r) => r.exitCode)).toEqual(Array(n - 1).fill(125));
+    for (const r of lost) expect(r.stderr).toMatch(/^tsrun: the container name "same" is already in use by container "[0-9a-f]{64}"/);
+
+    const ps = await psAll(sb);
+    expect(ps.map((d) => [d.ID, d.Names, d.State])).toEqual([[String(won[0].stdout), 'same', 'running']]);
+    // The losers left nothing: one record, one instance, one monitor.
+    const left = leftovers(sb, []);
+    expect(left.recordDirs).toEqual([String(won[0].stdout)]);
+    expect(left.stateDirs).toEqual([String(won[0].stdout)]);
+    expect(left.names).toEqual(['same']);
+    expect(left.monitors).toHaveLength(1);
+  }, timeout(180_000));
+
+  it('a SIGKILLed monitor: ps and inspect tell the truth, and rm -f removes everything', async () => {
+    const sb = sandboxes.make();
+    const id = await runDetached(sb, ['--name', 'orphan', 'sleep', '1000']);
+    const pids = recordedPids(sb, id)!;
+    expect(alive(pids.monitor)).toBe(true);
+    expect(alive(pids.container)).toBe(true);
+
+    process.kill(pids.monitor, 'SIGKILL');
+    await waitFor(() => !alive(pids.monitor), 'the monitor to die');
+    // The container process outlives its monitor: still running.
+    let d = await inspect(sb, 'orphan');
+    expect(d.State).toMatchObject({ Status: 'running', Running: true, Pid: pids.container });
+    expect(alive(pids.container)).toBe(true);
+
+    // Now it dies with nobody to record how: exited, with an unknown code and a reason.
+    process.kill(pids.container, 'SIGKILL');
+    await waitFor(() => !alive(pids.container), 'the container to die');
+    const ps = await psAll(sb);
+    expect(ps).toHaveLength(1);
+    expect(ps[0]).toMatchObject({ ID: id, State: 'exited' });
+    d = await inspect(sb, 'orphan');
+    expect(d.State).toMatchObject({ Status: 'exited', Running: false, Pid: 0 });
+    expect(d.State.Error).not.toBe('');
+
+    expect(await sb.tsrun(['rm', '-f', 'orphan'])).toMatchObject({ exitCode: 0, stdout: 'orphan' });
+    expect(leftovers(sb, [id])).toEqual(NOTHING);
+  }, timeout(60_000));
+
+  it('a CLI SIGKILLed at random moments of run -d: ps never lies, and rm -f leaves nothing', async () => {
+    const sb = sandboxes.make();
+    // Calibrate on one whole run -d, then kill the others at points spread
+    // over that time (most of the early part is Node starting up).
+    const t0 = Date.now();
+    await runDetached(sb, ['--name', 'reference', 'sleep', '1000']);
+    const full = Date.now() - t0;
+    const delays = [0.35, 0.5, 0.6, 0.7, 0.8, 0.9].map((f) => Math.round(f * full));
+    for (const [i, ms] of delays.entries()) {
+      // stdio ignored: a process the dead CLI left could hold its pipes open.
+      const p = sb.tsrun(['run', '-d', '--name', `victim${i}`, '--rootfs', busybox(), 'sleep', '1000'], { stdio: 'ignore' });
+      const timer = setTimeout(() => p.kill('SIGKILL'), ms + Math.floor(Math.random() * 0.1 * full));
+      await p;
+      clearTimeout(timer);
+    }
+    // Settle: a container whose CLI died may still be on its way up or down.
+    await sleep(slow(300));
+    // The known bug below (a container process that never got SYNC_GO waits
+    // forever, holding the dead CLI's lock): covered by its own test; kill
+    // such processes (ours) so that this test checks everything else.
+    for (const pid of lockHolders(sb.runroot)) {
+      process.stderr.write(`[state] killing pid ${pid}: a container process stuck before SYNC_GO (known bug, see the it.fails test)\n`);
+      process.kill(pid, 'SIGKILL');
+    }
+    await waitFor(() => lockHolders(sb.runroot).length === 0, 'the stuck processes to go');
+
+    const ps = await psAll(sb);
+    const ids = ps.map((d) => d.ID);
+    const docs: InspectDoc[] = ids.length ? [await inspect(sb, ...ids)].flat() : [];
+    for (const [i, d] of docs.entries()) {
+      // inspect and ps agree, and a running container has a live process in its cgroup.
+      expect(d.State.Status).toBe(ps[i].State);
+      if (d.State.Running) {
+        expect(alive(d.State.Pid)).toBe(true);
+        expect(cgroupPids(d.Id)).toContain(d.State.Pid);
+      } else {
+        expect(d.State.Pid).toBe(0);
+      }
+    }
+    // No instance (so no process, monitor or cgroup) exists for a container ps does not show.
+    const before = leftovers(sb, []);
+    for (const dir of before.stateDirs) expect(ids).toContain(dir);
+
+    if (ids.length) expect((await sb.tsrun(['rm', '-f', ...ids])).exitCode).toBe(0);
+    const left = leftovers(sb, [...new Set([...ids, ...before.stateDirs, ...before.recordDirs])]);
+    expect({ ...left, recordDirs: [] }).toEqual(NOTHING);
+    // What may stay: the directory of a CLI killed before it took the store
+    // lock, with no state.json and no name: invisible to every verb.
+    for (const dir of left.recordDirs) expect(existsSync(join(sb.root, 'containers', dir, 'state.json'))).toBe(false);
+  }, timeout(120_000));
+
+  // KNOWN BUG (native/src/monitor_launch.cc): the launcher, and the container
+  // process it clones, inherit the addon's end of the set-up socketpair
+  // (sp[0], never closed there), so when the CLI dies between the clone and
+  // SYNC_GO the container process never sees EOF: it waits forever in
+  // recv(), holding every fd of the dead Node process, among them the
+  // container's flock (so `rm -f` times out on the lock after 30 s) and the
+  // caller's stdout (so `$(tsrun run -d ...)` hangs). The non-monitor path
+  // closes sp[0] in the child; the launcher should too. To stop the CLI in
+  // that window every time, the container's log is a FIFO: the monitor
+  // blocks opening it, before MON_READY, while the CLI waits for that frame.
+  it.fails('a CLI SIGKILLed between the container clone and SYNC_GO: rm -f still cleans up', async () => {
+    const sb = sandboxes.make();
+    const create = await sb.tsrun(['create', '--name', 'frozen', '--rootfs', busybox(), 'sleep', '1000']);
+    const id = String(create.stdout);
+    const log = join(sb.root, 'containers', id, 'container.log');
+    await execa('mkfifo', [log]);
+    const start = sb.tsrun(['start', 'frozen'], { stdio: 'ignore' });
+    let stuck = 0;
+    try {
+      // The monitor writes its pids file, then blocks opening the log.
+      const pids = await waitFor(() => recordedPids(sb, id), 'the monitor to start');
+      stuck = pids.container;
+      start.kill('SIGKILL');
+      await start;
+      // Let the monitor go on, as if nothing had stopped it.
+      const reader = openSync(log, constants.O_RDONLY | constants.O_NONBLOCK);
+      await sleep(slow(200));
+      closeSync(reader);
+
+      const rm = await sb.tsrun(['rm', '-f', 'frozen'], { timeout: slow(8000) });
+      expect(rm).toMatchObject({ exitCode: 0, stdout: 'frozen' });
+      expect(alive(stuck)).toBe(false);
+      expect(leftovers(sb, [id])).toEqual(NOTHING);
+    } finally {
+      if (alive(stuck)) process.kill(stuck, 'SIGKILL');
+      start.kill('SIGKILL');
+    }
+  }, timeout(60_000));
+
+  it('stop + rm of a detached container leaves nothing behind', async () => {
+    const sb = sandboxes.make();
+    const id = await runDetached(sb, ['--name', 'tidy', 'sleep', '1000']);
+    const pids = recordedPids(sb, id)!;
+    expect(await sb.tsrun(['stop', '-t', '0', 'tidy'])).toMatchObject({ exitCode: 0, stdout: 'tidy' });
+    expect(await sb.tsrun(['rm', 'tidy'])).toMatchObject({ exitCode: 0, stdout: 'tidy', stderr: '' });
+    expect(leftovers(sb, [id])).toEqual(NOTHING);
+    expect(alive(pids.monitor)).toBe(false);
+    expect(alive(pids.container)).toBe(false);
+  }, timeout(60_000));
+});
