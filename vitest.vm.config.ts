@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // The VM tier (`npm run test:vm`, scripts/vm/run-tests.sh): these files run
 // inside a QEMU guest on a pure cgroup v2 host, with TSRUN_VM=1. To run a
 // test file there as well, add its path to this list.
-const vmTests = ['test/vm/cgroup-v2-smoke.test.ts'];
+const vmTests = ['test/vm/cgroup-v2-smoke.test.ts', 'test/integration/limits.test.ts'];
 
 // Inside the VM the driver's results share is writable; the JSON report lands
 // there for the host to keep.

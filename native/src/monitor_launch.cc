@@ -95,7 +95,7 @@ struct launch_fds {
   _exit(127);
 }
 
-int launch_monitor(container_config *c, const SpawnOptions &opts, int child_sync_fd, MonitorLaunch *out,
+int launch_monitor(container_config *c, const SpawnOptions &opts, int parent_sync_fd, int child_sync_fd, MonitorLaunch *out,
                    sync_msg *err) {
   int ctl[2], o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1};
   auto fail = [&](const char *syscall) {
@@ -143,6 +143,9 @@ int launch_monitor(container_config *c, const SpawnOptions &opts, int child_sync
   pid_t launcher = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (launcher == 0) {
     close(ctl[0]);
+    // The addon's end: held here (and by the container cloned next) it
+    // would hide the addon's death from a child waiting for SYNC_GO.
+    close(parent_sync_fd);
     launcher_main(c, child_sync_fd, f, argv.data(), pid_slot ? pid_slot : pid_buf);
   }
   int clone_err = errno;

@@ -37,6 +37,7 @@ unsigned long clone_flags_at_clone(const container_config *c);
 int recv_frame(int fd, sync_msg *m, int *passed_fd, int timeout_ms, sync_msg *err);
 // Forks the launcher, which clones the container (waiting for SYNC_GO on
 // child_sync_fd) and execs the monitor. Returns 0 once the monitor is ready.
-int launch_monitor(container_config *c, const SpawnOptions &opts, int child_sync_fd, MonitorLaunch *out, sync_msg *err);
+int launch_monitor(container_config *c, const SpawnOptions &opts, int parent_sync_fd, int child_sync_fd, MonitorLaunch *out,
+                   sync_msg *err);
 // Hands the container's pty master to the monitor.
 int monitor_take_pty(MonitorLaunch *m, int pty_fd, sync_msg *err);

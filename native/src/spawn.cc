@@ -229,7 +229,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   int rc = 0;
   MonitorLaunch mon;
   if (opts.monitor) {
-    rc = launch_monitor(c, opts, sp[1], &mon, &err);
+    rc = launch_monitor(c, opts, sp[0], sp[1], &mon, &err);
     pid = mon.container_pid;
   } else {
     // Block every signal across clone so no Node handler ever runs in the

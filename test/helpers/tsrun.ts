@@ -1,6 +1,7 @@
 // Runs the real CLI (dist/cli/tsrun.js) against a throwaway --root/--runroot,
 // the way a user would, and gives integration tests the skip reason.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +43,18 @@ export function sandbox(): Sandbox {
     runroot,
     tsrun,
     run: (args, opts) => tsrun(['run', '--rm', '--rootfs', busybox(), ...args], opts),
-    cleanup: () => rmSync(base, { recursive: true, force: true }),
+    cleanup: () => {
+      // Containers kept without --rm still own a cgroup: remove them the
+      // way a user would before the directories go.
+      let ids: string[] = [];
+      try {
+        ids = readdirSync(join(root, 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id));
+      } catch {
+        // no container was ever made
+      }
+      if (ids.length) spawnSync('node', ['--', cli, '--root', root, '--runroot', runroot, 'rm', '-f', ...ids], { stdio: 'ignore' });
+      rmSync(base, { recursive: true, force: true });
+    },
   };
 }
 

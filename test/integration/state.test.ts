@@ -86,14 +86,8 @@ describe.skipIf(skip)('container state', () => {
     }
     // Settle: a container whose CLI died may still be on its way up or down.
     await sleep(slow(300));
-    // The known bug below (a container process that never got SYNC_GO waits
-    // forever, holding the dead CLI's lock): covered by its own test; kill
-    // such processes (ours) so that this test checks everything else.
-    for (const pid of lockHolders(sb.runroot)) {
-      process.stderr.write(`[state] killing pid ${pid}: a container process stuck before SYNC_GO (known bug, see the it.fails test)\n`);
-      process.kill(pid, 'SIGKILL');
-    }
-    await waitFor(() => lockHolders(sb.runroot).length === 0, 'the stuck processes to go');
+    // No process may outlive its CLI while holding that CLI's lock.
+    await waitFor(() => lockHolders(sb.runroot).length === 0, 'processes holding a dead CLI\'s lock to go');
 
     const ps = await psAll(sb);
     const ids = ps.map((d) => d.ID);
@@ -130,7 +124,7 @@ describe.skipIf(skip)('container state', () => {
   // closes sp[0] in the child; the launcher should too. To stop the CLI in
   // that window every time, the container's log is a FIFO: the monitor
   // blocks opening it, before MON_READY, while the CLI waits for that frame.
-  it.fails('a CLI SIGKILLed between the container clone and SYNC_GO: rm -f still cleans up', async () => {
+  it('a CLI SIGKILLed between the container clone and SYNC_GO: rm -f still cleans up', async () => {
     const sb = sandboxes.make();
     const create = await sb.tsrun(['create', '--name', 'frozen', '--rootfs', busybox(), 'sleep', '1000']);
     const id = String(create.stdout);
