@@ -84,6 +84,55 @@ export async function mkdirOnce(dir: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+const isEnoent = (err: unknown): boolean =>
+  ((err as { cause?: NodeJS.ErrnoException }).cause ?? (err as NodeJS.ErrnoException)).code === 'ENOENT';
+
+/**
+ * Creates root/relPath a level at a time: `before(parent)` runs ahead of
+ * each mkdir, `after(dir)` behind it. Returns the directories this call
+ * made. The removal of another container may prune a shared parent that it
+ * emptied (pruneParents) between two levels; the walk then starts over.
+ */
+export async function makeCgroupPath(
+  root: string,
+  relPath: string,
+  hooks: { before?: (parent: string) => Promise<void>; after?: (dir: string) => Promise<void> } = {},
+): Promise<string[]> {
+  const created: string[] = [];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      let dir = root;
+      for (const segment of relPath.split('/')) {
+        await hooks.before?.(dir);
+        dir = path.join(dir, segment);
+        if (await mkdirOnce(dir)) created.push(dir);
+        await hooks.after?.(dir);
+      }
+      return created;
+    } catch (err) {
+      if (attempt >= 4 || !isEnoent(err)) {
+        await removeCreated(created);
+        throw err;
+      }
+    }
+  }
+}
+
+/**
+ * After a container's cgroup is gone, removes the parents above it that
+ * tsrun itself names (`tsrun/`), once they are empty, so removing the last
+ * container leaves no tsrun directory behind. A parent the user chose
+ * (--cgroup-parent, an engine's cgroupsPath) is theirs and stays. rmdir
+ * refuses a parent that still holds another container (EBUSY): that stops it.
+ */
+export async function pruneParents(root: string, relPath: string, ownParent: string): Promise<void> {
+  const segments = relPath.split('/');
+  if (segments[0] !== ownParent) return;
+  for (let n = segments.length - 1; n >= 1; n--) {
+    if (!(await rmdir(path.join(root, ...segments.slice(0, n))).then(() => true, () => false))) return;
+  }
+}
+
 /**
  * Removes a cgroup and any cgroups below it, deepest first. cgroupfs
  * refuses rmdir with EBUSY while processes remain; a process that was just

@@ -2,7 +2,6 @@
 // resource limits and device rules, and read, freeze and remove it later.
 // cgroup v2 when /sys/fs/cgroup is the unified hierarchy, else v1.
 
-import path from 'node:path';
 import type { LinuxResources } from '../spec/oci.js';
 import { detectLayout } from './detect.js';
 import { checkRelPath } from './path.js';
@@ -32,6 +31,6 @@ export async function createCgroup(deps: CgroupDeps, relPath: string, resources?
 export function openCgroup(deps: CgroupDeps, relPath: string): Cgroup {
   checkRelPath(relPath);
   const layout = detectLayout(deps);
-  if (layout.mode === 'v2') return new CgroupV2(deps, relPath, path.join(layout.root, relPath));
+  if (layout.mode === 'v2') return new CgroupV2(deps, layout.root, relPath);
   return new CgroupV1(deps, relPath, layout.hierarchies);
 }

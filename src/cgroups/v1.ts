@@ -10,15 +10,17 @@ import { deviceRules, v1DeviceWrites } from './devices.js';
 import {
   collectPids,
   exists,
-  mkdirOnce,
+  makeCgroupPath,
   parseKeyed,
   pollUntil,
   readText,
   removeCgroupDir,
+  pruneParents,
   removeCreated,
   sleep,
   writeControl,
 } from './fsutil.js';
+import { DEFAULT_CGROUP_PARENT } from './path.js';
 import { missingFileMessage, requiredControllers, v1Writes } from './resources.js';
 import { v1Stats } from './stats.js';
 import type { Cgroup, CgroupDeps, CgroupStats, FreezeOptions } from './types.js';
@@ -52,12 +54,8 @@ export async function createV1(
   const created: string[] = [];
   try {
     for (const mount of new Set(Object.values(hierarchies))) {
-      let dir = mount;
-      for (const segment of relPath.split('/')) {
-        dir = path.join(dir, segment);
-        if (await mkdirOnce(dir)) created.push(dir);
-        if (mount === hierarchies.cpuset) await inheritCpuset(deps, dir);
-      }
+      const after = mount === hierarchies.cpuset ? (dir: string) => inheritCpuset(deps, dir) : undefined;
+      created.push(...(await makeCgroupPath(mount, relPath, { after })));
     }
     if (resources?.memory && cg.dirs.memory) {
       const current = Number((await readText(path.join(cg.dirs.memory, 'memory.limit_in_bytes')))?.trim());
@@ -109,7 +107,7 @@ export class CgroupV1 implements Cgroup {
   constructor(
     private readonly deps: CgroupDeps,
     readonly relPath: string,
-    hierarchies: Hierarchies,
+    private readonly hierarchies: Hierarchies,
   ) {
     for (const [controller, mount] of Object.entries(hierarchies)) this.dirs[controller as V1Controller] = path.join(mount, relPath);
     this.unique = [...new Set(Object.values(this.dirs))];
@@ -182,9 +180,10 @@ export class CgroupV1 implements Cgroup {
 
   async destroy(): Promise<void> {
     let first: unknown;
-    for (const dir of this.unique) {
+    for (const mount of new Set(Object.values(this.hierarchies))) {
       try {
-        await removeCgroupDir(dir);
+        await removeCgroupDir(path.join(mount, this.relPath));
+        await pruneParents(mount, this.relPath, DEFAULT_CGROUP_PARENT);
       } catch (err) {
         first ??= err;
       }

@@ -12,15 +12,17 @@ import { deviceRules } from './devices.js';
 import {
   collectPids,
   exists,
-  mkdirOnce,
+  makeCgroupPath,
   parseKeyed,
   pollUntil,
   readText,
   removeCgroupDir,
+  pruneParents,
   removeCreated,
   words,
   writeControl,
 } from './fsutil.js';
+import { DEFAULT_CGROUP_PARENT } from './path.js';
 import { missingFileMessage, requiredControllers, v2Writes } from './resources.js';
 import { v2Stats } from './stats.js';
 import type { Cgroup, CgroupDeps, CgroupStats, FreezeOptions } from './types.js';
@@ -49,12 +51,7 @@ export async function createV2(deps: CgroupDeps, root: string, relPath: string, 
   const dir = path.join(root, relPath);
   const created: string[] = [];
   try {
-    let parent = root;
-    for (const segment of relPath.split('/')) {
-      await enableControllers(deps, parent, required);
-      parent = path.join(parent, segment);
-      if (await mkdirOnce(parent)) created.push(parent);
-    }
+    created.push(...(await makeCgroupPath(root, relPath, { before: (parent) => enableControllers(deps, parent, required) })));
     for (const w of writes) {
       if (!exists(path.join(dir, w.file)) && !w.optional) throw new TsrunError('CGROUP_UNAVAILABLE', missingFileMessage(w));
     }
@@ -71,7 +68,7 @@ export async function createV2(deps: CgroupDeps, root: string, relPath: string, 
     await removeCreated(created);
     throw err;
   }
-  return new CgroupV2(deps, relPath, dir);
+  return new CgroupV2(deps, root, relPath);
 }
 
 /**
@@ -105,12 +102,15 @@ async function enableControllers(deps: CgroupDeps, dir: string, required: Map<st
 
 export class CgroupV2 implements Cgroup {
   readonly mode = 'v2' as const;
+  /** The cgroup's directory. */
+  readonly dir: string;
   constructor(
     private readonly deps: CgroupDeps,
+    private readonly root: string,
     readonly relPath: string,
-    /** The cgroup's directory. */
-    readonly dir: string,
-  ) {}
+  ) {
+    this.dir = path.join(root, relPath);
+  }
 
   private file(name: string): string {
     return path.join(this.dir, name);
@@ -164,7 +164,8 @@ export class CgroupV2 implements Cgroup {
     return parseKeyed(await readText(this.file('cpu.stat')));
   }
 
-  destroy(): Promise<void> {
-    return removeCgroupDir(this.dir);
+  async destroy(): Promise<void> {
+    await removeCgroupDir(this.dir);
+    await pruneParents(this.root, this.relPath, DEFAULT_CGROUP_PARENT);
   }
 }

@@ -174,11 +174,37 @@ describe('cgroup v1 handle', () => {
     expect(await cg.stats()).toMatchObject({ memoryLimit: null, pidsLimit: null });
   });
 
-  it('destroy removes the cgroup from every hierarchy and leaves the parent', async () => {
+  it('destroy removes the cgroup from every hierarchy, and the tsrun parent with the last one', async () => {
     fake = new FakeCgroupFs('v1');
     const cg = await createCgroup(fake.deps(), 'tsrun/d1');
+    const other = await createCgroup(fake.deps(), 'tsrun/d2');
     await cg.destroy();
-    expect(fake.dirs()).toEqual([...ALL.flatMap((h) => [h, `${h}/tsrun`]), 'systemd', 'unified'].sort());
+    expect(fake.dirs()).toEqual([...ALL.flatMap((h) => [h, `${h}/tsrun`, `${h}/tsrun/d2`]), 'systemd', 'unified'].sort());
+    await other.destroy();
+    expect(fake.dirs()).toEqual([...ALL, 'systemd', 'unified'].sort());
     await openCgroup(fake.deps(), 'tsrun/d1').destroy();
+  });
+
+  it('destroy leaves a parent the user chose', async () => {
+    fake = new FakeCgroupFs('v1');
+    await (await createCgroup(fake.deps(), 'mine/d1')).destroy();
+    expect(fake.dirs()).toEqual([...ALL.flatMap((h) => [h, `${h}/mine`]), 'systemd', 'unified'].sort());
+  });
+
+  it('a parent pruned by another removal between two levels is made again', async () => {
+    fake = new FakeCgroupFs('v1');
+    const { makeCgroupPath } = await import('../../src/cgroups/fsutil.js');
+    const root = path.join(fake.root, 'pids');
+    let pruned = false;
+    const made = await makeCgroupPath(root, 'tsrun/d3', {
+      after: async (dir) => {
+        if (!pruned && dir.endsWith('/tsrun')) {
+          pruned = true;
+          fake.rmdir(dir); // another container's destroy emptied and removed it
+        }
+      },
+    });
+    expect(made).toContain(path.join(root, 'tsrun/d3'));
+    expect(fake.dirs()).toContain('pids/tsrun/d3');
   });
 });
