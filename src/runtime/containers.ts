@@ -111,15 +111,8 @@ export class Containers {
       case 'created':
       case 'creating':
         return { ...base, status: 'created' };
-      case 'stopped': {
-        const v: ContainerView = { ...base, status: 'exited', ...exitFields(st) };
-        // Record the exit once it is known, so the record alone tells it
-        // (and survives the instance's removal at the next start).
-        if (record.status !== 'exited' && !v.error) {
-          await this.deps.store.update({ ...record, status: 'exited', exitCode: v.exitCode, oomKilled: v.oomKilled, finishedAt: v.finishedAt }).catch(() => {});
-        }
-        return v;
-      }
+      case 'stopped':
+        return { ...base, status: 'exited', ...exitFields(st) };
     }
   }
 

@@ -35,7 +35,6 @@ export async function runAttached(containers: Containers, req: CreateRequest, io
   const exited = att.exited.then(async (code) => {
     // No exit frame: the monitor is gone; the engine still knows what happened.
     const final = code ?? (await containers.waitStopped(state.id))?.exitCode ?? 255;
-    await containers.view(state.id).catch(() => {}); // records the exit
     if (req.autoRemove) await containers.remove(state.id, true).catch(ignoreMissing);
     return final;
   });

@@ -118,8 +118,8 @@ describe.skipIf(skip)('process', () => {
       await sb2.tsrun(['run', '--name', 'kept', '--rootfs', busybox(), 'sh', '-c', 'exit 3']);
       const dirs = readdirSync(join(sb2.root, 'containers'));
       expect(dirs).toHaveLength(1);
-      const state = JSON.parse(readFileSync(join(sb2.root, 'containers', dirs[0], 'state.json'), 'utf8'));
-      expect(state).toMatchObject({ name: 'kept', status: 'exited', exitCode: 3 });
+      const [doc] = JSON.parse((await sb2.tsrun(['inspect', 'kept'])).stdout as string);
+      expect(doc).toMatchObject({ Name: '/kept', State: { Status: 'exited', ExitCode: 3 } });
       const again = await sb2.tsrun(['run', '--name', 'kept', '--rootfs', busybox(), 'true']);
       expect(again.exitCode).toBe(125);
       expect(again.stderr).toMatch(/^tsrun: the container name "kept" is already in use/);

@@ -141,7 +141,7 @@ describe('Containers.view', () => {
     expect((await containers.view(id)).status).toBe('running');
   });
 
-  it('a stopped instance with exit.json: exited with its code and OOM flag, and the record takes them', async () => {
+  it('a stopped instance with exit.json: exited with its code and OOM flag; reading never writes the record', async () => {
     fake.recordExits = false;
     const { id, pid } = await started();
     process.kill(pid, 'SIGKILL');
@@ -152,7 +152,8 @@ describe('Containers.view', () => {
     const v = await containers.view(id);
     expect(v).toMatchObject({ status: 'exited', pid: 0, exitCode: 137, oomKilled: true, finishedAt: exit.finishedAt });
     expect(v.error).toBeUndefined();
-    expect(await store.read(id)).toMatchObject({ status: 'exited', exitCode: 137, oomKilled: true, finishedAt: exit.finishedAt });
+    // A view that wrote back could put an old record over a concurrent start's.
+    expect((await store.read(id)).status).toBe('running');
   });
 
   it('the monitor records a signal death as 128+N', async () => {
