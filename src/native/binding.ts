@@ -34,19 +34,12 @@ export interface NativeBinding {
   attachDeviceFilter(cgroupDir: string, rules: NativeDeviceRule[]): void;
 }
 
-interface RawAddon {
+// What the .node file exports: the facade, except that namespaces are
+// probed by flag number, plus the error-class hand-over made at load.
+type RawAddon = Omit<NativeBinding, 'probeNamespace'> & {
   setErrorClass(cls: unknown): void;
-  spawn(config: NativeContainerConfig, options?: SpawnOptions): SpawnResult;
-  waitExit(pid: number): Promise<ExitStatus>;
-  waitExec(syncFd: number): void;
   probeNamespace(flag: number): number;
-  setWinsize(fd: number, rows: number, cols: number): void;
-  flock(fd: number, exclusive: boolean): boolean;
-  mkfifo(path: string, mode: number): void;
-  sendFd(socketPath: string, fd: number, name: string): void;
-  cgroupWrite(path: string, value: string): void;
-  attachDeviceFilter(cgroupDir: string, rules: NativeDeviceRule[]): void;
-}
+};
 
 let addon: RawAddon | undefined;
 

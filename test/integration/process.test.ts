@@ -1,6 +1,6 @@
 // The container's process as a user drives it: exit codes, signals, stdin,
 // user and environment, working directory, --rm and the kept record.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { busybox, containerPid, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
