@@ -133,11 +133,12 @@ export class Containers {
     const v = await this.view(id);
     if (v.status === 'running' || v.status === 'paused') return;
     // A previous run's instance: keep its exit in the record, then clear it.
+    let record = v.record;
     if (await this.engine.exists(id)) {
-      await this.deps.store.update({ ...v.record, status: 'exited', exitCode: v.exitCode, oomKilled: v.oomKilled, finishedAt: v.finishedAt });
+      record = { ...record, status: 'exited', exitCode: v.exitCode, oomKilled: v.oomKilled, finishedAt: v.finishedAt };
+      await this.deps.store.update(record);
       await this.engine.delete(id, true);
     }
-    const record = await this.deps.store.read(id);
     const spec = v.spec;
     // --rm: a detached container is removed by its monitor; an attached
     // run's caller removes it (and must not race the monitor doing so).

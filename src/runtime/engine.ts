@@ -314,8 +314,8 @@ export class Engine {
     let monitorPid = rec.monitorPid;
     if (!pid) {
       // A CLI killed between spawn and its state write: the monitor knows.
-      const pids = (await readFile(join(dir, 'pids'), 'utf8').catch(() => '')).trim().split(' ').map(Number);
-      if (pids.length === 2 && pids[1] > 0) [monitorPid, pid] = pids;
+      const pids = await monitorPids(dir);
+      if (pids) ({ monitor: monitorPid, container: pid } = pids);
     }
     const alive = !exit && isSameProcess(pid, pid === rec.pid ? rec.pidStart : undefined);
     let status: OciStatus;
@@ -422,10 +422,11 @@ export class Engine {
     }
     // The monitor exits by itself once its container is gone; give it a
     // moment to record the exit, then make sure.
-    const pids = (await readFile(join(this.dir(rec.id), 'pids'), 'utf8').catch(() => '')).trim().split(' ').map(Number);
-    const monitor = rec.monitorPid ?? (pids[0] > 0 ? pids[0] : 0);
-    for (let i = 0; monitor && i < 100 && isSameProcess(monitor, undefined); i++) await sleep(10);
-    if (monitor) signalPid(monitor, 'SIGKILL');
+    const monitor = rec.monitorPid ?? (await monitorPids(this.dir(rec.id)))?.monitor ?? 0;
+    const start = rec.monitorPid ? rec.monitorStart : undefined;
+    for (let i = 0; monitor && i < 100 && isSameProcess(monitor, start); i++) await sleep(10);
+    // Only while the pid is still our monitor: a reused pid is someone else.
+    if (isSameProcess(monitor, start)) signalPid(monitor, 'SIGKILL');
   }
 
   /** Starts a process inside a running container; returns its pid (and pty master when it has a terminal and no console socket). */
@@ -483,6 +484,12 @@ export async function readSpec(bundle: string): Promise<OciSpec> {
   } catch (cause) {
     throw new TsrunError('INVALID_ARGUMENT', `${join(bundle, 'config.json')} is not valid JSON`, { cause });
   }
+}
+
+/** The monitor's `pids` file ("MONITOR CONTAINER"), written when it starts. */
+async function monitorPids(dir: string): Promise<{ monitor: number; container: number } | null> {
+  const [monitor, container] = (await readFile(join(dir, 'pids'), 'utf8').catch(() => '')).trim().split(' ').map(Number);
+  return monitor > 0 && container > 0 ? { monitor, container } : null;
 }
 
 async function readJson<T>(path: string): Promise<T | null> {
