@@ -101,4 +101,41 @@ describe.skipIf(skip)('bad input', () => {
       rmSync(target, { recursive: true, force: true });
     }
   });
+
+  it('a full disk under --root: run -d fails clearly and leaves no record, monitor or instance', async () => {
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    const base = mkdtempSync(join(tmpdir(), 'tsrun-full-'));
+    const root = join(base, 'root');
+    const runroot = join(base, 'run');
+    execFileSync('mkdir', ['-p', root]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tsrun-full', root]);
+    try {
+      // Fill it; the first state file write must then fail with ENOSPC.
+      spawnSync('dd', ['if=/dev/zero', `of=${join(root, 'fill')}`, 'bs=4k'], { stdio: 'ignore' });
+      const r = await sb.tsrun(['--root', root, '--runroot', runroot, 'run', '-d', '--name', 'full', '--rootfs', busybox(), 'sleep', '100']);
+      expect(r.exitCode).toBe(125);
+      expect(r.stderr).toMatch(/^tsrun: .*ENOSPC/);
+      // Nothing named, no record, no monitor (the record comes before any process).
+      for (const dir of ['containers', 'names']) {
+        try {
+          expect(readdirSync(join(root, dir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      expect(spawnSync('pgrep', ['-f', `tsrun-monitor --dir ${runroot}`]).status).toBe(1);
+      // The runroot may not even exist: the failure came before any instance.
+      const instances = (() => {
+        try {
+          return readdirSync(join(runroot, 'containers'));
+        } catch {
+          return [];
+        }
+      })();
+      expect(instances).toEqual([]);
+    } finally {
+      execFileSync('umount', [root]);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
 });
