@@ -103,38 +103,30 @@ describe.skipIf(skip)('bad input', () => {
   });
 
   it('a full disk under --root: run -d fails clearly and leaves no record, monitor or instance', async () => {
-    const { execFileSync, spawnSync } = await import('node:child_process');
+    const { execa } = await import('execa');
+    const { cli } = await import('../helpers/tsrun.js');
     const base = mkdtempSync(join(tmpdir(), 'tsrun-full-'));
     const root = join(base, 'root');
     const runroot = join(base, 'run');
-    execFileSync('mkdir', ['-p', root]);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tsrun-full', root]);
+    // A full 64 KiB tmpfs as --root, mounted in a mount namespace of its own
+    // so the host's mount table (which other tests compare) never sees it.
+    const script = `
+      set -u
+      mkdir -p "$ROOT" && mount -t tmpfs -o size=64k tsrun-full "$ROOT" || exit 99
+      dd if=/dev/zero of="$ROOT/fill" bs=4k 2>/dev/null
+      node -- "$CLI" --root "$ROOT" --runroot "$RUNROOT" run -d --name full --rootfs "$FIXTURE" sleep 100 2>"$BASE/stderr"
+      echo "exit=$?"
+      echo "records=$(ls -A "$ROOT/containers" "$ROOT/names" 2>/dev/null | grep -v '^\\.' | grep -v ':$' | grep -c .)"
+      echo "instances=$(ls -A "$RUNROOT/containers" 2>/dev/null | grep -c .)"
+      echo "monitors=$(pgrep -fc "tsrun-monitor --dir $RUNROOT")"`;
     try {
-      // Fill it; the first state file write must then fail with ENOSPC.
-      spawnSync('dd', ['if=/dev/zero', `of=${join(root, 'fill')}`, 'bs=4k'], { stdio: 'ignore' });
-      const r = await sb.tsrun(['--root', root, '--runroot', runroot, 'run', '-d', '--name', 'full', '--rootfs', busybox(), 'sleep', '100']);
-      expect(r.exitCode).toBe(125);
-      expect(r.stderr).toMatch(/^tsrun: .*ENOSPC/);
-      // Nothing named, no record, no monitor (the record comes before any process).
-      for (const dir of ['containers', 'names']) {
-        try {
-          expect(readdirSync(join(root, dir)).filter((f) => !f.startsWith('.'))).toEqual([]);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        }
-      }
-      expect(spawnSync('pgrep', ['-f', `tsrun-monitor --dir ${runroot}`]).status).toBe(1);
-      // The runroot may not even exist: the failure came before any instance.
-      const instances = (() => {
-        try {
-          return readdirSync(join(runroot, 'containers'));
-        } catch {
-          return [];
-        }
-      })();
-      expect(instances).toEqual([]);
+      const r = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+        env: { ROOT: root, RUNROOT: runroot, BASE: base, CLI: cli, FIXTURE: busybox() },
+        reject: false,
+      });
+      expect(r.stdout.split('\n')).toEqual(['exit=125', 'records=0', 'instances=0', 'monitors=0']);
+      expect(readFileSync(join(base, 'stderr'), 'utf8')).toMatch(/^tsrun: .*ENOSPC/);
     } finally {
-      execFileSync('umount', [root]);
       rmSync(base, { recursive: true, force: true });
     }
   });
