@@ -15,7 +15,20 @@ export type TsrunErrorCode =
   | 'UNSUPPORTED'
   | 'CGROUP_UNAVAILABLE'
   | 'CGROUP_BUSY'
-  | 'NATIVE_UNAVAILABLE';
+  | 'NATIVE_UNAVAILABLE'
+  // images and registries
+  | 'INVALID_REFERENCE'
+  | 'IMAGE_NOT_FOUND'
+  | 'IMAGE_IN_USE'
+  | 'MANIFEST_INVALID'
+  | 'PLATFORM_NOT_FOUND'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'DIGEST_MISMATCH'
+  | 'LAYER_INVALID'
+  | 'ARCHIVE_INVALID'
+  | 'REGISTRY_UNAUTHORIZED'
+  | 'REGISTRY_UNREACHABLE'
+  | 'REGISTRY_ERROR';
 
 export class TsrunError extends Error {
   readonly code: TsrunErrorCode;
