@@ -13,7 +13,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # podman (+runc, conmon) is the client of the tsrun-oci interop tests; QEMU and
 # the kernel image run the cgroup v2 VM tier; procps provides `ps` for top.
-packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 cpio)
+# The image tests push to a real registry on loopback: docker-registry is
+# Debian's distribution server, skopeo pushes OCI layouts to it, htpasswd -B
+# makes its bcrypt users, openssl signs its token server's JWTs, zstd
+# compresses zstd layers.
+packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 cpio
+  docker-registry skopeo apache2-utils openssl zstd)
 # The VM tier boots a distribution kernel: Debian's package, or Ubuntu's.
 if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then
   packages+=(linux-image-generic)
