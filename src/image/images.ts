@@ -1,0 +1,259 @@
+// Docker's image verbs over the stores: pull, list, look up, tag, remove,
+// history, prune. Layout under --root:
+//   images/blobs/sha256/<hex>   manifests, configs, layer blobs (store/content.ts)
+//   images/layers/, images/l/   unpacked layers (store/layers.ts)
+//   images/index.json           images and names (store/image-index.ts)
+//   overlay/<container id>/     container root filesystems (rootfs.ts)
+import { join } from 'node:path';
+import { TsrunError } from '../errors.js';
+import type { NativeBinding } from '../native/binding.js';
+import type { Locker } from '../util/lock.js';
+import { parseImageConfig, type ImageConfig } from './config.js';
+import { hostPlatform, type Platform } from './platform.js';
+import { pullImage, type PullEvent, type PullResult } from './pull.js';
+import { familiarName, parseReference, repositoryName, type ImageReference } from './reference.js';
+import { RegistryClient } from './registry/client.js';
+import type { CredentialSource } from './registry/credentials.js';
+import type { RegistryHostsConfig } from './registry/hosts.js';
+import { ContainerRootfs } from './rootfs.js';
+import { ContentStore } from './store/content.js';
+import { ImageIndex, tagsOf, type IndexData, type ImageRecord } from './store/image-index.js';
+import { LayerStore } from './store/layers.js';
+
+export interface ImagesDeps {
+  root: string;
+  native: NativeBinding;
+  lock: Locker;
+  hosts?: RegistryHostsConfig;
+  credentials?: CredentialSource;
+  /** Ids of images that containers use (rmi refuses to remove those). */
+  imagesInUse: () => Promise<Map<string, string[]>>;
+}
+
+/** An image as `images`/`inspect` show it. */
+export interface ImageView {
+  record: ImageRecord;
+  config: ImageConfig;
+  /** Familiar name:tag strings (alpine:latest). */
+  repoTags: string[];
+  /** Sum of the layers' blob sizes. */
+  size: number;
+}
+
+export type PullPolicy = 'always' | 'missing' | 'never';
+
+const ID_PREFIX_RE = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+export class Images {
+  readonly content: ContentStore;
+  readonly layers: LayerStore;
+  readonly index: ImageIndex;
+  readonly rootfs: ContainerRootfs;
+  private client?: RegistryClient;
+
+  constructor(private readonly deps: ImagesDeps) {
+    const dir = join(deps.root, 'images');
+    // Lock timeouts are long here: a second pull of the same layer waits for the first.
+    this.content = new ContentStore(dir, deps.lock);
+    this.layers = new LayerStore(dir, deps.lock);
+    this.index = new ImageIndex(dir, deps.lock);
+    this.rootfs = new ContainerRootfs(join(deps.root, 'overlay'), this.layers, deps.native);
+  }
+
+  registry(): RegistryClient {
+    this.client ??= new RegistryClient({ hosts: this.deps.hosts, credentials: this.deps.credentials });
+    return this.client;
+  }
+
+  async pull(reference: string, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void; concurrency?: number } = {}): Promise<PullResult> {
+    const ref = parseReference(reference);
+    await this.ensureDirs();
+    return pullImage(
+      { client: this.registry(), content: this.content, layers: this.layers, index: this.index, native: this.deps.native },
+      ref,
+      { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency: opts.concurrency },
+    );
+  }
+
+  /** Finds a local image, pulling it first as the policy says (run/create's --pull). */
+  async ensure(reference: string, policy: PullPolicy, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void } = {}): Promise<ImageView> {
+    if (policy === 'always') {
+      const { image } = await this.pull(reference, opts);
+      return this.viewOf(await this.index.read(), image.id);
+    }
+    try {
+      return await this.get(reference);
+    } catch (err) {
+      if (!(err instanceof TsrunError && err.code === 'IMAGE_NOT_FOUND') || policy === 'never') throw err;
+    }
+    const { image } = await this.pull(reference, opts);
+    return this.viewOf(await this.index.read(), image.id);
+  }
+
+  async list(): Promise<ImageView[]> {
+    const data = await this.index.read();
+    const views = await Promise.all(Object.keys(data.images).map((id) => this.viewOf(data, id)));
+    return views.sort((a, b) => (b.config.created ?? b.record.added).localeCompare(a.config.created ?? a.record.added));
+  }
+
+  /** Docker's lookup: a name[:tag] or name@digest, else a unique id prefix. */
+  async get(reference: string): Promise<ImageView> {
+    const data = await this.index.read();
+    return this.viewOf(data, this.lookup(data, reference));
+  }
+
+  async config(id: string): Promise<ImageConfig> {
+    return parseImageConfig(await this.content.read(id), id);
+  }
+
+  /** `tsrun tag SOURCE TARGET`. */
+  async tag(source: string, target: string): Promise<void> {
+    const ref = parseReference(target);
+    if (ref.digest) throw new TsrunError('INVALID_REFERENCE', `refusing to create a tag with a digest reference: ${target}`);
+    await this.index.update((data) => {
+      data.tags[`${repositoryName(ref)}:${ref.tag ?? 'latest'}`] = this.lookup(data, source);
+    });
+  }
+
+  /**
+   * `tsrun rmi`: untags the name given; deletes the image when no name is
+   * left (or when given by id, with -f for several names). Refuses an image a
+   * container uses. Returns Docker's "Untagged:"/"Deleted:" lines.
+   */
+  async remove(reference: string, force = false): Promise<string[]> {
+    const inUse = await this.deps.imagesInUse();
+    const out: string[] = [];
+    const deleted = await this.index.update((data) => {
+      const id = this.lookup(data, reference);
+      const tags = tagsOf(data, id);
+      const byName = !ID_PREFIX_RE.test(reference) || data.tags[this.tagKey(reference)] === id;
+      const users = inUse.get(id) ?? [];
+      if (byName && tags.length > 1) {
+        // Docker: removing one of several names only untags it.
+        const key = this.tagKey(reference);
+        delete data.tags[key];
+        out.push(`Untagged: ${displayName(key)}`);
+        return false;
+      }
+      if (!byName && tags.length > 1 && !force) {
+        throw new TsrunError('IMAGE_IN_USE', `conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories`);
+      }
+      if (users.length > 0) {
+        throw new TsrunError('IMAGE_IN_USE', `conflict: unable to remove ${reference} (cannot be forced) - image ${shortId(id)} is being used by container ${users[0].slice(0, 12)}`);
+      }
+      for (const t of tags) {
+        delete data.tags[t];
+        out.push(`Untagged: ${displayName(t)}`);
+      }
+      for (const d of data.images[id].repoDigests) out.push(`Untagged: ${displayName(d)}`);
+      delete data.images[id];
+      out.push(`Deleted: ${id}`);
+      return true;
+    });
+    if (deleted) await this.collectGarbage();
+    return out;
+  }
+
+  /** `image prune`: dangling images (no name), or with `all` every image no container uses. */
+  async prune(all: boolean): Promise<{ deleted: string[] }> {
+    const inUse = await this.deps.imagesInUse();
+    const deleted = await this.index.update((data) => {
+      const gone: string[] = [];
+      for (const id of Object.keys(data.images)) {
+        if (inUse.has(id)) continue;
+        if (!all && tagsOf(data, id).length > 0) continue;
+        for (const t of tagsOf(data, id)) delete data.tags[t];
+        delete data.images[id];
+        gone.push(id);
+      }
+      return gone;
+    });
+    if (deleted.length) await this.collectGarbage();
+    return { deleted };
+  }
+
+  /** Removes layers and blobs no image refers to. Runs under the index lock so a pull's commit sees a stable set. */
+  async collectGarbage(): Promise<void> {
+    await this.index.update(async (data) => {
+      const diffIds = new Set<string>();
+      const blobs = new Set<string>();
+      for (const img of Object.values(data.images)) {
+        blobs.add(img.id).add(img.manifestDigest);
+        for (const rd of img.repoDigests) blobs.add(rd.slice(rd.lastIndexOf('@') + 1));
+        for (const l of img.layers) {
+          diffIds.add(l.diffId);
+          blobs.add(l.digest);
+        }
+      }
+      for (const d of await this.layers.list()) if (!diffIds.has(d)) await this.layers.remove(d);
+      for (const d of await this.content.list()) if (!blobs.has(d)) await this.content.remove(d);
+    });
+  }
+
+  private async ensureDirs(): Promise<void> {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(this.deps.root, 'images'), { recursive: true, mode: 0o700 });
+  }
+
+  private tagKey(reference: string): string {
+    try {
+      const ref = parseReference(reference);
+      return ref.digest ? '' : `${repositoryName(ref)}:${ref.tag ?? 'latest'}`;
+    } catch {
+      return '';
+    }
+  }
+
+  private lookup(data: IndexData, reference: string): string {
+    let ref: ImageReference | undefined;
+    try {
+      ref = parseReference(reference);
+    } catch (err) {
+      if (!ID_PREFIX_RE.test(reference)) throw err;
+    }
+    if (ref) {
+      if (ref.digest) {
+        const want = `${repositoryName(ref)}@${ref.digest}`;
+        const hit = Object.values(data.images).find((i) => i.repoDigests.includes(want) || (i.manifestDigest === ref!.digest && i.repoDigests.some((r) => r.startsWith(`${repositoryName(ref!)}@`))));
+        if (hit) return hit.id;
+      } else {
+        const id = data.tags[`${repositoryName(ref)}:${ref.tag ?? 'latest'}`];
+        if (id) return id;
+      }
+    }
+    const m = ID_PREFIX_RE.exec(reference);
+    if (m) {
+      const hits = Object.keys(data.images).filter((id) => id.slice(7).startsWith(m[1]));
+      if (hits.length === 1) return hits[0];
+      if (hits.length > 1) throw new TsrunError('INVALID_ARGUMENT', `image id prefix ${reference} is ambiguous`);
+    }
+    throw new TsrunError('IMAGE_NOT_FOUND', `No such image: ${reference}`);
+  }
+
+  private async viewOf(data: IndexData, id: string): Promise<ImageView> {
+    const record = data.images[id];
+    if (!record) throw new TsrunError('IMAGE_NOT_FOUND', `No such image: ${id}`);
+    return {
+      record,
+      config: await this.config(id),
+      repoTags: tagsOf(data, id).map(displayName),
+      size: record.layers.reduce((n, l) => n + l.size, 0),
+    };
+  }
+}
+
+/** docker.io/library/alpine:latest → alpine:latest (Docker's familiar form). */
+export function displayName(full: string): string {
+  const at = full.lastIndexOf('@');
+  const colon = full.lastIndexOf(':');
+  const split = at > 0 ? at : colon > full.lastIndexOf('/') ? colon : full.length;
+  try {
+    return `${familiarName(parseReference(full.slice(0, split)))}${full.slice(split)}`;
+  } catch {
+    return full;
+  }
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}

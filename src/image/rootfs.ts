@@ -1,0 +1,115 @@
+// A container's root filesystem: an OverlayFS mount whose lower dirs are
+// the image's shared, read-only layers and whose upper and work dirs are the
+// container's own:
+//   overlay/<id>/lower    the lowerdir value (l/<short> names, top layer first)
+//   overlay/<id>/upper    what the container changed
+//   overlay/<id>/work     OverlayFS's scratch dir
+//   overlay/<id>/merged   the mount point, the spec's root.path
+// It is mounted on the host (Node is not in any namespace; the container's
+// mount namespace copies it at clone time) and stays mounted until the
+// container is removed, or is mounted again on start after a reboot.
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TsrunError } from '../errors.js';
+import type { NativeBinding } from '../native/binding.js';
+import { MNT_DETACH } from '../native/constants.js';
+import type { LayerStore } from './store/layers.js';
+
+// The kernel copies mount options into one page.
+const MOUNT_DATA_MAX = 4095;
+
+export interface RootfsPaths {
+  base: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+export class ContainerRootfs {
+  constructor(
+    private readonly dir: string,
+    private readonly layers: LayerStore,
+    private readonly native: Pick<NativeBinding, 'mount' | 'umount'>,
+  ) {}
+
+  paths(id: string): RootfsPaths {
+    const base = join(this.dir, id);
+    return { base, upper: join(base, 'upper'), work: join(base, 'work'), merged: join(base, 'merged') };
+  }
+
+  /** Creates the container's dirs over these layers (bottom first, as in the image config) and mounts it. */
+  async create(id: string, diffIds: string[]): Promise<string> {
+    const p = this.paths(id);
+    const links: string[] = [];
+    // OverlayFS lists the top-most lower dir first.
+    for (const d of [...diffIds].reverse()) links.push(await this.layers.link(d));
+    if (links.length === 0) {
+      // An image with no layers (FROM scratch, nothing added): one empty lower dir.
+      await mkdir(join(p.base, 'empty'), { recursive: true });
+      links.push(join(p.base, 'empty'));
+    }
+    await mkdir(p.base, { recursive: true, mode: 0o700 });
+    await Promise.all([p.upper, p.work, p.merged].map((d) => mkdir(d, { recursive: true, mode: 0o755 })));
+    await writeFile(join(p.base, 'lower'), links.join(':'));
+    try {
+      await this.mount(id);
+    } catch (err) {
+      await rm(p.base, { recursive: true, force: true });
+      throw err;
+    }
+    return p.merged;
+  }
+
+  async isMounted(id: string): Promise<boolean> {
+    const p = this.paths(id);
+    try {
+      const [m, b] = await Promise.all([stat(p.merged), stat(p.base)]);
+      return m.dev !== b.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Mounts the overlay unless it is mounted already. */
+  async mount(id: string): Promise<void> {
+    if (await this.isMounted(id)) return;
+    const p = this.paths(id);
+    const lower = await readFile(join(p.base, 'lower'), 'utf8').catch((cause) => {
+      throw new TsrunError('INVALID_STATE', `container ${id} has no root filesystem record`, { cause });
+    });
+    const data = `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`;
+    if (data.length > MOUNT_DATA_MAX) {
+      throw new TsrunError('UNSUPPORTED', `the image has too many layers for one overlay mount (${lower.split(':').length})`);
+    }
+    // The l/<short> lower dirs are relative to the layer store: mount(2)
+    // resolves them against the cwd. Node's own file calls use absolute
+    // paths, and this is synchronous on the main thread, so the brief chdir
+    // is not observed by anything else.
+    const cwd = process.cwd();
+    process.chdir(this.layers.dir);
+    try {
+      this.native.mount('overlay', p.merged, 'overlay', 0, data);
+    } finally {
+      process.chdir(cwd);
+    }
+  }
+
+  async unmount(id: string): Promise<void> {
+    if (!(await this.isMounted(id))) return;
+    const p = this.paths(id);
+    try {
+      this.native.umount(p.merged, 0);
+    } catch {
+      // Still busy (a process or another namespace holds it): detach it.
+      this.native.umount(p.merged, MNT_DETACH);
+    }
+  }
+
+  /** Unmounts and deletes the container's layer; the image layers are untouched. */
+  async remove(id: string): Promise<void> {
+    await this.unmount(id);
+    // Never recurse into a mount: the merged view reaches the shared layers.
+    if (await this.isMounted(id)) throw new TsrunError('INVALID_STATE', `the root filesystem of ${id} is still mounted`);
+    await rm(this.paths(id).base, { recursive: true, force: true });
+  }
+}
