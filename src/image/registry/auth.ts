@@ -1,0 +1,252 @@
+// Registry authentication as Docker does it (distribution's token spec):
+// a request answered 401 carries `WWW-Authenticate: Bearer realm=...,
+// service=...,scope=...`; we GET realm?service=..&scope=repository:NAME:pull
+// (anonymously, or with basic credentials), and retry once with the token.
+// A `Basic` challenge means: send the credentials on every request.
+// What we learn about a host is remembered, so later requests carry the
+// right Authorization header from the start instead of paying a 401 each.
+import { TsrunError } from '../../errors.js';
+import type { Credential, CredentialSource } from './credentials.js';
+
+export interface Challenge {
+  scheme: string; // lower-cased: 'bearer', 'basic'
+  params: Record<string, string>; // keys lower-cased
+}
+
+/** Parses a WWW-Authenticate header (RFC 7235), possibly several challenges. */
+export function parseWwwAuthenticate(header: string): Challenge[] {
+  const out: Challenge[] = [];
+  let i = 0;
+  const s = header;
+  const skipWs = () => {
+    while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
+  };
+  const token = () => {
+    const m = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/.exec(s.slice(i));
+    if (!m) return '';
+    i += m[0].length;
+    return m[0];
+  };
+  while (i < s.length) {
+    skipWs();
+    while (s[i] === ',') {
+      i++;
+      skipWs();
+    }
+    const scheme = token();
+    if (!scheme) break;
+    const ch: Challenge = { scheme: scheme.toLowerCase(), params: {} };
+    out.push(ch);
+    // auth-params: name=value or name="quoted", comma separated, until the next scheme.
+    for (;;) {
+      skipWs();
+      const save = i;
+      const name = token();
+      skipWs();
+      if (!name || s[i] !== '=') {
+        i = save; // a new challenge (or a token68, which we do not use) begins here
+        break;
+      }
+      i++;
+      skipWs();
+      let value = '';
+      if (s[i] === '"') {
+        i++;
+        while (i < s.length && s[i] !== '"') {
+          if (s[i] === '\\' && i + 1 < s.length) i++;
+          value += s[i];
+          i++;
+        }
+        i++;
+      } else {
+        const m = /^[^,\s]*/.exec(s.slice(i))!;
+        value = m[0];
+        i += value.length;
+      }
+      ch.params[name.toLowerCase()] = value;
+      skipWs();
+      if (s[i] === ',') i++;
+    }
+  }
+  return out;
+}
+
+export interface AuthorizerOptions {
+  fetch: typeof fetch;
+  credentials?: CredentialSource;
+  userAgent?: string;
+  /** Clock in ms, for token expiry; tests pass a fake. */
+  now?: () => number;
+}
+
+interface CachedToken {
+  value: string;
+  expiresAt: number;
+}
+
+// The token spec: "If omitted, the token should be assumed to be valid for 60 seconds".
+const DEFAULT_TOKEN_LIFETIME_S = 60;
+// Renew a little before expiry so a token does not lapse in flight.
+const EXPIRY_SLACK_MS = 5_000;
+
+export function basicHeader(cred: Credential): string {
+  return 'Basic ' + Buffer.from(`${cred.username ?? ''}:${cred.password ?? ''}`, 'utf8').toString('base64');
+}
+
+/** The action string for a repository: 'repository:library/alpine:pull'. */
+export function pullScope(repositoryPath: string): string {
+  return `repository:${repositoryPath}:pull`;
+}
+
+export class Authorizer {
+  private readonly opts: AuthorizerOptions;
+  private readonly now: () => number;
+  /** Last challenge seen per host (host[:port] of the registry endpoint). */
+  private readonly challenges = new Map<string, Challenge>();
+  /** Tokens per realm + service + scope. */
+  private readonly tokens = new Map<string, CachedToken>();
+
+  constructor(opts: AuthorizerOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  private async credential(host: string): Promise<Credential | undefined> {
+    return this.opts.credentials?.get(host);
+  }
+
+  /**
+   * The Authorization header to send to `host` for `scope`, based on what
+   * its earlier challenges asked for; undefined before the first challenge.
+   */
+  async authorization(host: string, scope: string): Promise<string | undefined> {
+    const ch = this.challenges.get(host);
+    if (!ch) return undefined;
+    if (ch.scheme === 'basic') {
+      const cred = await this.credential(host);
+      return cred?.username !== undefined ? basicHeader(cred) : undefined;
+    }
+    if (ch.scheme === 'bearer') {
+      const key = tokenKey(ch, scope);
+      const cached = this.tokens.get(key);
+      if (cached && cached.expiresAt > this.now()) return `Bearer ${cached.value}`;
+      return `Bearer ${await this.fetchToken(host, ch, scope)}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Called with a 401 response's WWW-Authenticate header. Returns the header
+   * to retry with, or throws REGISTRY_UNAUTHORIZED when there is nothing to
+   * try (no credentials for a Basic challenge, unknown scheme).
+   */
+  async onChallenge(host: string, header: string | null, scope: string, what: string): Promise<string> {
+    const challenges = parseWwwAuthenticate(header ?? '');
+    const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+    if (!ch) throw await this.unauthorized(host, what, 'no usable WWW-Authenticate challenge');
+    this.challenges.set(host, ch);
+    if (ch.scheme === 'basic') {
+      const cred = await this.credential(host);
+      if (cred?.username === undefined) throw await this.unauthorized(host, what);
+      return basicHeader(cred);
+    }
+    this.tokens.delete(tokenKey(ch, scope)); // the one we sent (if any) was refused
+    return `Bearer ${await this.fetchToken(host, ch, scope)}`;
+  }
+
+  /** The error for a request still refused after authenticating. */
+  async unauthorized(host: string, what: string, detail?: string): Promise<TsrunError> {
+    const cred = await this.credential(host);
+    const suffix = detail ? ` (${detail})` : '';
+    if (cred) {
+      return new TsrunError(
+        'REGISTRY_UNAUTHORIZED',
+        `access to ${what} was denied for ${cred.username ?? 'the stored identity token'} on ${host}: ` +
+          `the repository may not exist, or that account may lack pull access${suffix}`,
+      );
+    }
+    return new TsrunError(
+      'REGISTRY_UNAUTHORIZED',
+      `pull access denied for ${what}: the repository does not exist or requires authentication: ` +
+        `run \`tsrun login ${displayHost(host)}\`${suffix}`,
+    );
+  }
+
+  private async fetchToken(host: string, ch: Challenge, scope: string): Promise<string> {
+    const realm = ch.params['realm'];
+    if (!realm) throw new TsrunError('REGISTRY_ERROR', `${host} sent a Bearer challenge without a realm`);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new TsrunError('REGISTRY_ERROR', `${host} sent a Bearer challenge with a bad realm "${realm}"`);
+    }
+    const scopes = [...new Set([scope, ...(ch.params['scope'] ? [ch.params['scope']] : [])])];
+    const cred = await this.credential(host);
+    const headers: Record<string, string> = {};
+    if (this.opts.userAgent) headers['user-agent'] = this.opts.userAgent;
+
+    let res: Response;
+    try {
+      if (cred?.identityToken) {
+        // OAuth2 refresh-token grant, as Docker does with an identity token.
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'tsrun' });
+        if (ch.params['service']) form.set('service', ch.params['service']);
+        form.set('scope', scopes.join(' '));
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        res = await this.opts.fetch(url, { method: 'POST', headers, body: form.toString() });
+      } else {
+        if (ch.params['service']) url.searchParams.set('service', ch.params['service']);
+        for (const s of scopes) url.searchParams.append('scope', s);
+        if (cred?.username !== undefined) headers['authorization'] = basicHeader(cred);
+        res = await this.opts.fetch(url, { headers });
+      }
+    } catch (err) {
+      throw new TsrunError('REGISTRY_UNREACHABLE', `cannot reach the token service ${url.host} for ${host}: ${causeMessage(err)}`, {
+        cause: err,
+      });
+    }
+    const text = await res.text().catch(() => '');
+    if (res.status === 401 || res.status === 403) {
+      if (cred) {
+        throw new TsrunError(
+          'REGISTRY_UNAUTHORIZED',
+          `${displayHost(host)} refused the stored credentials${cred.username ? ` for ${cred.username}` : ''}: ` +
+            `incorrect username or password? run \`tsrun login ${displayHost(host)}\` again`,
+        );
+      }
+      throw await this.unauthorized(host, scopeRepository(scope));
+    }
+    if (!res.ok) throw new TsrunError('REGISTRY_ERROR', `token service ${url.host} answered ${res.status} ${res.statusText}`);
+    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new TsrunError('REGISTRY_ERROR', `token service ${url.host} sent a response that is not JSON`);
+    }
+    const token = typeof body.token === 'string' && body.token !== '' ? body.token : body.access_token;
+    if (typeof token !== 'string' || token === '') throw new TsrunError('REGISTRY_ERROR', `token service ${url.host} sent no token`);
+    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
+    this.tokens.set(tokenKey(ch, scope), { value: token, expiresAt: this.now() + lifetime * 1000 - EXPIRY_SLACK_MS });
+    return token;
+  }
+}
+
+function tokenKey(ch: Challenge, scope: string): string {
+  return JSON.stringify([ch.params['realm'] ?? '', ch.params['service'] ?? '', scope]);
+}
+
+function scopeRepository(scope: string): string {
+  return scope.replace(/^repository:/, '').replace(/:[^:]*$/, '');
+}
+
+/** 'registry-1.docker.io' is what we connect to, but users log in to 'docker.io'. */
+export function displayHost(host: string): string {
+  return host === 'registry-1.docker.io' || host === 'index.docker.io' ? 'docker.io' : host;
+}
+
+export function causeMessage(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  return cause?.message ?? (err as Error)?.message ?? String(err);
+}
