@@ -1,7 +1,9 @@
 // The typed in-process API: `import { Tsrun } from 'tsrun'`.
 import { native as realNative, type NativeBinding } from './native/binding.js';
+import { Images } from './image/images.js';
 import { Containers } from './runtime/containers.js';
 import { ContainerStore } from './runtime/store.js';
+import { DockerConfigCredentials } from './image/registry/credentials.js';
 import { fileLocker } from './util/lock.js';
 
 export interface TsrunOptions {
@@ -13,6 +15,12 @@ export interface TsrunOptions {
   native?: NativeBinding;
   /** Environment used for `-e KEY` lookups (default: none). */
   env?: Record<string, string | undefined>;
+  /** Registry mirrors for docker.io references (Docker's registry-mirrors). */
+  registryMirrors?: string[];
+  /** Registries (HOST[:PORT]) that may be reached over plain http. */
+  insecureRegistries?: string[];
+  /** Docker config.json files holding registry credentials, first one is written by login. */
+  authFiles?: string[];
 }
 
 export const DEFAULT_ROOT = '/var/lib/tsrun';
@@ -25,18 +33,40 @@ export class Tsrun {
   readonly store: ContainerStore;
   /** create/start/stop/kill/rm/exec/... with Docker's semantics. */
   readonly containers: Containers;
+  /** pull/list/tag/rmi/... and the containers' overlay root filesystems. */
+  readonly images: Images;
 
   constructor(opts: TsrunOptions = {}) {
     this.root = opts.root ?? DEFAULT_ROOT;
     this.runroot = opts.runroot ?? DEFAULT_RUNROOT;
     this.native = opts.native ?? realNative;
     this.store = new ContainerStore(this.root, fileLocker(this.native));
+    this.images = new Images({
+      root: this.root,
+      native: this.native,
+      // A pull of a layer another pull is fetching waits for it, however long it takes.
+      lock: fileLocker(this.native, 6 * 3600_000),
+      hosts: { mirrors: opts.registryMirrors, insecure: opts.insecureRegistries },
+      credentials: opts.authFiles?.length ? new DockerConfigCredentials({ readPaths: opts.authFiles }) : undefined,
+      imagesInUse: () => this.imagesInUse(),
+    });
     this.containers = new Containers({
       native: this.native,
       store: this.store,
       root: this.root,
       runroot: this.runroot,
       hostEnv: opts.env ?? {},
+      images: this.images,
     });
+  }
+
+  /** Image id → the containers that run it (rmi and prune leave those alone). */
+  private async imagesInUse(): Promise<Map<string, string[]>> {
+    const users = new Map<string, string[]>();
+    for (const id of await this.store.ids()) {
+      const imageId = (await this.store.read(id).catch(() => null))?.request?.imageId;
+      if (imageId) users.set(imageId, [...(users.get(imageId) ?? []), id]);
+    }
+    return users;
   }
 }

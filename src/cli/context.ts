@@ -1,11 +1,30 @@
 // Builds the core object a verb works on, from the global options.
 import type { Command } from 'commander';
-import { globalOptions } from './options.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { envList, globalOptions } from './options.js';
+
+/**
+ * Where `login` writes credentials (TSRUN_AUTH_FILE, else
+ * ~/.config/tsrun/auth.json), and Docker's own config.json, which pulls
+ * read as well, as Podman does.
+ */
+export function authFiles(): string[] {
+  const home = process.env.HOME || homedir();
+  return [process.env.TSRUN_AUTH_FILE || join(home, '.config/tsrun/auth.json'), join(process.env.DOCKER_CONFIG || join(home, '.docker'), 'config.json')];
+}
 
 export async function tsrunFor(cmd: Command) {
   const { Tsrun } = await import('../tsrun.js');
-  const { root, runroot } = globalOptions(cmd);
-  return new Tsrun({ root, runroot, env: process.env });
+  const { root, runroot, registryMirror, insecureRegistry } = globalOptions(cmd);
+  return new Tsrun({
+    root,
+    runroot,
+    env: process.env,
+    registryMirrors: registryMirror?.length ? registryMirror : envList(process.env.TSRUN_REGISTRY_MIRROR),
+    insecureRegistries: [...envList(process.env.TSRUN_INSECURE_REGISTRIES), ...(insecureRegistry ?? [])],
+    authFiles: authFiles(),
+  });
 }
 
 /** Runs `fn` for each container reference, printing what `print` returns; one failure does not stop the rest (Docker's multi-container verbs). */

@@ -54,3 +54,14 @@ export function bytesSize(n: number): string {
   // go-units prints %.4g: four significant digits.
   return `${Number(n.toPrecision(4))}${units[i]}`;
 }
+
+/** go-units HumanSize (decimal, %.4g), as `docker images` prints SIZE. */
+export function decimalSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${Number(n.toPrecision(4))}${units[i]}`;
+}

@@ -6,7 +6,19 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** The global --root/--runroot, wherever on the command line they were given. */
-export function globalOptions(cmd: Command): { root?: string; runroot?: string } {
-  return cmd.optsWithGlobals() as { root?: string; runroot?: string };
+export interface GlobalFlags {
+  root?: string;
+  runroot?: string;
+  registryMirror?: string[];
+  insecureRegistry?: string[];
+}
+
+/** The global options, wherever on the command line they were given. */
+export function globalOptions(cmd: Command): GlobalFlags {
+  return cmd.optsWithGlobals() as GlobalFlags;
+}
+
+/** A comma-separated environment list (TSRUN_INSECURE_REGISTRIES=a,b). */
+export function envList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }

@@ -8,6 +8,8 @@ import { collect } from './options.js';
 
 export interface ContainerFlags extends ResourceFlags {
   rootfs?: string;
+  pull?: string;
+  platform?: string;
   interactive?: boolean;
   tty?: boolean;
   rm?: boolean;
@@ -25,7 +27,9 @@ export interface ContainerFlags extends ResourceFlags {
 
 export function addContainerOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--rootfs <dir>', 'root filesystem directory to run from')
+    .option('--rootfs <dir>', 'run from this root filesystem directory instead of an image (every argument is then the command)')
+    .option('--pull <policy>', 'pull the image before running: always, missing or never', 'missing')
+    .option('--platform <os/arch[/variant]>', 'platform to pull when the image is missing')
     .option('-i, --interactive', 'keep stdin open and attached')
     .option('-t, --tty', 'allocate a pseudo-terminal')
     .option('--rm', 'remove the container when it exits')
@@ -51,18 +55,34 @@ export function addContainerOptions(cmd: Command): Command {
     .passThroughOptions();
 }
 
-export async function toCreateRequest(flags: ContainerFlags, command: string[]): Promise<CreateRequest> {
+/**
+ * `run`/`create` take IMAGE [COMMAND [ARG...]], or with --rootfs only the
+ * command. Image pulls report to stderr, so stdout stays the container's.
+ */
+export async function toCreateRequest(flags: ContainerFlags, args: string[]): Promise<CreateRequest> {
   const { parseResourceFlags } = await import('../spec/resources.js');
+  const { TsrunError } = await import('../errors.js');
+  let image: string | undefined;
+  let command = args;
+  if (flags.rootfs === undefined) {
+    if (args.length === 0) throw new TsrunError('INVALID_ARGUMENT', '"run" and "create" require an image (or --rootfs DIR) and an optional command');
+    [image, ...command] = args;
+  }
+  const pull = flags.pull ?? 'missing';
+  if (pull !== 'always' && pull !== 'missing' && pull !== 'never') {
+    throw new TsrunError('INVALID_ARGUMENT', `invalid --pull policy ${JSON.stringify(pull)}: use always, missing or never`);
+  }
+  const { parsePlatform } = await import('../image/platform.js');
+  const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
   const limitFlags: ResourceFlags = {
     memory: flags.memory, memorySwap: flags.memorySwap, cpus: flags.cpus, cpuShares: flags.cpuShares,
     cpusetCpus: flags.cpusetCpus, pidsLimit: flags.pidsLimit, deviceReadBps: flags.deviceReadBps, deviceWriteBps: flags.deviceWriteBps,
   };
   const resources = parseResourceFlags(limitFlags);
   const out = process.stdout;
-  const rootfs = resolve(flags.rootfs!);
+  const { pullReporter } = await import('./pull-progress.js');
   return {
-    rootfs,
-    imageName: rootfs,
+    ...(flags.rootfs !== undefined ? { rootfs: resolve(flags.rootfs) } : { image, pull, platform, onPullEvent: pullReporter(process.stderr, pull === 'always' ? undefined : `Unable to find image '${image}' locally`) }),
     command,
     entrypoint: flags.entrypoint,
     env: flags.env,

@@ -6,21 +6,30 @@ import { registerAttach } from './commands/attach.js';
 import { registerCheck } from './commands/check.js';
 import { registerCreate } from './commands/create.js';
 import { registerExec } from './commands/exec.js';
+import { registerHistory } from './commands/history.js';
+import { registerImage } from './commands/image.js';
+import { registerImages } from './commands/images.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
+import { registerPull } from './commands/pull.js';
+import { registerRmi } from './commands/rmi.js';
 import { registerRun } from './commands/run.js';
 import { registerStart } from './commands/start.js';
 import { registerStats } from './commands/stats.js';
+import { registerTag } from './commands/tag.js';
 import { registerTop } from './commands/top.js';
 import { reportError } from './errors.js';
+import { collect } from './options.js';
 
 const program = new Command('tsrun')
   .description('a Linux container runtime')
   .version('0.1.0', '-v, --version')
   .option('--root <dir>', 'persistent storage directory', process.env.TSRUN_ROOT ?? '/var/lib/tsrun')
   .option('--runroot <dir>', 'runtime state directory', process.env.TSRUN_RUNROOT ?? '/run/tsrun')
+  .option('--registry-mirror <url>', 'serve docker.io images from this mirror first (repeatable; env TSRUN_REGISTRY_MIRROR)', collect)
+  .option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; env TSRUN_INSECURE_REGISTRIES)', collect)
   .enablePositionalOptions()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -28,6 +37,7 @@ const program = new Command('tsrun')
 for (const register of [
   registerRun, registerCreate, registerStart, registerAttach, registerPs, registerLifecycle, registerLogs,
   registerExec, registerInspect, registerTop, registerStats, registerCheck,
+  registerPull, registerImages, registerImage, registerRmi, registerTag, registerHistory,
 ]) {
   register(program);
 }

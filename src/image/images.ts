@@ -36,7 +36,7 @@ export interface ImageView {
   config: ImageConfig;
   /** Familiar name:tag strings (alpine:latest). */
   repoTags: string[];
-  /** Sum of the layers' blob sizes. */
+  /** Sum of the layers' unpacked sizes (Docker's SIZE). */
   size: number;
 }
 
@@ -237,7 +237,7 @@ export class Images {
       record,
       config: await this.config(id),
       repoTags: tagsOf(data, id).map(displayName),
-      size: record.layers.reduce((n, l) => n + l.size, 0),
+      size: (await Promise.all(record.layers.map((l) => this.layers.size(l.diffId)))).reduce((a, b) => a + b, 0),
     };
   }
 }

@@ -82,14 +82,13 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: PullO
     emit({ type: 'layer', id, status: 'Download complete' });
     await deps.layers.add(layer.diffId, async (dir) => {
       let done = 0;
-      const { diffId } = await unpackLayer({
+      return unpackLayer({
         blobPath: deps.content.path(layer.digest),
         mediaType: layer.mediaType,
         dir,
         native: deps.native,
         onBytes: (n) => emit({ type: 'layer', id, status: 'Extracting', current: (done += n), total: layer.size }),
       });
-      return diffId;
     });
     emit({ type: 'layer', id, status: 'Pull complete' });
   };

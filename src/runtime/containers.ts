@@ -12,6 +12,11 @@ import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
 import { buildSpec, type RunOptions } from '../spec/build.js';
 import type { OciProcess, OciSpec } from '../spec/oci.js';
+import { processConfig } from '../image/config.js';
+import type { ImageView, Images, PullPolicy } from '../image/images.js';
+import type { Platform } from '../image/platform.js';
+import type { PullEvent } from '../image/pull.js';
+import { parseSignal } from './signals.js';
 import { Engine, type EngineState, type MonitorExit } from './engine.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
 
@@ -31,10 +36,15 @@ export interface ContainerView {
   error?: string;
 }
 
-export interface CreateRequest extends RunOptions {
+/** Either an image reference (pulled as `pull` says) or a root filesystem directory. */
+export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image'> {
+  image?: string;
+  rootfs?: string;
+  /** run/create's --pull (default 'missing'). */
+  pull?: PullPolicy;
+  platform?: Platform;
+  onPullEvent?: (e: PullEvent) => void;
   name?: string;
-  /** What to show as IMAGE (the rootfs for now). */
-  imageName: string;
   openStdin?: boolean;
   autoRemove?: boolean;
   cgroupParent?: string;
@@ -51,6 +61,8 @@ export interface ContainersDeps {
   selfCommand?: string[];
   /** Where the cgroup filesystems are (default: the host's); tests pass a fake tree. */
   cgroups?: Partial<CgroupDeps>;
+  /** Images and container root filesystems (absent: only --rootfs containers). */
+  images?: Images;
 }
 
 // An exit the monitor could not record: Docker reports such a container as
@@ -79,10 +91,32 @@ export class Containers {
   /** `tsrun create`: the record and bundle, no process yet. */
   async create(req: CreateRequest): Promise<ContainerState> {
     const id = newContainerId();
-    const spec = await buildSpec(req, { id, hostEnv: this.deps.hostEnv });
+    if (req.rootfs !== undefined) return this.createWith(id, req, req.rootfs);
+    if (!req.image) throw new TsrunError('INVALID_ARGUMENT', 'an image (or --rootfs DIR) is needed');
+    const images = this.images();
+    const image = await images.ensure(req.image, req.pull ?? 'missing', { platform: req.platform, onEvent: req.onPullEvent });
+    const rootfs = await images.rootfs.create(id, image.record.layers.map((l) => l.diffId));
+    try {
+      return await this.createWith(id, req, rootfs, image);
+    } catch (err) {
+      await images.rootfs.remove(id).catch(() => {});
+      throw err;
+    }
+  }
+
+  private images(): Images {
+    if (!this.deps.images) throw new TsrunError('UNSUPPORTED', 'this tsrun has no image store');
+    return this.deps.images;
+  }
+
+  private async createWith(id: string, req: CreateRequest, rootfs: string, image?: ImageView): Promise<ContainerState> {
+    const spec = await buildSpec({ ...req, rootfs, image: image ? processConfig(image.config) : undefined }, { id, hostEnv: this.deps.hostEnv });
     if (req.cgroupParent) spec.linux = { ...spec.linux, cgroupsPath: `${req.cgroupParent.replace(/\/+$/, '')}/${id}` };
+    const stopSignal = image?.config.config?.StopSignal;
     const request: ContainerRequest = {
-      image: req.imageName,
+      image: req.image ?? rootfs,
+      ...(image ? { imageId: image.record.id } : {}),
+      ...(stopSignal ? { stopSignal } : {}),
       openStdin: !!req.openStdin,
       autoRemove: !!req.autoRemove,
       init: !!req.init,
@@ -140,6 +174,8 @@ export class Containers {
       await this.engine.delete(id, true);
     }
     const spec = v.spec;
+    // After a reboot (or an unmount by hand) the overlay is mounted again.
+    if (record.request?.imageId) await this.images().rootfs.mount(id);
     // --rm: a detached container is removed by its monitor; an attached
     // run's caller removes it (and must not race the monitor doing so).
     const exitCommand = record.request?.autoRemove && !opts.owner
@@ -186,10 +222,11 @@ export class Containers {
     }
   }
 
-  /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. Returns false if it was not running. */
-  async stop(id: string, timeoutSec = 10, signal: NodeJS.Signals | number = 'SIGTERM'): Promise<boolean> {
+  /** Docker's stop: the stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after `timeoutSec`. Returns false if it was not running. */
+  async stop(id: string, timeoutSec = 10, signal?: NodeJS.Signals | number): Promise<boolean> {
     const v = await this.view(id);
     if (v.status !== 'running' && v.status !== 'paused') return false;
+    signal ??= v.record.request?.stopSignal ? parseSignal(v.record.request.stopSignal) : 'SIGTERM';
     await this.engine.kill(id, signal).catch(ignoreNotRunning);
     if (v.status === 'paused') await this.engine.cgroup(await this.engine.load(id)).thaw().catch(() => {});
     if (!(await this.waitStopped(id, timeoutSec * 1000))) {
@@ -233,6 +270,7 @@ export class Containers {
     // A CLI killed between the instance's mkdir and its first state write
     // left a directory with no state (and so no process or cgroup yet).
     else await rm(this.engine.dir(id), { recursive: true, force: true });
+    if (v.record.request?.imageId) await this.images().rootfs.remove(id);
     await this.deps.store.remove(v.record);
   }
 

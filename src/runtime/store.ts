@@ -15,7 +15,12 @@ export type ContainerStatus = 'created' | 'running' | 'exited';
 
 /** What a user asked for at create time that the spec does not say (Docker's Config/HostConfig extras). */
 export interface ContainerRequest {
+  /** What the user named: an image reference, or the --rootfs directory. */
   image: string;
+  /** The image's id (config digest) when the container runs one. */
+  imageId?: string;
+  /** The image's StopSignal, used by `stop` when none is given. */
+  stopSignal?: string;
   openStdin?: boolean;
   autoRemove?: boolean;
   init?: boolean;

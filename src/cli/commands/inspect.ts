@@ -1,4 +1,5 @@
-// `tsrun inspect CONTAINER...`: Docker-shaped JSON array.
+// `tsrun inspect NAME...`: Docker-shaped JSON array; a name that is no
+// container is looked up as an image, as `docker inspect` does.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
 import { reportError } from '../errors.js';
@@ -6,16 +7,22 @@ import { reportError } from '../errors.js';
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('show low-level information on containers as JSON')
-    .argument('<container...>')
+    .description('show low-level information on containers or images as JSON')
+    .argument('<container-or-image...>')
     .action(async (refs: string[], _flags: unknown, cmd: Command) => {
       const { inspectDocument } = await import('../../runtime/inspect.js');
-      const c = (await tsrunFor(cmd)).containers;
+      const { imageInspectDocument } = await import('../../image/inspect.js');
+      const { TsrunError } = await import('../../errors.js');
+      const tsrun = await tsrunFor(cmd);
+      const c = tsrun.containers;
       const docs: unknown[] = [];
       for (const ref of refs) {
         try {
-          const id = await c.resolve(ref);
-          docs.push(inspectDocument(await c.view(id), c.logPath(id)));
+          const id = await c.resolve(ref).catch((err) => {
+            if (err instanceof TsrunError && err.code === 'CONTAINER_NOT_FOUND') return null;
+            throw err;
+          });
+          docs.push(id ? inspectDocument(await c.view(id), c.logPath(id)) : imageInspectDocument(await tsrun.images.get(ref)));
         } catch (err) {
           reportError(err, 1);
           process.exitCode = 1;

@@ -16,11 +16,11 @@ export function registerLifecycle(program: Command): void {
     .description('stop running containers (the stop signal, then SIGKILL after the timeout)')
     .argument('<container...>')
     .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
-    .option('-s, --signal <signal>', 'signal to send first', 'SIGTERM')
-    .action(async (refs: string[], flags: { time: string; signal: string }, cmd: Command) => {
+    .option('-s, --signal <signal>', "signal to send first (default: the image's StopSignal, else SIGTERM)")
+    .action(async (refs: string[], flags: { time: string; signal?: string }, cmd: Command) => {
       const { parseSignal } = await import('../../runtime/signals.js');
       const timeout = parseTimeout(flags.time);
-      const signal = parseSignal(flags.signal);
+      const signal = flags.signal === undefined ? undefined : parseSignal(flags.signal);
       const c = (await tsrunFor(cmd)).containers;
       await forEachRef(refs, async (ref) => {
         const id = await c.resolve(ref);

@@ -1,4 +1,4 @@
-// `tsrun run [options] --rootfs DIR CMD [ARG...]`: with -d, start a
+// `tsrun run [options] IMAGE [CMD [ARG...]]` (or --rootfs DIR CMD...): with -d, start a
 // container and print its id; otherwise stay attached, forward signals,
 // and exit with the container's code.
 import type { Command } from 'commander';
@@ -13,7 +13,7 @@ export function registerRun(program: Command): void {
     program
       .command('run')
       .description('run a command in a new container')
-      .argument('<command...>', 'command and arguments to run in the container')
+      .argument('[image-and-command...]', 'IMAGE [COMMAND [ARG...]] (with --rootfs: COMMAND [ARG...])')
       .option('-d, --detach', 'run in the background and print the container id'),
   ).action(async (command: string[], flags: ContainerFlags & { detach?: boolean }, cmd: Command) => {
     const tsrun = await tsrunFor(cmd);

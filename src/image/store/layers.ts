@@ -57,10 +57,11 @@ export class LayerStore {
 
   /**
    * Unpacks a layer unless it is there: `unpack(dir)` fills an empty
-   * directory and returns the diffID it computed, which must equal `diffId`.
+   * directory and returns the diffID it computed, which must equal `diffId`,
+   * and the size of the uncompressed tar.
    * Parallel pulls of the same layer wait for each other.
    */
-  async add(diffId: string, unpack: (dir: string) => Promise<string>): Promise<'stored' | 'exists'> {
+  async add(diffId: string, unpack: (dir: string) => Promise<{ diffId: string; size: number }>): Promise<'stored' | 'exists'> {
     const hex = digestHex(diffId);
     if (await this.has(diffId)) return 'exists';
     await mkdir(this.tmpDir, { recursive: true });
@@ -72,11 +73,12 @@ export class LayerStore {
       const work = join(this.tmpDir, `${hex}.${process.pid}.${pidStartTime(process.pid) ?? 0}.${randomBytes(4).toString('hex')}`);
       await mkdir(join(work, 'diff'), { recursive: true, mode: 0o755 });
       try {
-        const actual = await unpack(join(work, 'diff'));
+        const { diffId: actual, size } = await unpack(join(work, 'diff'));
         if (actual !== diffId) {
           throw new TsrunError('DIGEST_MISMATCH', `layer content has diffID ${actual}, but the image config says ${diffId}`);
         }
         const short = shortId();
+        await writeFile(join(work, 'size'), String(size));
         await writeFile(join(work, 'link'), short);
         // Dangling until the rename below; a crash in between leaves only a dead link.
         await symlink(`../layers/${hex}/diff`, join(this.linksDir, short));
@@ -87,6 +89,11 @@ export class LayerStore {
       }
       return 'stored';
     });
+  }
+
+  /** The uncompressed size recorded when the layer was unpacked (0 if unknown). */
+  async size(diffId: string): Promise<number> {
+    return Number(await readFile(join(this.layersDir, digestHex(diffId), 'size'), 'utf8').catch(() => '0')) || 0;
   }
 
   async remove(diffId: string): Promise<void> {

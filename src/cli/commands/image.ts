@@ -1,0 +1,47 @@
+// `tsrun image VERB`: Docker's image management group. The verbs that also
+// exist at top level (images, rmi, tag, history, pull) share their code.
+import type { Command } from 'commander';
+import { tsrunFor } from '../context.js';
+import { addImageHistory } from './history.js';
+import { addImageList } from './images.js';
+import { registerPull } from './pull.js';
+import { addImageRemove } from './rmi.js';
+import { addImageTag } from './tag.js';
+
+export function registerImage(program: Command): void {
+  const image = program.command('image').description('manage images');
+  addImageList(image, 'ls');
+  addImageRemove(image, 'rm');
+  addImageTag(image, 'tag');
+  addImageHistory(image, 'history');
+  registerPull(image);
+  image
+    .command('inspect')
+    .description('show low-level information on images as JSON')
+    .argument('<image...>')
+    .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+      const { imageInspectDocument } = await import('../../image/inspect.js');
+      const { reportError } = await import('../errors.js');
+      const images = (await tsrunFor(cmd)).images;
+      const docs: unknown[] = [];
+      for (const ref of refs) {
+        try {
+          docs.push(imageInspectDocument(await images.get(ref)));
+        } catch (err) {
+          reportError(err, 1);
+          process.exitCode = 1;
+        }
+      }
+      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    });
+  image
+    .command('prune')
+    .description('remove images no name points at (with -a: every image no container uses)')
+    .option('-a, --all', 'remove all images not used by a container')
+    .option('-f, --force', 'do not prompt (tsrun never prompts)')
+    .action(async (flags: { all?: boolean }, cmd: Command) => {
+      const { deleted } = await (await tsrunFor(cmd)).images.prune(!!flags.all);
+      process.stdout.write(deleted.length ? `Deleted Images:\n${deleted.map((d) => `deleted: ${d}\n`).join('')}` : '');
+      process.stdout.write(`Total reclaimed space: ${deleted.length} image(s)\n`);
+    });
+}
