@@ -19,7 +19,8 @@
         "native/src/init.cc",
         "native/src/lock.cc",
         "native/src/handoff.cc",
-        "native/src/cgroup.cc"
+        "native/src/cgroup.cc",
+        "native/src/fsops.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

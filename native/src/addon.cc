@@ -3,6 +3,7 @@
 
 #include "cgroup.h"
 #include "errors.h"
+#include "fsops.h"
 #include "spawn.h"
 
 static Napi::Value SetErrorClassJs(const Napi::CallbackInfo &info) {
@@ -22,6 +23,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFd", Napi::Function::New(env, SendFd));                  // handoff.cc
   exports.Set("cgroupWrite", Napi::Function::New(env, CgroupWrite));        // cgroup.cc
   exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));  // cgroup.cc
+  exports.Set("mknod", Napi::Function::New(env, Mknod));                    // fsops.cc
+  exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));            // fsops.cc
+  exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));            // fsops.cc
+  exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));          // fsops.cc
+  exports.Set("mount", Napi::Function::New(env, Mount));                    // fsops.cc
+  exports.Set("umount", Napi::Function::New(env, Umount));                  // fsops.cc
   return exports;
 }
 

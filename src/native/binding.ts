@@ -32,6 +32,18 @@ export interface NativeBinding {
   cgroupWrite(path: string, value: string): void;
   /** cgroup v2: loads an eBPF device program from the rules (last match wins, default deny) and attaches it to the cgroup directory. */
   attachDeviceFilter(cgroupDir: string, rules: NativeDeviceRule[]): void;
+  /** mknod(2): mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO) and permission bits (umask applies). */
+  mknod(path: string, mode: number, dev: { major: number; minor: number }): void;
+  /** lsetxattr(2): sets an extended attribute on the path itself, never following a final symlink. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2): the value, or null when the attribute is not set. */
+  lgetxattr(path: string, name: string): Buffer | null;
+  /** llistxattr(2): the attribute names of the path itself. */
+  llistxattr(path: string): string[];
+  /** mount(2) on the host (MS_* flags from constants.ts). */
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /** umount2(2) on the host (MNT_* flags from constants.ts). */
+  umount(target: string, flags: number): void;
 }
 
 // What the .node file exports: the facade, except that namespaces are
@@ -71,4 +83,49 @@ export const native: NativeBinding = {
   sendFd: (socketPath, fd, name) => load().sendFd(socketPath, fd, name),
   cgroupWrite: (path, value) => load().cgroupWrite(path, value),
   attachDeviceFilter: (cgroupDir, rules) => load().attachDeviceFilter(cgroupDir, rules),
+  mknod: (path, mode, dev) => {
+    checkString('mknod', 'path', path);
+    checkUint('mknod', 'mode', mode);
+    checkUint('mknod', 'major', dev?.major);
+    checkUint('mknod', 'minor', dev?.minor);
+    load().mknod(path, mode, { major: dev.major, minor: dev.minor });
+  },
+  lsetxattr: (path, name, value) => {
+    checkString('lsetxattr', 'path', path);
+    checkString('lsetxattr', 'name', name);
+    if (!Buffer.isBuffer(value)) throw new TypeError('lsetxattr: value must be a Buffer');
+    load().lsetxattr(path, name, value);
+  },
+  lgetxattr: (path, name) => {
+    checkString('lgetxattr', 'path', path);
+    checkString('lgetxattr', 'name', name);
+    return load().lgetxattr(path, name);
+  },
+  llistxattr: (path) => {
+    checkString('llistxattr', 'path', path);
+    return load().llistxattr(path);
+  },
+  mount: (source, target, fstype, flags, data) => {
+    if (source !== null) checkString('mount', 'source', source);
+    checkString('mount', 'target', target);
+    if (fstype !== null) checkString('mount', 'fstype', fstype);
+    checkUint('mount', 'flags', flags);
+    if (data !== null) checkString('mount', 'data', data);
+    load().mount(source, target, fstype, flags, data);
+  },
+  umount: (target, flags) => {
+    checkString('umount', 'target', target);
+    checkUint('umount', 'flags', flags);
+    load().umount(target, flags);
+  },
 };
+
+// The native side trusts its inputs (sharp's model): strings without NUL
+// bytes (C would silently cut them there) and non-negative integers.
+function checkString(fn: string, what: string, v: unknown): asserts v is string {
+  if (typeof v !== 'string' || v === '' || v.includes('\0')) throw new TypeError(`${fn}: ${what} must be a non-empty string without NUL bytes`);
+}
+
+function checkUint(fn: string, what: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new TypeError(`${fn}: ${what} must be an unsigned 32-bit integer`);
+}

@@ -52,3 +52,23 @@ export const RLIMITS = [
   'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS', 'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE',
   'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
 ] as const;
+
+/** umount2(2) flags (<sys/mount.h>). */
+export const MNT = {
+  FORCE: 1,
+  DETACH: 2,
+  EXPIRE: 4,
+  NOFOLLOW: 8,
+} as const;
+
+/** File type bits of st_mode (<sys/stat.h>), for mknod. */
+export const S_IF = {
+  MT: 0o170000,
+  SOCK: 0o140000,
+  LNK: 0o120000,
+  REG: 0o100000,
+  BLK: 0o060000,
+  DIR: 0o040000,
+  CHR: 0o020000,
+  FIFO: 0o010000,
+} as const;

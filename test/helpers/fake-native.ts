@@ -13,6 +13,9 @@
 //              (as tsrun-monitor does), then goes away.
 //
 // cgroupWrite and attachDeviceFilter go to the fake cgroup tree.
+// mknod makes fifos for real and an empty regular file in place of a device
+// node (no root needed); xattrs live in a map by path; mount/umount are only
+// recorded.
 import { execFileSync, spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -37,6 +40,13 @@ export class FakeNative implements NativeBinding {
   readonly fifos: Array<{ path: string; mode: number }> = [];
   readonly sentFds: Array<{ socketPath: string; name: string }> = [];
   readonly waitedExec: number[] = [];
+  readonly mknods: Array<{ path: string; mode: number; major: number; minor: number }> = [];
+  /** Extended attributes set through lsetxattr, by path then name. */
+  readonly xattrs = new Map<string, Map<string, Buffer>>();
+  readonly mounts: Array<{ source: string | null; target: string; fstype: string | null; flags: number; data: string | null }> = [];
+  readonly umounts: Array<{ target: string; flags: number }> = [];
+  /** Thrown by the next mount calls. */
+  mountError: unknown = null;
   /** Thrown by the next spawns (a set-up failure before anything started). */
   spawnError: unknown = null;
   /** With keepSync, hand out a sync fd (/dev/null) that waitExec closes. */
@@ -146,6 +156,36 @@ export class FakeNative implements NativeBinding {
 
   attachDeviceFilter(dir: string, rules: NativeDeviceRule[]): void {
     this.cg.native.attachDeviceFilter(dir, rules);
+  }
+
+  mknod(p: string, mode: number, dev: { major: number; minor: number }): void {
+    this.mknods.push({ path: p, mode, major: dev.major, minor: dev.minor });
+    const type = mode & 0o170000;
+    if (type === 0o010000) execFileSync('mkfifo', ['-m', (mode & 0o7777).toString(8), p]);
+    else writeFileSync(p, '', { flag: 'wx', mode: mode & 0o7777 });
+  }
+
+  lsetxattr(p: string, name: string, value: Buffer): void {
+    let m = this.xattrs.get(p);
+    if (!m) this.xattrs.set(p, (m = new Map()));
+    m.set(name, Buffer.from(value));
+  }
+
+  lgetxattr(p: string, name: string): Buffer | null {
+    return this.xattrs.get(p)?.get(name) ?? null;
+  }
+
+  llistxattr(p: string): string[] {
+    return [...(this.xattrs.get(p)?.keys() ?? [])];
+  }
+
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+    this.mounts.push({ source, target, fstype, flags, data });
+    if (this.mountError) throw this.mountError;
+  }
+
+  umount(target: string, flags: number): void {
+    this.umounts.push({ target, flags });
   }
 
   /** SIGKILLs every child still running and waits for them. */
