@@ -144,14 +144,16 @@ export class Authorizer {
     const challenges = parseWwwAuthenticate(header ?? '');
     const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
     if (!ch) throw await this.unauthorized(host, what, 'no usable WWW-Authenticate challenge');
-    this.challenges.set(host, ch);
+    // Remember the host's scheme/realm/service; its scope was for this request only.
+    const { scope: challengeScope, ...rest } = ch.params;
+    this.challenges.set(host, { scheme: ch.scheme, params: rest });
     if (ch.scheme === 'basic') {
       const cred = await this.credential(host);
       if (cred?.username === undefined) throw await this.unauthorized(host, what);
       return basicHeader(cred);
     }
     this.tokens.delete(tokenKey(ch, scope)); // the one we sent (if any) was refused
-    return `Bearer ${await this.fetchToken(host, ch, scope)}`;
+    return `Bearer ${await this.fetchToken(host, ch, scope, challengeScope)}`;
   }
 
   /** The error for a request still refused after authenticating. */
@@ -172,7 +174,7 @@ export class Authorizer {
     );
   }
 
-  private async fetchToken(host: string, ch: Challenge, scope: string): Promise<string> {
+  private async fetchToken(host: string, ch: Challenge, scope: string, challengeScope?: string): Promise<string> {
     const realm = ch.params['realm'];
     if (!realm) throw new TsrunError('REGISTRY_ERROR', `${host} sent a Bearer challenge without a realm`);
     let url: URL;
@@ -181,7 +183,8 @@ export class Authorizer {
     } catch {
       throw new TsrunError('REGISTRY_ERROR', `${host} sent a Bearer challenge with a bad realm "${realm}"`);
     }
-    const scopes = [...new Set([scope, ...(ch.params['scope'] ? [ch.params['scope']] : [])])];
+    // Ask for our scope and, like distribution's client, any scope the challenge named.
+    const scopes = [...new Set([scope, ...(challengeScope ? [challengeScope] : [])])];
     const cred = await this.credential(host);
     const headers: Record<string, string> = {};
     if (this.opts.userAgent) headers['user-agent'] = this.opts.userAgent;
