@@ -13,11 +13,13 @@
 // so owners, modes, hardlinks and devices are the real ones: build them as
 // root. Raw tar Buffers (e.g. from tar-writer.ts) go in unchanged.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync,
   symlinkSync, truncateSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { registryFetch, sha256, type TestRegistry } from './registry.js';
 
@@ -467,7 +469,22 @@ export function truncateBlob(registry: TestRegistry, digest: string, bytes: numb
 // ---------------------------------------------------------------------------
 // Standard fixtures
 
+// Bump when a fixture's layout changes. Cache names also carry a hash of
+// the busybox rootfs's build stamp, so a rebuilt busybox means new images.
 const FIXTURE_VERSION = 1;
+
+/** A work dir for fixtures shared by test files and runs (gitignored, like the busybox rootfs). */
+export const IMAGE_FIXTURE_DIR = fileURLToPath(new URL('../../rootfs-fixtures/out/images', import.meta.url));
+
+function busyboxKey(busyboxRootfs: string): string {
+  let stamp = busyboxRootfs;
+  try {
+    stamp = readFileSync(join(busyboxRootfs, '.tsrun-fixture'), 'utf8');
+  } catch {
+    // not the stamped fixture: key by its path
+  }
+  return createHash('sha256').update(stamp).digest('hex').slice(0, 12);
+}
 
 /**
  * What fixtureAlpine's image holds (paths without the leading '/'), for
@@ -582,7 +599,7 @@ export function fixtureAlpine(
 ): FixtureAlpine {
   const format = opts.format ?? 'oci';
   const compression = opts.compression ?? 'gzip';
-  return cachedFixture(workDir, `alpine-v${FIXTURE_VERSION}-${format}-${compression}`, (layout, scratch) => {
+  return cachedFixture(workDir, `alpine-v${FIXTURE_VERSION}-${busyboxKey(busyboxRootfs)}-${format}-${compression}`, (layout, scratch) => {
     const l1 = join(scratch, 'l1');
     copyTree(busyboxRootfs, l1);
     file(join(l1, 'etc/os-release'), ALPINE.osRelease);
@@ -641,7 +658,7 @@ export function fixtureAlpine(
  */
 export function fixtureMultiArch(workDir: string, busyboxRootfs: string, opts: { format?: ImageFormat } = {}): BuiltIndex {
   const format = opts.format ?? 'oci';
-  return cachedFixture(workDir, `multiarch-v${FIXTURE_VERSION}-${format}`, (layout, scratch) => {
+  return cachedFixture(workDir, `multiarch-v${FIXTURE_VERSION}-${busyboxKey(busyboxRootfs)}-${format}`, (layout, scratch) => {
     const base = join(scratch, 'base');
     copyTree(busyboxRootfs, base);
     const archLayer = (arch: string) => {

@@ -79,17 +79,22 @@ export function registrySkipReason(): string {
 
 // Registries and token servers still running when the test process exits
 // (a crashed test, a missing stop()) are killed rather than left behind.
+// Their temp dirs go too.
 const live = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
 let exitHook = false;
+function installExitHook(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
 function track(child: ChildProcess): void {
+  installExitHook();
   live.add(child);
   child.once('exit', () => live.delete(child));
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
 }
 
 async function freePort(): Promise<number> {
@@ -109,6 +114,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   const auth = opts.auth ?? 'none';
   const users = auth === 'none' ? {} : (opts.users ?? { tsrun: 'tsrun-secret' });
   const base = mkdtempSync(join(tmpdir(), 'tsrun-registry-'));
+  installExitHook();
+  liveDirs.add(base);
   const dataDir = join(base, 'data');
   mkdirSync(dataDir);
   let token: TokenServer | undefined;
@@ -147,6 +154,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
             await reg.stop();
             await tk?.close();
             rmSync(base, { recursive: true, force: true });
+            liveDirs.delete(base);
           },
         };
         if (tk) {
@@ -165,6 +173,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   } catch (e) {
     await token?.close();
     rmSync(base, { recursive: true, force: true });
+    liveDirs.delete(base);
     throw e;
   }
 }
