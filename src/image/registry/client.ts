@@ -271,6 +271,9 @@ export class RegistryClient {
     const { signal, onProgress } = opts;
     let hasher = createDigester(desc.digest);
     let offset = 0;
+    // Bytes left on disk are only trusted to be a prefix of this blob until
+    // the digest says otherwise; then the blob is fetched once more, whole.
+    let resumedFromDisk = false;
 
     // Resume what a killed pull left behind, if it can be the start of this blob.
     const existing = await stat(destPath).then((s) => s.size, () => 0);
@@ -278,6 +281,7 @@ export class RegistryClient {
     else if (existing > 0) {
       for await (const chunk of createReadStream(destPath, { end: existing - 1 })) hasher.hash.update(chunk as Buffer);
       offset = existing;
+      resumedFromDisk = true;
       if (offset === desc.size) {
         if (hasher.digest() === desc.digest) {
           onProgress?.(offset);
@@ -286,6 +290,7 @@ export class RegistryClient {
         await truncate(destPath, 0);
         hasher = createDigester(desc.digest);
         offset = 0;
+        resumedFromDisk = false;
       }
     }
 
@@ -344,6 +349,10 @@ export class RegistryClient {
           const actual = hasher.digest();
           if (actual !== desc.digest) {
             await restart(); // a mirror may have served bad data; the next endpoint starts clean
+            if (resumedFromDisk) {
+              resumedFromDisk = false;
+              throw new TransientError('REGISTRY_ERROR', `the partial download of ${desc.digest} on disk was not a prefix of it`);
+            }
             throw new TsrunError('DIGEST_MISMATCH', `blob ${desc.digest} from ${at.ep.host} has digest ${actual}`);
           }
         }, signal),
