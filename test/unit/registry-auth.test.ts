@@ -162,6 +162,14 @@ describe('bearer token flow', () => {
     expect(d.log.tokenRequests).toHaveLength(2);
   });
 
+  it('parallel requests share one token request', async () => {
+    const { host, log } = await bearerRegistry({ expiresIn: 300 });
+    const c = client();
+    const ref = parseReference(`${host}/a/b`);
+    await Promise.all(Array.from({ length: 6 }, () => c.getManifest(ref, 'latest')));
+    expect(log.tokenRequests).toHaveLength(1);
+  });
+
   it('accepts access_token', async () => {
     const { host } = await bearerRegistry({ tokenField: 'access_token' });
     await expect(client().getManifest(parseReference(`${host}/a/b`), 'latest')).resolves.toMatchObject({ mediaType: MEDIA_TYPE_OCI_MANIFEST });
@@ -208,6 +216,37 @@ describe('bearer token flow', () => {
     expect(err.code).toBe('REGISTRY_UNAUTHORIZED');
     expect(err.message).toContain(`access to ${host}/carol/secret was denied for bob on ${host}`);
     expect(log.tokenRequests.every((u) => u.searchParams.getAll('scope').length === 1)).toBe(true);
+  });
+});
+
+describe('identity tokens', () => {
+  it('are exchanged with an OAuth2 refresh_token POST', async () => {
+    const forms: URLSearchParams[] = [];
+    const host = await listen((req, res) => {
+      if (req.url === '/token') {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          forms.push(new URLSearchParams(body));
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'oauth-tok', expires_in: 300 }));
+        });
+        return;
+      }
+      if (req.headers.authorization !== 'Bearer oauth-tok') {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="svc"` }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': MEDIA_TYPE_OCI_MANIFEST }).end(MANIFEST);
+    });
+    const c = client({ credentials: new StaticCredentials({ [host]: { identityToken: 'refresh-1' } }) });
+    await c.getManifest(parseReference(`${host}/a/b`), 'latest');
+    expect(forms).toHaveLength(1);
+    expect(Object.fromEntries(forms[0]!)).toMatchObject({
+      grant_type: 'refresh_token',
+      refresh_token: 'refresh-1',
+      service: 'svc',
+      scope: 'repository:a/b:pull',
+    });
   });
 });
 

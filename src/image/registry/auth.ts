@@ -105,6 +105,7 @@ export class Authorizer {
   private readonly challenges = new Map<string, Challenge>();
   /** Tokens per realm + service + scope. */
   private readonly tokens = new Map<string, CachedToken>();
+  private readonly inflight = new Map<string, Promise<string>>();
 
   constructor(opts: AuthorizerOptions) {
     this.opts = opts;
@@ -130,7 +131,7 @@ export class Authorizer {
       const key = tokenKey(ch, scope);
       const cached = this.tokens.get(key);
       if (cached && cached.expiresAt > this.now()) return `Bearer ${cached.value}`;
-      return `Bearer ${await this.fetchToken(host, ch, scope)}`;
+      return `Bearer ${await this.tokenOnce(host, ch, scope)}`;
     }
     return undefined;
   }
@@ -140,7 +141,7 @@ export class Authorizer {
    * to retry with, or throws REGISTRY_UNAUTHORIZED when there is nothing to
    * try (no credentials for a Basic challenge, unknown scheme).
    */
-  async onChallenge(host: string, header: string | null, scope: string, what: string): Promise<string> {
+  async onChallenge(host: string, header: string | null, scope: string, what: string, sent?: string): Promise<string> {
     const challenges = parseWwwAuthenticate(header ?? '');
     const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
     if (!ch) throw await this.unauthorized(host, what, 'no usable WWW-Authenticate challenge');
@@ -152,8 +153,24 @@ export class Authorizer {
       if (cred?.username === undefined) throw await this.unauthorized(host, what);
       return basicHeader(cred);
     }
-    this.tokens.delete(tokenKey(ch, scope)); // the one we sent (if any) was refused
-    return `Bearer ${await this.fetchToken(host, ch, scope, challengeScope)}`;
+    const key = tokenKey(ch, scope);
+    const cached = this.tokens.get(key);
+    if (cached && `Bearer ${cached.value}` !== sent && cached.expiresAt > this.now()) {
+      return `Bearer ${cached.value}`; // a parallel request has already renewed it
+    }
+    this.tokens.delete(key); // the one we sent (if any) was refused
+    return `Bearer ${await this.tokenOnce(host, ch, scope, challengeScope)}`;
+  }
+
+  /** One token request per key at a time: parallel layer downloads share it. */
+  private tokenOnce(host: string, ch: Challenge, scope: string, challengeScope?: string): Promise<string> {
+    const key = tokenKey(ch, scope);
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.fetchToken(host, ch, scope, challengeScope).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
   }
 
   /** The error for a request still refused after authenticating. */

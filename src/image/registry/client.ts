@@ -356,6 +356,7 @@ export class RegistryClient {
             throw new TsrunError('DIGEST_MISMATCH', `blob ${desc.digest} from ${at.ep.host} has digest ${actual}`);
           }
         }, signal),
+        signal,
       );
       await fh.sync();
     } catch (err) {
@@ -373,7 +374,7 @@ export class RegistryClient {
    * failure falls through to the next), then https, then — only after https
    * could not be connected to — plain http for insecure registries.
    */
-  private async withEndpoints<T>(ref: ImageReference, fn: (at: Attempt) => Promise<T>): Promise<T> {
+  private async withEndpoints<T>(ref: ImageReference, fn: (at: Attempt) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const eps = endpointsFor(ref.domain, this.hosts);
     let lastErr: unknown;
     let connectFailed = false;
@@ -391,7 +392,7 @@ export class RegistryClient {
         if (ep.fallbackOnly) this.plainHttpHosts.add(ep.host);
         return out;
       } catch (err) {
-        if (isAbort(err)) throw err;
+        if (isAbort(err, signal)) throw err;
         lastErr = err;
         connectFailed = err instanceof TsrunError && err.code === 'REGISTRY_UNREACHABLE';
         if (ep.isMirror || (connectFailed && hasFallback)) continue;
@@ -430,7 +431,7 @@ export class RegistryClient {
       const challenge = res.headers.get('www-authenticate');
       await discard(res);
       if (round > 0) throw await this.auth.unauthorized(at.ep.host, familiarName(ref));
-      authorization = await this.auth.onChallenge(at.ep.host, challenge, scope, familiarName(ref));
+      authorization = await this.auth.onChallenge(at.ep.host, challenge, scope, familiarName(ref), authorization);
     }
   }
 
