@@ -72,3 +72,8 @@ export const S_IF = {
   CHR: 0o020000,
   FIFO: 0o010000,
 } as const;
+
+export const MNT_FORCE = MNT.FORCE;
+export const MNT_DETACH = MNT.DETACH;
+export const MNT_EXPIRE = MNT.EXPIRE;
+export const UMOUNT_NOFOLLOW = MNT.NOFOLLOW;

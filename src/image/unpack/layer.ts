@@ -1,0 +1,116 @@
+// A layer blob → its directory: sniff the compression from the magic bytes
+// (the media type is only a hint: registries and tools get it wrong),
+// decompress, hash the uncompressed tar (the diffID) while the entries are
+// applied (apply.ts), one pass, streaming.
+import { createHash, type Hash } from 'node:crypto';
+import fs from 'node:fs';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import { TsrunError } from '../../errors.js';
+import { applyLayer, type UnpackNative } from './apply.js';
+import { readTar } from './tar.js';
+
+export type { UnpackNative } from './apply.js';
+
+export interface UnpackResult {
+  /** "sha256:<hex>" of the uncompressed tar stream. */
+  diffId: string;
+  /** Bytes of the uncompressed tar stream. */
+  size: number;
+}
+
+export interface UnpackLayerOptions {
+  blobPath: string;
+  mediaType: string;
+  /** An existing, empty directory. */
+  dir: string;
+  native: UnpackNative;
+  /** Called with each count of compressed bytes read from the blob (progress against the blob's size). */
+  onBytes?: (n: number) => void;
+}
+
+const READ_CHUNK = 1 << 20;
+const INFLATE_CHUNK = 128 << 10;
+
+type Compression = 'gzip' | 'zstd' | 'none';
+
+function sniff(blobPath: string): Compression {
+  const fd = fs.openSync(blobPath, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    const n = fs.readSync(fd, b, 0, 4, 0);
+    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    if (n >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return 'zstd';
+    return 'none';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function decompressor(kind: Compression, mediaType: string): Transform | null {
+  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
+  if (kind === 'zstd') {
+    const create = (zlib as unknown as { createZstdDecompress?: (o?: object) => Transform }).createZstdDecompress;
+    if (!create) {
+      throw new TsrunError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `zstd-compressed layers need Node 22.15+ (this is Node ${process.versions.node}); the layer's media type is ${mediaType}`,
+      );
+    }
+    return create({ chunkSize: INFLATE_CHUNK });
+  }
+  return null;
+}
+
+/** Counts and hashes the bytes going by; decompression errors become LAYER_INVALID. */
+async function* measure(src: AsyncIterable<Buffer>, hash: Hash, total: { size: number }, what: string, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of src) {
+      hash.update(chunk);
+      total.size += chunk.length;
+      onBytes?.(chunk.length);
+      yield chunk;
+    }
+  } catch (err) {
+    const code = String((err as { code?: unknown })?.code ?? '');
+    if (code.startsWith('Z_') || code.startsWith('ERR_ZLIB') || code.startsWith('ERR_ZSTD') || code.startsWith('ERR__')) {
+      throw new TsrunError('LAYER_INVALID', `${what}: corrupt compressed data (${(err as Error).message})`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function applyMeasured(src: AsyncIterable<Buffer>, dir: string, native: UnpackNative, what: string, onBytes?: (n: number) => void): Promise<UnpackResult> {
+  const hash = createHash('sha256');
+  const total = { size: 0 };
+  await applyLayer(readTar(measure(src, hash, total, what, onBytes)), dir, native);
+  return { diffId: `sha256:${hash.digest('hex')}`, size: total.size };
+}
+
+/** Unpacks a (maybe compressed) layer blob into dir; returns the uncompressed tar's digest and size. */
+export async function unpackLayer(opts: UnpackLayerOptions): Promise<UnpackResult> {
+  const kind = sniff(opts.blobPath);
+  const dec = decompressor(kind, opts.mediaType);
+  const file = fs.createReadStream(opts.blobPath, { highWaterMark: READ_CHUNK });
+  let source: Readable = file;
+  let onPlain = opts.onBytes;
+  if (dec) {
+    // Errors of either stream reach the reader through dec (pipeline destroys it).
+    pipeline(file, dec, () => undefined);
+    // pipe() already reads the file with 'data' events; one more listener only counts.
+    if (opts.onBytes) file.on('data', (c: Buffer | string) => opts.onBytes!(c.length));
+    onPlain = undefined;
+    source = dec;
+  }
+  try {
+    return await applyMeasured(source, opts.dir, opts.native, `layer blob ${opts.blobPath}`, onPlain);
+  } finally {
+    source.destroy();
+    file.destroy();
+  }
+}
+
+/** Unpacks an uncompressed tar stream (e.g. `tsrun import`) into dir. */
+export async function unpackTarStream(stream: Readable | AsyncIterable<Buffer>, dir: string, native: UnpackNative): Promise<UnpackResult> {
+  return applyMeasured(stream as AsyncIterable<Buffer>, dir, native, 'tar stream');
+}
