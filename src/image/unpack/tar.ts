@@ -169,22 +169,17 @@ function cstring(b: Buffer, start: number, len: number): string {
 function parseNumeric(b: Buffer, start: number, len: number): number | null {
   const first = b[start];
   if (first & 0x80) {
-    // GNU base-256: big-endian two's complement, the top bit of the first byte is the marker.
-    const negative = (first & 0x40) !== 0;
+    // GNU base-256: big-endian two's complement after the 0x80 marker bit
+    // (Go's parseNumeric: invert when the sign bit 0x40 is set, then ^x).
+    const inv = first & 0x40 ? 0xff : 0;
     let v = 0;
     for (let i = 0; i < len; i++) {
-      let byte = b[start + i];
-      if (i === 0) byte &= 0x7f;
-      if (negative) byte ^= 0xff;
-      if (i === 0 && !negative && byte === 0 && len > 8) continue;
-      v = v * 256 + byte;
+      let c = b[start + i] ^ inv;
+      if (i === 0) c &= 0x7f;
+      v = v * 256 + c;
       if (v > Number.MAX_SAFE_INTEGER) return null;
     }
-    if (negative) {
-      // The first byte's marker bit was flipped along with the rest.
-      return -(v - (0x80 * 256 ** (len - 1)) + 1);
-    }
-    return v;
+    return inv ? -v - 1 : v;
   }
   let i = start;
   const end = start + len;
