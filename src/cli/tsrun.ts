@@ -11,6 +11,7 @@ import { registerImage } from './commands/image.js';
 import { registerImages } from './commands/images.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
 import { registerPull } from './commands/pull.js';
@@ -37,7 +38,7 @@ const program = new Command('tsrun')
 for (const register of [
   registerRun, registerCreate, registerStart, registerAttach, registerPs, registerLifecycle, registerLogs,
   registerExec, registerInspect, registerTop, registerStats, registerCheck,
-  registerPull, registerImages, registerImage, registerRmi, registerTag, registerHistory,
+  registerPull, registerImages, registerImage, registerRmi, registerTag, registerHistory, registerLogin,
 ]) {
   register(program);
 }

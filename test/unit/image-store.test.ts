@@ -91,11 +91,10 @@ describe('LayerStore', () => {
 
   it('a failed unpack leaves no layer and no work dir; a good one gets a short link', async () => {
     const ls = new LayerStore(dir, memoryLocker());
-    const err = await rejection(ls.add(diffId, async (d) => {
+    await expect(ls.add(diffId, async (d) => {
       writeFileSync(join(d, 'half'), 'x');
       throw new Error('boom');
-    }));
-    expect(err.message).toBe('boom');
+    })).rejects.toThrow('boom');
     expect(await ls.has(diffId)).toBe(false);
     expect(readdirSync(ls.tmpDir).filter((n) => !n.endsWith('.lock'))).toEqual([]);
 

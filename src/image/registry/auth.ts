@@ -201,7 +201,8 @@ export class Authorizer {
       throw new TsrunError('REGISTRY_ERROR', `${host} sent a Bearer challenge with a bad realm "${realm}"`);
     }
     // Ask for our scope and, like distribution's client, any scope the challenge named.
-    const scopes = [...new Set([scope, ...(challengeScope ? [challengeScope] : [])])];
+    // `login` asks with no scope at all, as `docker login` does.
+    const scopes = [...new Set([scope, challengeScope].filter((x): x is string => !!x))];
     const cred = await this.credential(host);
     const headers: Record<string, string> = {};
     if (this.opts.userAgent) headers['user-agent'] = this.opts.userAgent;
