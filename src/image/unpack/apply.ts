@@ -24,7 +24,8 @@
 // clears security.capability), times (directories' at the end, once their
 // children are in place). OverlayFS whiteouts: `.wh.NAME` becomes a 0/0
 // character device NAME, `.wh..wh..opq` the xattr trusted.overlay.opaque=y
-// on its directory; other `.wh..wh.*` (aufs metadata) are ignored.
+// on its directory; other `.wh..wh.*` names and the top-level aufs metadata
+// directories (`.wh..wh.plnk/`, ...) are skipped, as Docker does.
 // trusted.overlay.* xattrs recorded in the tarball are dropped: only the
 // whiteout translation may write overlay metadata (redirects in a crafted
 // layer could point overlay lookups elsewhere).
@@ -47,6 +48,7 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const CREATE_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
+const AUFS_META = '.wh..wh.';
 const MAX_ID = 0xfffffffe;
 
 /** Applies a layer's entries to `dir` (an existing, empty directory). */
@@ -106,7 +108,7 @@ class Applier {
    * lstat-ed (or found in the cache), missing ones created 0755, a symlink
    * or other non-directory on the way fails.
    */
-  private ensureDir(e: TarEntry, rel: string, create: boolean): void {
+  private ensureDir(e: TarEntry, rel: string, create: boolean, missing?: string): void {
     if (this.verified.has(rel)) return;
     let cur = '';
     for (const part of rel.split('/')) {
@@ -114,7 +116,7 @@ class Applier {
       if (this.verified.has(cur)) continue;
       const st = fs.lstatSync(this.full(cur), { throwIfNoEntry: false });
       if (!st) {
-        if (!create) this.fail(e, `${JSON.stringify(cur)} does not exist in this layer`);
+        if (!create) this.fail(e, missing ?? `${JSON.stringify(cur)} does not exist in this layer`);
         fs.mkdirSync(this.full(cur), 0o755);
       } else if (!st.isDirectory()) {
         this.fail(e, `parent ${JSON.stringify(cur)} is a ${kindOf(st)}, not a directory${st.isSymbolicLink() ? ' (entries are never written through symlinks)' : ''}`);
@@ -191,6 +193,11 @@ class Applier {
     const parent = slash < 0 ? '' : rel.slice(0, slash);
     const base = slash < 0 ? rel : rel.slice(slash + 1);
 
+    // aufs metadata (.wh..wh.plnk/, .wh..wh.aufs) is not part of the image, as in Docker.
+    if (rel.startsWith(AUFS_META) && rel !== OPAQUE) {
+      await e.skip();
+      return;
+    }
     if (base.startsWith(WHITEOUT)) {
       await e.skip();
       this.whiteout(e, parent, base);
@@ -256,7 +263,7 @@ class Applier {
         const target = this.clean(e, e.linkname, 'hard link target');
         if (target === '') this.fail(e, 'hard link to the layer root');
         const ts = target.lastIndexOf('/');
-        this.ensureDir(e, ts < 0 ? '' : target.slice(0, ts), false);
+        this.ensureDir(e, ts < 0 ? '' : target.slice(0, ts), false, `hard link target ${JSON.stringify(e.linkname)} is not in this layer (so far)`);
         const tp = this.full(target);
         const st = fs.lstatSync(tp, { throwIfNoEntry: false });
         if (!st) this.fail(e, `hard link target ${JSON.stringify(e.linkname)} is not in this layer (so far)`);
@@ -304,7 +311,7 @@ class Applier {
       this.native.lsetxattr(this.full(parent), 'trusted.overlay.opaque', Buffer.from('y'));
       return;
     }
-    if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) return; // aufs metadata
+    if (base.startsWith(AUFS_META)) return; // aufs metadata
     const name = base.slice(WHITEOUT.length);
     if (name === '' || name === '.' || name === '..') this.fail(e, 'whiteout for an invalid name');
     this.ensureDir(e, parent, true);
