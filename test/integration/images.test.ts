@@ -151,7 +151,7 @@ describe.skipIf(skip)('images from a real registry', () => {
   it('run pulls a missing image (and --pull never refuses to)', async () => {
     const never = await sb.tsrun(['run', '--rm', '--pull', 'never', ref, 'true']);
     expect(never.exitCode).toBe(125);
-    expect(never.stderr).toBe(`tsrun: No such image: ${ref}\n`);
+    expect(never.stderr).toBe(`tsrun: No such image: ${ref}`);
     const r = await sb.tsrun(['run', '--rm', ref, 'cat', '/etc/os-release']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe(ALPINE.osRelease.trim());
