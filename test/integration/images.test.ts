@@ -127,6 +127,30 @@ describe.skipIf(skip)('images from a real registry', () => {
     expect(r.stdout).toMatch(/Read-only file system\nrc=1$/);
   });
 
+  it('image inspect and history show the config; stop sends the image\'s StopSignal', async () => {
+    const doc = JSON.parse((await sb.tsrun(['image', 'inspect', ref])).stdout)[0];
+    expect(doc).toMatchObject({
+      Id: alpine.configDigest,
+      RepoTags: [ref],
+      Os: 'linux',
+      Architecture: 'amd64',
+      Config: { Cmd: ['sh'], WorkingDir: '/usr/share/tsrun', StopSignal: 'SIGINT', ExposedPorts: { '80/tcp': {} }, Labels: ALPINE.config.Labels },
+      RootFS: { Type: 'layers', Layers: alpine.layers.map((l) => l.diffId) },
+    });
+    // `inspect` falls back to images when no container has the name.
+    expect(JSON.parse((await sb.tsrun(['inspect', ref])).stdout)[0].Id).toBe(alpine.configDigest);
+    const hist = (await sb.tsrun(['history', ref])).stdout.split('\n');
+    expect(hist[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    expect(hist[1]).toMatch(new RegExp(`^${alpine.configDigest.slice(7, 19)}\\s`));
+    expect(hist.slice(1).filter((l) => l.startsWith('<missing>'))).toHaveLength(hist.length - 2);
+
+    const d = await sb.tsrun(['run', '-d', '--name', 'stopper', ref, 'sh', '-c', 'trap "exit 3" INT; while :; do sleep 0.1; done']);
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect((await sb.tsrun(['stop', '-t', '5', 'stopper'])).exitCode).toBe(0);
+    expect(JSON.parse((await sb.tsrun(['inspect', 'stopper'])).stdout)[0].State.ExitCode).toBe(3);
+    await sb.tsrun(['rm', 'stopper']);
+  });
+
   it('rmi refuses an image a container uses, then removes it and its layers', async () => {
     const c = await sb.tsrun(['create', '--name', 'user', ref, 'true']);
     expect(c.exitCode).toBe(0);
