@@ -6,10 +6,13 @@ import { registerAttach } from './commands/attach.js';
 import { registerCheck } from './commands/check.js';
 import { registerCreate } from './commands/create.js';
 import { registerExec } from './commands/exec.js';
+import { registerExport } from './commands/export.js';
 import { registerHistory } from './commands/history.js';
 import { registerImage } from './commands/image.js';
 import { registerImages } from './commands/images.js';
+import { registerImport } from './commands/import.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLoad } from './commands/load.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
@@ -17,6 +20,7 @@ import { registerPs } from './commands/ps.js';
 import { registerPull } from './commands/pull.js';
 import { registerRmi } from './commands/rmi.js';
 import { registerRun } from './commands/run.js';
+import { registerSave } from './commands/save.js';
 import { registerStart } from './commands/start.js';
 import { registerStats } from './commands/stats.js';
 import { registerTag } from './commands/tag.js';
@@ -39,6 +43,7 @@ for (const register of [
   registerRun, registerCreate, registerStart, registerAttach, registerPs, registerLifecycle, registerLogs,
   registerExec, registerInspect, registerTop, registerStats, registerCheck,
   registerPull, registerImages, registerImage, registerRmi, registerTag, registerHistory, registerLogin,
+  registerSave, registerLoad, registerImport, registerExport,
 ]) {
   register(program);
 }

@@ -3,9 +3,12 @@
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
 import { addImageHistory } from './history.js';
+import { addImageImport } from './import.js';
 import { addImageList } from './images.js';
+import { addImageLoad } from './load.js';
 import { registerPull } from './pull.js';
 import { addImageRemove } from './rmi.js';
+import { addImageSave } from './save.js';
 import { addImageTag } from './tag.js';
 
 export function registerImage(program: Command): void {
@@ -15,6 +18,9 @@ export function registerImage(program: Command): void {
   addImageTag(image, 'tag');
   addImageHistory(image, 'history');
   registerPull(image);
+  addImageSave(image, 'save');
+  addImageLoad(image, 'load');
+  addImageImport(image, 'import');
   image
     .command('inspect')
     .description('show low-level information on images as JSON')
