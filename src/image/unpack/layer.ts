@@ -30,7 +30,9 @@ export interface UnpackLayerOptions {
 }
 
 const READ_CHUNK = 1 << 20;
-const INFLATE_CHUNK = 128 << 10;
+const INFLATE_CHUNK = 512 << 10;
+// Let the decompressor (on the thread pool) run ahead while entries are written.
+const READ_AHEAD = 8 << 20;
 
 type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -48,7 +50,7 @@ function sniff(blobPath: string): Compression {
 }
 
 function decompressor(kind: Compression, mediaType: string): Transform | null {
-  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
+  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK, readableHighWaterMark: READ_AHEAD } as zlib.ZlibOptions);
   if (kind === 'zstd') {
     const create = (zlib as unknown as { createZstdDecompress?: (o?: object) => Transform }).createZstdDecompress;
     if (!create) {
