@@ -112,11 +112,12 @@ export class Containers {
   private async createWith(id: string, req: CreateRequest, rootfs: string, image?: ImageView): Promise<ContainerState> {
     const spec = await buildSpec({ ...req, rootfs, image: image ? processConfig(image.config) : undefined }, { id, hostEnv: this.deps.hostEnv });
     if (req.cgroupParent) spec.linux = { ...spec.linux, cgroupsPath: `${req.cgroupParent.replace(/\/+$/, '')}/${id}` };
-    const stopSignal = image?.config.config?.StopSignal;
+    const { StopSignal: stopSignal, Labels: labels } = image?.config.config ?? {};
     const request: ContainerRequest = {
       image: req.image ?? rootfs,
       ...(image ? { imageId: image.record.id } : {}),
       ...(stopSignal ? { stopSignal } : {}),
+      ...(labels && Object.keys(labels).length ? { labels } : {}),
       openStdin: !!req.openStdin,
       autoRemove: !!req.autoRemove,
       init: !!req.init,

@@ -27,11 +27,12 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       StartedAt: v.startedAt ?? ZERO_TIME,
       FinishedAt: running ? ZERO_TIME : (v.finishedAt ?? ZERO_TIME),
     },
-    Image: r.request?.image ?? spec.root.path,
+    // Docker: the image id here, the name the user gave in Config.Image.
+    Image: r.request?.imageId ?? r.request?.image ?? spec.root.path,
     LogPath: logPath,
     Name: `/${r.name}`,
     RestartCount: r.restartCount ?? 0,
-    Driver: 'rootfs',
+    Driver: r.request?.imageId ? 'overlay' : 'rootfs',
     Platform: 'linux',
     HostConfig: {
       AutoRemove: !!r.request?.autoRemove,
@@ -61,7 +62,8 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       Image: r.request?.image ?? spec.root.path,
       WorkingDir: p.cwd,
       Entrypoint: null,
-      Labels: {},
+      Labels: r.request?.labels ?? {},
+      ...(r.request?.stopSignal ? { StopSignal: r.request.stopSignal } : {}),
     },
   };
 }

@@ -21,6 +21,8 @@ export interface ContainerRequest {
   imageId?: string;
   /** The image's StopSignal, used by `stop` when none is given. */
   stopSignal?: string;
+  /** The image's labels (Docker shows them as the container's). */
+  labels?: Record<string, string>;
   openStdin?: boolean;
   autoRemove?: boolean;
   init?: boolean;

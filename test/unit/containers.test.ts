@@ -55,7 +55,7 @@ afterEach(async () => {
 });
 
 function create(req: Partial<CreateRequest> = {}) {
-  return containers.create({ rootfs, command: ['/bin/echo', 'hi'], imageName: 'busybox', ...req });
+  return containers.create({ rootfs, command: ['/bin/echo', 'hi'], ...req });
 }
 
 async function started(req: Partial<CreateRequest> = {}, opts: { owner?: boolean } = {}) {
@@ -82,7 +82,7 @@ describe('Containers.create', () => {
       name: 'web',
       status: 'created',
       created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      request: { image: 'busybox', openStdin: true, autoRemove: true, init: true, cgroupParent: '/my/parent/', limits: { memory: '32m' } },
+      request: { image: rootfs, openStdin: true, autoRemove: true, init: true, cgroupParent: '/my/parent/', limits: { memory: '32m' } },
     });
     expect(await store.read(state.id)).toEqual(state);
     expect(await readFile(path.join(root, 'names', 'web'), 'utf8')).toBe(state.id);
@@ -100,7 +100,7 @@ describe('Containers.create', () => {
 
   it('leaves the request flags false and out what was not given', async () => {
     const state = await create();
-    expect(state.request).toEqual({ image: 'busybox', openStdin: false, autoRemove: false, init: false });
+    expect(state.request).toEqual({ image: rootfs, openStdin: false, autoRemove: false, init: false });
     expect(state.name).toMatch(/^[a-z]+_[a-z]+$/);
     expect((await store.readSpec(state.id)).linux?.cgroupsPath).toBeUndefined();
   });
