@@ -3,6 +3,7 @@
 // metadata, its whiteouts work as OverlayFS lowerdirs, and every breakout a
 // crafted tarball can try leaves the world outside the layer directory
 // exactly as it was (snapshotted down to ctime, link counts and xattrs).
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -185,6 +186,65 @@ describe.skipIf(skip)('layer unpack', () => {
     expect(native.lgetxattr(join(layer, 'opq'), 'trusted.overlay.opaque')?.toString()).toBe('y');
     expect(fs.readdirSync(join(layer, 'opq'))).toEqual(['new']);
     expect(fs.existsSync(join(layer, '.wh..wh.plnk'))).toBe(false);
+  });
+
+  it('unpacks what GNU tar writes (pax, xattrs, numeric owners) into the same tree', async (ctx) => {
+    try {
+      execFileSync('tar', ['--version'], { stdio: 'ignore' });
+    } catch {
+      process.stderr.write('[skip] unpack: GNU tar is not installed\n');
+      ctx.skip();
+    }
+    const src = join(blobs, 'src');
+    fs.mkdirSync(join(src, 'usr/bin'), { recursive: true });
+    fs.writeFileSync(join(src, 'usr/bin/ping'), 'ping');
+    native.lsetxattr(join(src, 'usr/bin/ping'), 'security.capability', CAP_NET_RAW);
+    fs.writeFileSync(join(src, 'usr/bin/su'), 'su');
+    fs.chmodSync(join(src, 'usr/bin/su'), 0o4750);
+    fs.chownSync(join(src, 'usr/bin/su'), 0, 42);
+    fs.linkSync(join(src, 'usr/bin/su'), join(src, 'usr/bin/su-link'));
+    fs.mkdirSync(join(src, `deep/${'n'.repeat(120)}/${'m'.repeat(120)}`), { recursive: true });
+    fs.writeFileSync(join(src, `deep/${'n'.repeat(120)}/${'m'.repeat(120)}/file`), Buffer.alloc(70_000, 3));
+    native.lsetxattr(join(src, 'deep'), 'user.origin', Buffer.from('gnu tar'));
+    fs.symlinkSync('../../etc/shadow', join(src, 'usr/bin/shadow-link'));
+    fs.lchownSync(join(src, 'usr/bin/shadow-link'), 5, 6);
+    native.mknod(join(src, 'usr/null'), 0o020666, { major: 1, minor: 3 });
+    native.mknod(join(src, 'usr/fifo'), 0o010640, { major: 0, minor: 0 });
+    fs.chownSync(join(src, 'usr/fifo'), 1000, 1000);
+    fs.mkdirSync(join(src, 'tmp'));
+    fs.chmodSync(join(src, 'tmp'), 0o1777);
+    const tar = execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '--format=pax', '--sort=name', '-C', src, '-cf', '-', '.'], {
+      maxBuffer: 1 << 26,
+    });
+    await unpack(tar);
+    const describeTree = (root: string) => {
+      const out: Record<string, unknown> = {};
+      const walk = (rel: string) => {
+        const p = rel ? join(root, rel) : root;
+        const st = fs.lstatSync(p);
+        out[rel || '.'] = {
+          mode: st.mode,
+          uid: st.uid,
+          gid: st.gid,
+          mtime: Math.floor(st.mtimeMs / 1000),
+          rdev: st.rdev,
+          nlink: st.nlink,
+          link: st.isSymbolicLink() ? fs.readlinkSync(p) : undefined,
+          content: st.isFile() ? createHash('sha256').update(fs.readFileSync(p)).digest('hex') : undefined,
+          xattrs: st.isSymbolicLink() ? {} : Object.fromEntries(native.llistxattr(p).sort().map((n) => [n, native.lgetxattr(p, n)?.toString('hex')])),
+        };
+        if (st.isDirectory()) for (const name of fs.readdirSync(p).sort()) walk(rel ? `${rel}/${name}` : name);
+      };
+      walk('');
+      return out;
+    };
+    const want = describeTree(src);
+    const got = describeTree(layer);
+    // The layer root's own times are the tar's '.' entry: compare everything below it.
+    delete want['.'];
+    delete got['.'];
+    expect(got).toEqual(want);
+    expect(fs.lstatSync(join(layer, 'usr/bin/su-link')).ino).toBe(fs.lstatSync(join(layer, 'usr/bin/su')).ino);
   });
 
   it('produces whiteouts and opaque directories that OverlayFS honours as lowerdirs', async () => {
