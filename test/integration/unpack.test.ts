@@ -517,6 +517,7 @@ describe.skipIf(skip)('layer unpack', () => {
       expect(fs.lstatSync(join(layer, host, 'null')).isCharacterDevice()).toBe(true);
       await breakout([{ name: 'sparse', body: 'x', typeflag: 'S' }], /unsupported tar entry type "S"/);
       await breakout([{ name: 'vol', typeflag: 'V' }], /unsupported tar entry type "V"/);
+      await breakout([{ name: 'pax-sparse', body: 'x', pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0' } }], /unsupported tar entry type "S"/);
     });
 
     it('trusted.overlay.* xattrs in the tarball are dropped', async () => {

@@ -23,7 +23,7 @@ export interface TarEntry {
   /** The entry's name as recorded (PAX and GNU long names applied), not cleaned. */
   path: string;
   type: TarEntryType;
-  /** The raw typeflag character ('0', '5', 'S', ...). */
+  /** The raw typeflag character ('0', '5', 'S', ...); PAX (GNU.sparse.*) sparse files are reported as 'S'. */
   typeflag: string;
   /** Symlink text or hardlink target, as recorded. */
   linkname: string;
@@ -321,7 +321,7 @@ export async function* readTar(source: AsyncIterable<Buffer | string>): AsyncGen
       }
       if (!checksumOk(h)) throw invalid(`invalid tar archive: header checksum mismatch at offset ${at}`);
 
-      const typeflag = String.fromCharCode(h[156]);
+      let typeflag = String.fromCharCode(h[156]);
       const hdrSize = parseNumeric(h, 124, 12);
       if (hdrSize === null || hdrSize < 0) throw invalid(`invalid tar archive: bad size field in the header at offset ${at}`);
       const magic = h.toString('latin1', 257, 263);
@@ -396,6 +396,7 @@ export async function* readTar(source: AsyncIterable<Buffer | string>): AsyncGen
               xattrs.set(xname, Buffer.from(v.toString('latin1'), 'base64'));
             } else if (key.startsWith('GNU.sparse.')) {
               type = 'other';
+              typeflag = 'S';
             }
         }
       }
