@@ -245,6 +245,16 @@ describe.skipIf(skip)('save, load, import, export', () => {
     const l = await dst.tsrun(['load', '-i', file]);
     expect(l.stdout).toBe(`Loaded image ID: ${alpine.configDigest}`);
     expect((await dst.tsrun(['images', '-q', '--no-trunc'])).stdout.trim()).toBe(alpine.configDigest);
+    // A layer blob gone from the content store (only the unpacked layer left): save says so and writes no file.
+    // (loaded from a docker-archive, the stored blob is the uncompressed tar: digest = diffID)
+    const blob = JSON.parse(readFileSync(join(dst.root, 'images/index.json'), 'utf8')).images[alpine.configDigest].layers[1].digest as string;
+    expect(blob).toBe(alpine.layers[1].diffId);
+    rmSync(join(dst.root, 'images/blobs/sha256', blob.slice(7)));
+    const out = join(work, 'missing-blob.tar');
+    const s = await dst.tsrun(['save', '-o', out, alpine.configDigest]);
+    expect(s.exitCode).toBe(1);
+    expect(s.stderr).toContain(`its layer blob ${blob} is not in the content store`);
+    expect(readdirSync(work).filter((n) => n.startsWith('missing-blob'))).toEqual([]);
   });
 
   it('import: a rootfs tarball with --change becomes a runnable one-layer image', async () => {
@@ -308,6 +318,18 @@ describe.skipIf(skip)('save, load, import, export', () => {
     expect(piped.exitCode).toBe(0);
     expect((piped.stdout as unknown as Buffer).length).toBe(statSync(file).size);
     expect((await sb.tsrun(['rm', 'exp'])).exitCode).toBe(0);
+  });
+
+  it('export of a --rootfs container tars its root directory', async () => {
+    const c = await sb.tsrun(['create', '--name', 'exp-rootfs', '--rootfs', busybox(), 'true']);
+    expect(c.exitCode, c.stderr).toBe(0);
+    const file = join(work, 'export-rootfs.tar');
+    const e = await sb.tsrun(['export', '--output', file, 'exp-rootfs']);
+    expect(e.stderr).toBe('');
+    const names = execFileSync('tar', ['tf', file], { encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n');
+    expect(names).toContain('bin/busybox');
+    expect((await sb.tsrun(['rm', 'exp-rootfs'])).exitCode).toBe(0);
+    expect((await sb.tsrun(['export', '-o', file, 'no-such-container'])).exitCode).toBe(1);
   });
 
   describe('broken archives fail clearly and change nothing', () => {
