@@ -18,11 +18,20 @@ export function registerInspect(program: Command): void {
       const docs: unknown[] = [];
       for (const ref of refs) {
         try {
+          let notContainer: unknown;
           const id = await c.resolve(ref).catch((err) => {
-            if (err instanceof TsrunError && err.code === 'CONTAINER_NOT_FOUND') return null;
-            throw err;
+            if (!(err instanceof TsrunError && err.code === 'CONTAINER_NOT_FOUND')) throw err;
+            notContainer = err;
+            return null;
           });
-          docs.push(id ? inspectDocument(await c.view(id), c.logPath(id)) : imageInspectDocument(await tsrun.images.get(ref)));
+          if (id) {
+            docs.push(inspectDocument(await c.view(id), c.logPath(id)));
+            continue;
+          }
+          // Neither: the container error names what most users meant.
+          docs.push(imageInspectDocument(await tsrun.images.get(ref).catch((err) => {
+            throw err instanceof TsrunError && err.code === 'IMAGE_NOT_FOUND' ? notContainer : err;
+          })));
         } catch (err) {
           reportError(err, 1);
           process.exitCode = 1;
