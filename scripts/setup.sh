@@ -3,7 +3,8 @@
 # package mirror and the npm registry are all it needs):
 #   - the packages the build and the tests use,
 #   - `npm ci`, which builds the native addon (node-gyp) and dist/ (tsc),
-#   - the busybox root filesystem the main job runs offline,
+#   - the busybox root filesystem, imported as the image localhost/busybox
+#     that the main job runs offline,
 #   - `tsrun` and `tsrun-oci` on PATH (npm link).
 # Run as root: `sudo bash scripts/setup.sh`.
 set -euo pipefail
@@ -36,8 +37,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
-bash rootfs-fixtures/busybox.sh >/dev/null
+busybox=$(bash rootfs-fixtures/busybox.sh | tail -n1)
+# The offline main job: the busybox tree as the image localhost/busybox in
+# the default store (TSRUN_ROOT if set), imported once.
+tsrun=(node -- dist/cli/tsrun.js)
+if [ -z "$("${tsrun[@]}" images -q localhost/busybox)" ]; then
+  tar -C "$busybox" --exclude=./.tsrun-fixture -c . |
+    "${tsrun[@]}" import -c 'CMD ["sh"]' -m 'built by scripts/setup.sh from busybox-static' - localhost/busybox:latest >/dev/null
+fi
 if [ "${TSRUN_SETUP_LINK:-1}" = 1 ]; then
   npm link --no-audit --no-fund --ignore-scripts >/dev/null
 fi
-echo "setup.sh: done; try: sudo tsrun run -it --rm --rootfs $(pwd)/rootfs-fixtures/out/busybox sh"
+echo "setup.sh: done; try: sudo tsrun run -it --rm localhost/busybox sh (offline) or sudo tsrun run -it --rm alpine sh"
