@@ -17,6 +17,10 @@ runs=${BENCH_N:-5}
 layers=${BENCH_LAYERS:-5}
 mb=${BENCH_MB:-60}
 driver=${BENCH_PODMAN_DRIVER:-overlay}
+# Where every store lives. /tmp is the real disk; BENCH_TMP=/dev/shm (tmpfs)
+# takes the filesystem's inode-creation cost (and other tenants' I/O) out
+# of the comparison, leaving what the pullers themselves spend.
+base_tmp=${BENCH_TMP:-/tmp}
 die() { echo "pull: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root"
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_N must be a positive integer"
@@ -31,7 +35,7 @@ side_effects=(/var/lib/containers /run/containers)
 preexisting=()
 for p in "${side_effects[@]}"; do [ -e "$p" ] && preexisting+=("$p"); done
 
-tmp=$(mktemp -d /tmp/tsrun-bench-pull.XXXXXX)
+tmp=$(mktemp -d "$base_tmp/tsrun-bench-pull.XXXXXX")
 reg_pid=
 unmount_under() {
   # Deepest first; podman's overlay driver leaves its storage dir bind-mounted.
@@ -163,7 +167,7 @@ t_pm=n/a
 ((have_podman)) && t_pm=$(median <"$tmp/t-podman")
 row() { printf '%-44s %8s %8s %8s  %s\n' "$@"; }
 echo
-echo "cold pull of $ref: $n_layers layers, $n_files files, $((plain_bytes / 1048576)) MiB tar / $((gz_bytes / 1048576)) MiB gzip; $runs runs each (ms)"
+echo "cold pull of $ref into $(stat -f -c %T "$tmp") ($base_tmp): $n_layers layers, $n_files files, $((plain_bytes / 1048576)) MiB tar / $((gz_bytes / 1048576)) MiB gzip; $runs runs each (ms)"
 row "" median min max runs
 for k in tsrun podman skopeo; do
   f=$tmp/t-$k
