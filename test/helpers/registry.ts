@@ -22,6 +22,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { integrationSkipReason } from './tsrun.js';
 
 export type RegistryAuth = 'none' | 'htpasswd' | 'token';
 
@@ -63,6 +64,15 @@ export interface TestRegistry {
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 const SERVICE = 'tsrun-test-registry';
 const ISSUER = 'tsrun-test-token-issuer';
+
+/** For test files that need root and a registry: empty when they can run, else why not (printed once). */
+export function registryTestSkipReason(file: string): string {
+  const reason = integrationSkipReason(file);
+  if (reason) return reason;
+  const missing = registrySkipReason();
+  if (missing) process.stderr.write(`[skip] ${file}: ${missing}\n`);
+  return missing;
+}
 
 /** Empty when a registry can be started here, otherwise why not. */
 export function registrySkipReason(): string {

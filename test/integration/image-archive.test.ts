@@ -12,19 +12,13 @@ import { gzipSync } from 'node:zlib';
 import { execa, type Options, type Result } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALPINE, IMAGE_FIXTURE_DIR, fixtureAlpine, pushImage, type FixtureAlpine } from '../helpers/image-fixtures.js';
+import { ALPINE_CHECK_SCRIPT, expectAlpineRun } from '../helpers/alpine-check.js';
 import { podmanMissing } from '../helpers/oci-podman.js';
-import { registrySkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tarArchive, type TarWriterEntry } from '../helpers/tar-writer.js';
-import { busybox, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
-function skipReason(): string {
-  const reason = integrationSkipReason('image-archive');
-  if (reason) return reason;
-  const missing = registrySkipReason();
-  if (missing) process.stderr.write(`[skip] image-archive: ${missing}\n`);
-  return missing;
-}
-const skip = skipReason();
+const skip = registryTestSkipReason('image-archive');
 const noPodman = skip ? skip : podmanMissing() || (existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc') ? '' : 'runc is not installed');
 if (!skip && noPodman) process.stderr.write(`[skip] image-archive podman interop: ${noPodman}\n`);
 
@@ -47,26 +41,6 @@ function scratchLeft(sb: Sandbox): string[] {
   return existsSync(d) ? readdirSync(d).filter((n) => /^(?:load|import)-/.test(n)) : [];
 }
 
-const RUN_SCRIPT = [
-  'cat /etc/os-release', 'pwd', 'echo "env=$TSRUN_FIXTURE"',
-  'test -e /etc/motd && echo motd-present || echo motd-gone',
-  'ls /opt/data | tr "\\n" " "; echo',
-  'stat -c "%i" hard-a hard-b | uniq | wc -l',
-  'stat -c "%a %u:%g" /usr/bin/tsrun-suid /home/tsuser/owned.txt private',
-].join('; ');
-
-function expectAlpineRun(r: Result): void {
-  expect(r.stderr).toBe('');
-  expect(r.exitCode).toBe(0);
-  const out = `${r.stdout}\n`;
-  expect(out).toContain(ALPINE.osRelease);
-  expect(out).toContain('/usr/share/tsrun\n');
-  expect(out).toContain('env=alpine\n');
-  expect(out).toContain('motd-gone\n');
-  expect(out).toContain('new.txt \n');
-  expect(out).toContain('\n1\n');
-  expect(out).toContain('4755 0:0\n600 1000:1000\n700 0:0\n');
-}
 
 /** A docker-archive (Docker < 25 layout) holding one image built from these layer tars. */
 function dockerArchive(layers: Buffer[], opts: { diffIds?: string[]; gzipLayers?: boolean; tag?: string } = {}): Buffer {
@@ -204,7 +178,7 @@ describe.skipIf(skip)('save, load, import, export', () => {
       Config: { Cmd: ['sh'], WorkingDir: '/usr/share/tsrun', StopSignal: 'SIGINT', Labels: ALPINE.config.Labels },
       RootFS: { Type: 'layers', Layers: alpine.layers.map((x) => x.diffId) },
     });
-    expectAlpineRun(await dst.tsrun(['run', '--rm', 'tsrun-test/alpine:v1', 'sh', '-c', RUN_SCRIPT]));
+    expectAlpineRun(await dst.tsrun(['run', '--rm', 'tsrun-test/alpine:v1', 'sh', '-c', ALPINE_CHECK_SCRIPT]));
     expect(scratchLeft(dst)).toEqual([]);
 
     // Loading again changes nothing; -q prints nothing.
@@ -233,7 +207,7 @@ describe.skipIf(skip)('save, load, import, export', () => {
     const rec = JSON.parse(readFileSync(join(dst.root, 'images/index.json'), 'utf8')).images[alpine.configDigest];
     expect(rec.manifestDigest).toBe(alpine.manifestDigest);
     expect(rec.layers.map((x: { digest: string }) => x.digest)).toEqual(alpine.layers.map((x) => x.digest));
-    expectAlpineRun(await dst.tsrun(['run', '--rm', ref, 'sh', '-c', RUN_SCRIPT]));
+    expectAlpineRun(await dst.tsrun(['run', '--rm', ref, 'sh', '-c', ALPINE_CHECK_SCRIPT]));
     // And back out as a docker-archive from the loaded copy.
     expect((await dst.tsrun(['save', '-o', join(work, 'again.tar'), ref])).exitCode).toBe(0);
   });
@@ -404,7 +378,7 @@ describe.skipIf(skip)('save, load, import, export', () => {
         expect(inspect.Id).toBe(alpine.configDigest.slice(7));
         expect(inspect.RootFS.Layers).toEqual(alpine.layers.map((x) => x.diffId));
         expect(inspect.Config).toMatchObject({ Cmd: ['sh'], WorkingDir: '/usr/share/tsrun', StopSignal: 'SIGINT' });
-        const run = await pm.podman(['run', '--rm', 'docker.io/tsrun-test/alpine:v1', 'sh', '-c', RUN_SCRIPT]);
+        const run = await pm.podman(['run', '--rm', 'docker.io/tsrun-test/alpine:v1', 'sh', '-c', ALPINE_CHECK_SCRIPT]);
         expectAlpineRun(run);
         expect((await pm.podman(['rmi', 'docker.io/tsrun-test/alpine:v1'])).exitCode).toBe(0);
       });

@@ -8,17 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALPINE, IMAGE_FIXTURE_DIR, buildImage, corruptBlob, fixtureAlpine, fixtureMultiArch, pushImage, truncateBlob, type FixtureAlpine,
 } from '../helpers/image-fixtures.js';
-import { registrySkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { busybox, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { ALPINE_CHECK_SCRIPT, expectAlpineRun } from '../helpers/alpine-check.js';
+import { registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { busybox, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
-function skipReason(): string {
-  const reason = integrationSkipReason('images');
-  if (reason) return reason;
-  const missing = registrySkipReason();
-  if (missing) process.stderr.write(`[skip] images: ${missing}\n`);
-  return missing;
-}
-const skip = skipReason();
+const skip = registryTestSkipReason('images');
 
 /** Everything under the sandbox's image store, for before/after comparisons. */
 function storeListing(sb: Sandbox): string[] {
@@ -84,26 +78,7 @@ describe.skipIf(skip)('images from a real registry', () => {
   });
 
   it('run uses the image config and sees every layer merged (whiteouts, opaque dirs, links, owners, modes)', async () => {
-    const script = [
-      'cat /etc/os-release', 'pwd', 'echo "env=$TSRUN_FIXTURE"',
-      'test -e /etc/motd && echo motd-present || echo motd-gone',
-      'ls /opt/data | tr "\\n" " "; echo',
-      'stat -c "%i" hard-a hard-b | uniq | wc -l',
-      'readlink link-to-hello', 'cat link-to-hello',
-      'stat -c "%a %u:%g" /usr/bin/tsrun-suid /home/tsuser/owned.txt private',
-    ].join('; ');
-    const r = await sb.tsrun(['run', '--rm', ref, 'sh', '-c', script]);
-    expect(r.stderr).toBe('');
-    expect(r.exitCode).toBe(0);
-    const out = `${r.stdout}\n`;
-    expect(out).toContain(ALPINE.osRelease);
-    expect(out).toContain('/usr/share/tsrun\n');
-    expect(out).toContain('env=alpine\n');
-    expect(out).toContain('motd-gone\n');
-    expect(out).toContain('new.txt \n');
-    expect(out).toContain('\n1\n'); // both names, one inode
-    expect(out).toContain(`hello.txt\n${ALPINE.hello}`);
-    expect(out).toContain('4755 0:0\n600 1000:1000\n700 0:0\n');
+    expectAlpineRun(await sb.tsrun(['run', '--rm', ref, 'sh', '-c', ALPINE_CHECK_SCRIPT]));
   });
 
   it('the image default command runs, writes stay in the container, and rm removes its overlay', async () => {

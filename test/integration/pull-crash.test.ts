@@ -7,17 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, pushImage, type BuiltImage } from '../helpers/image-fixtures.js';
-import { registrySkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { busybox, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { busybox, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
-function skipReason(): string {
-  const reason = integrationSkipReason('pull-crash');
-  if (reason) return reason;
-  const missing = registrySkipReason();
-  if (missing) process.stderr.write(`[skip] pull-crash: ${missing}\n`);
-  return missing;
-}
-const skip = skipReason();
+const skip = registryTestSkipReason('pull-crash');
 
 /** What a reader of the store can see: every committed layer is whole, and the index names only complete images. */
 function checkStoreConsistent(sb: Sandbox, img: BuiltImage): 'none' | 'complete' {

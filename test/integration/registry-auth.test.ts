@@ -7,17 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALPINE, IMAGE_FIXTURE_DIR, fixtureAlpine, pushImage, type FixtureAlpine } from '../helpers/image-fixtures.js';
-import { registrySkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { busybox, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
+import { registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { busybox, sandbox } from '../helpers/tsrun.js';
 
-function skipReason(): string {
-  const reason = integrationSkipReason('registry-auth');
-  if (reason) return reason;
-  const missing = registrySkipReason();
-  if (missing) process.stderr.write(`[skip] registry-auth: ${missing}\n`);
-  return missing;
-}
-const skip = skipReason();
+const skip = registryTestSkipReason('registry-auth');
 
 describe.skipIf(skip)('registry authentication', () => {
   let alpine: FixtureAlpine;

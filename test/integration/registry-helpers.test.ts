@@ -13,18 +13,10 @@ import {
   ALPINE, IMAGE_FIXTURE_DIR, MT, buildImage, corruptBlob, fixtureAlpine, fixtureMultiArch, pushImage, pushRaw, readBlob, sha256,
   truncateBlob, type FixtureAlpine,
 } from '../helpers/image-fixtures.js';
-import { registrySkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { busybox, integrationSkipReason } from '../helpers/tsrun.js';
+import { registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { busybox } from '../helpers/tsrun.js';
 
-function skipReason(): string {
-  const reason = integrationSkipReason('registry-helpers');
-  if (reason) return reason;
-  const missing = registrySkipReason();
-  if (missing) process.stderr.write(`[skip] registry-helpers: ${missing}\n`);
-  return missing;
-}
-
-const skip = skipReason();
+const skip = registryTestSkipReason('registry-helpers');
 
 async function skopeoInspect(reg: TestRegistry, ref: string, extra: string[] = []): Promise<unknown> {
   const creds = reg.creds ? ['--creds', reg.creds] : ['--no-creds'];
