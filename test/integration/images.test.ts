@@ -1,7 +1,7 @@
 // Images end to end, as a user drives them: the fixture images pushed to a
 // real registry server (Debian's docker-registry on 127.0.0.1), pulled and
 // run by the tsrun CLI on an OverlayFS root, then listed, tagged, removed.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -234,6 +234,34 @@ describe.skipIf(skip)('broken content fails cleanly and stores nothing', () => {
       expect(existsSync(join(sb.root, 'images/index.json')) ? JSON.parse(readFileSync(join(sb.root, 'images/index.json'), 'utf8')).images : {}).toEqual({});
     } finally {
       sb.cleanup();
+    }
+  });
+
+  it('a layer that writes through a symlink to the host fails the pull and the host is untouched', async () => {
+    const sb = sandbox();
+    const scratch = mkdtempSync(join(tmpdir(), 'tsrun-evil-'));
+    const host = join(scratch, 'host');
+    mkdirSync(host);
+    try {
+      const { tarArchive } = await import('../helpers/tar-writer.js');
+      writeFileSync(join(host, 'keep'), 'original');
+      const evil = tarArchive([
+        { name: 'escape', type: 'symlink', linkname: host },
+        { name: 'escape/keep', body: 'overwritten' },
+        { name: 'escape/new', body: 'planted' },
+      ]);
+      const img = buildImage(join(scratch, 'layout'), { layers: [busybox(), evil] });
+      await pushImage(img.layoutDir, reg, 'evil/symlink:latest');
+      const r = await sb.tsrun(['pull', `${reg.host}/evil/symlink`]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^tsrun: invalid layer entry "escape\/keep"/);
+      expect(readFileSync(join(host, 'keep'), 'utf8')).toBe('original');
+      expect(readdirSync(host)).toEqual(['keep']);
+      expect((await sb.tsrun(['images', '-q'])).stdout).toBe('');
+      expect(existsSync(join(sb.root, 'images/layers', img.layers[1].diffId.slice(7)))).toBe(false);
+    } finally {
+      sb.cleanup();
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 
