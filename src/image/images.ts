@@ -4,6 +4,7 @@
 //   images/layers/, images/l/   unpacked layers (store/layers.ts)
 //   images/index.json           images and names (store/image-index.ts)
 //   overlay/<container id>/     container root filesystems (rootfs.ts)
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
@@ -53,7 +54,6 @@ export class Images {
 
   constructor(private readonly deps: ImagesDeps) {
     const dir = join(deps.root, 'images');
-    // Lock timeouts are long here: a second pull of the same layer waits for the first.
     this.content = new ContentStore(dir, deps.lock);
     this.layers = new LayerStore(dir, deps.lock);
     this.index = new ImageIndex(dir, deps.lock);
@@ -67,7 +67,7 @@ export class Images {
 
   async pull(reference: string, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void; concurrency?: number } = {}): Promise<PullResult> {
     const ref = parseReference(reference);
-    await this.ensureDirs();
+    await mkdir(join(this.deps.root, 'images'), { recursive: true, mode: 0o700 });
     return pullImage(
       { client: this.registry(), content: this.content, layers: this.layers, index: this.index, native: this.deps.native },
       ref,
@@ -190,10 +190,6 @@ export class Images {
     });
   }
 
-  private async ensureDirs(): Promise<void> {
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(this.deps.root, 'images'), { recursive: true, mode: 0o700 });
-  }
 
   private tagKey(reference: string): string {
     try {
