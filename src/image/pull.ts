@@ -74,10 +74,14 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: PullO
     const id = shortLayerId(layer.digest);
     if (await deps.layers.has(layer.diffId)) return void emit({ type: 'layer', id, status: 'Already exists' });
     fetched = true;
-    await deps.content.ingest(layer.digest, layer.size, (partial) =>
-      deps.client.downloadBlob(ref, desc, partial, {
-        onProgress: (current) => emit({ type: 'layer', id, status: 'Downloading', current, total: layer.size }),
-      }),
+    await deps.content.ingest(
+      layer.digest,
+      layer.size,
+      (partial) =>
+        deps.client.downloadBlob(ref, desc, partial, {
+          onProgress: (current) => emit({ type: 'layer', id, status: 'Downloading', current, total: layer.size }),
+        }),
+      { verifiedAndSynced: true },
     );
     emit({ type: 'layer', id, status: 'Download complete' });
     await deps.layers.add(layer.diffId, async (dir) => {

@@ -1,34 +1,14 @@
-// Shared by save/load/import: compression sniffing, decompressing streams,
+// Shared by save/load/import: decompressing streams,
 // per-operation scratch directories under <root>/images/tmp.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable, type Transform } from 'node:stream';
-import zlib from 'node:zlib';
+import { PassThrough, Readable } from 'node:stream';
 import { TsrunError } from '../../errors.js';
-
-export type Compression = 'gzip' | 'zstd' | 'none';
+import { decompressor, isZlibError, sniffCompression } from '../compression.js';
 
 /** Docker's media type for an uncompressed layer tar (what `docker load` records). */
 export const MEDIA_TYPE_DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
-
-export function sniffCompression(head: Buffer): Compression {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
-  return 'none';
-}
-
-export function decompressor(kind: Compression, what: string): Transform | null {
-  if (kind === 'gzip') return zlib.createGunzip();
-  if (kind === 'zstd') {
-    const create = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-    if (!create) {
-      throw new TsrunError('UNSUPPORTED_MEDIA_TYPE', `${what} is zstd-compressed, which needs Node 22.15+ (this is Node ${process.versions.node})`);
-    }
-    return create();
-  }
-  return null;
-}
 
 /**
  * The input with any gzip/zstd compression taken off, sniffed from its
@@ -70,8 +50,7 @@ export async function decompressed(input: Readable, what: string): Promise<Reada
 }
 
 export function zlibError(err: unknown, what: string): unknown {
-  const code = String((err as { code?: unknown })?.code ?? '');
-  if (code.startsWith('Z_') || code.startsWith('ERR_ZLIB') || code.startsWith('ERR__')) {
+  if (isZlibError(err)) {
     return new TsrunError('ARCHIVE_INVALID', `${what}: corrupt compressed data (${(err as Error).message})`, { cause: err });
   }
   return err;

@@ -39,7 +39,8 @@ import { parseReference, repositoryName } from '../reference.js';
 import type { ImageLayer, ImageRecord } from '../store/image-index.js';
 import { unpackLayer, type UnpackNative } from '../unpack/layer.js';
 import { readTar } from '../unpack/tar.js';
-import { MEDIA_TYPE_DOCKER_LAYER_TAR, decompressed, sniffCompression, withScratch } from './common.js';
+import { sniffCompression } from '../compression.js';
+import { MEDIA_TYPE_DOCKER_LAYER_TAR, decompressed, withScratch } from './common.js';
 
 export interface LoadOptions {
   native: UnpackNative;

@@ -26,7 +26,7 @@ import { MEDIA_TYPE_OCI_CONFIG, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_LAYER_TAR, 
 import { parseReference, repositoryName } from '../reference.js';
 import { digestHex } from '../store/content.js';
 import type { ImageLayer, ImageRecord } from '../store/image-index.js';
-import { decompressor, sniffCompression } from './common.js';
+import { decompressor, sniffCompression } from '../compression.js';
 import { TarWriter } from './tar-write.js';
 
 export type ArchiveFormat = 'docker-archive' | 'oci-archive';

@@ -84,7 +84,14 @@ export class ContentStore {
    * Parallel callers for the same digest wait for each other; the second
    * finds the blob there.
    */
-  async ingest(digest: string, size: number, fetch: (partialPath: string) => Promise<void>): Promise<'stored' | 'exists'> {
+  async ingest(
+    digest: string,
+    size: number,
+    fetch: (partialPath: string) => Promise<void>,
+    // A fetcher that hashed and fsynced the bytes as they streamed by (the
+    // registry client does) spares the store a second read of the whole blob.
+    opts: { verifiedAndSynced?: boolean } = {},
+  ): Promise<'stored' | 'exists'> {
     const hex = digestHex(digest);
     if (await this.has(digest)) return 'exists';
     await mkdir(this.ingestDir, { recursive: true });
@@ -93,7 +100,7 @@ export class ContentStore {
       if (await this.has(digest)) return 'exists';
       const partial = join(this.ingestDir, `${hex}.partial`);
       await fetch(partial);
-      const got = await sha256File(partial);
+      const got = opts.verifiedAndSynced ? { digest, size: (await stat(partial)).size } : await sha256File(partial);
       if (got.digest !== digest || got.size !== size) {
         await rm(partial, { force: true });
         throw new TsrunError(
@@ -103,8 +110,10 @@ export class ContentStore {
             : `blob ${digest} failed verification: ${got.size} bytes, expected ${size}`,
         );
       }
-      const fh = await open(partial, 'r');
-      await fh.sync().finally(() => fh.close());
+      if (!opts.verifiedAndSynced) {
+        const fh = await open(partial, 'r');
+        await fh.sync().finally(() => fh.close());
+      }
       await rename(partial, this.path(digest));
       await rm(join(this.ingestDir, `${hex}.lock`), { force: true });
       return 'stored';

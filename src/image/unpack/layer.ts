@@ -1,12 +1,12 @@
 // A layer blob → its directory: sniff the compression from the magic bytes
-// (the media type is only a hint: registries and tools get it wrong),
-// decompress, hash the uncompressed tar (the diffID) while the entries are
-// applied (apply.ts), one pass, streaming.
+// (../compression.ts), decompress, hash the uncompressed tar (the diffID)
+// while the entries are applied (apply.ts), one pass, streaming.
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { TsrunError } from '../../errors.js';
+import { decompressor, isZlibError, sniffCompression, type Compression } from '../compression.js';
 import { applyLayer, type UnpackNative } from './apply.js';
 import { readTar } from './tar.js';
 
@@ -34,34 +34,14 @@ const INFLATE_CHUNK = 512 << 10;
 // Let the decompressor (on the thread pool) run ahead while entries are written.
 const READ_AHEAD = 8 << 20;
 
-type Compression = 'gzip' | 'zstd' | 'none';
-
 function sniff(blobPath: string): Compression {
   const fd = fs.openSync(blobPath, 'r');
   try {
-    const b = Buffer.alloc(4);
-    const n = fs.readSync(fd, b, 0, 4, 0);
-    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (n >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return 'zstd';
-    return 'none';
+    const head = Buffer.alloc(4);
+    return sniffCompression(head.subarray(0, fs.readSync(fd, head, 0, 4, 0)));
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function decompressor(kind: Compression, mediaType: string): Transform | null {
-  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK, readableHighWaterMark: READ_AHEAD } as zlib.ZlibOptions);
-  if (kind === 'zstd') {
-    const create = (zlib as unknown as { createZstdDecompress?: (o?: object) => Transform }).createZstdDecompress;
-    if (!create) {
-      throw new TsrunError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `zstd-compressed layers need Node 22.15+ (this is Node ${process.versions.node}); the layer's media type is ${mediaType}`,
-      );
-    }
-    return create({ chunkSize: INFLATE_CHUNK });
-  }
-  return null;
 }
 
 /** Counts and hashes the bytes going by; decompression errors become LAYER_INVALID. */
@@ -74,8 +54,7 @@ async function* measure(src: AsyncIterable<Buffer>, hash: Hash, total: { size: n
       yield chunk;
     }
   } catch (err) {
-    const code = String((err as { code?: unknown })?.code ?? '');
-    if (code.startsWith('Z_') || code.startsWith('ERR_ZLIB') || code.startsWith('ERR_ZSTD') || code.startsWith('ERR__')) {
+    if (isZlibError(err)) {
       throw new TsrunError('LAYER_INVALID', `${what}: corrupt compressed data (${(err as Error).message})`, { cause: err });
     }
     throw err;
@@ -91,8 +70,10 @@ async function applyMeasured(src: AsyncIterable<Buffer>, dir: string, native: Un
 
 /** Unpacks a (maybe compressed) layer blob into dir; returns the uncompressed tar's digest and size. */
 export async function unpackLayer(opts: UnpackLayerOptions): Promise<UnpackResult> {
-  const kind = sniff(opts.blobPath);
-  const dec = decompressor(kind, opts.mediaType);
+  const dec = decompressor(sniff(opts.blobPath), `the layer (${opts.mediaType})`, {
+    chunkSize: INFLATE_CHUNK,
+    readableHighWaterMark: READ_AHEAD,
+  } as zlib.ZlibOptions);
   const file = fs.createReadStream(opts.blobPath, { highWaterMark: READ_CHUNK });
   let source: Readable = file;
   let onPlain = opts.onBytes;
