@@ -49,6 +49,7 @@ export class Tsrun {
       hosts: { mirrors: opts.registryMirrors, insecure: opts.insecureRegistries },
       credentials: opts.authFiles?.length ? new DockerConfigCredentials({ readPaths: opts.authFiles }) : undefined,
       imagesInUse: () => this.imagesInUse(),
+      unpackInWorkers: opts.native === undefined,
     });
     this.containers = new Containers({
       native: this.native,

@@ -7,11 +7,17 @@
 
 #include <string>
 
-static Napi::FunctionReference *g_error_class = nullptr;
-
+// Per Node environment (the main thread and each worker thread load the
+// addon into their own environment, and a class of one cannot be used in
+// another), so it is instance data, not a global.
 void SetErrorClass(const Napi::CallbackInfo &info) {
-  if (!g_error_class) g_error_class = new Napi::FunctionReference();
-  *g_error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  Napi::Env env = info.Env();
+  auto *cls = env.GetInstanceData<Napi::FunctionReference>();
+  if (!cls) {
+    cls = new Napi::FunctionReference();
+    env.SetInstanceData(cls);  // deleted with the environment
+  }
+  *cls = Napi::Persistent(info[0].As<Napi::Function>());
 }
 
 Napi::Error MakeSystemError(Napi::Env env, int err, const char *step, const char *syscall, const char *path) {
@@ -23,10 +29,11 @@ Napi::Error MakeSystemError(Napi::Env env, int err, const char *step, const char
   fields.Set("syscall", syscall);
   fields.Set("step", step);
   if (path && *path) fields.Set("path", path);
-  if (!g_error_class) {
+  auto *cls = env.GetInstanceData<Napi::FunctionReference>();
+  if (!cls) {
     Napi::Error e = Napi::Error::New(env, msg);
     e.Set("code", fields.Get("code"));
     return e;
   }
-  return Napi::Error(env, g_error_class->New({fields}));
+  return Napi::Error(env, cls->New({fields}));
 }

@@ -11,7 +11,7 @@ import type { NativeBinding } from '../native/binding.js';
 import type { Locker } from '../util/lock.js';
 import { parseImageConfig, type ImageConfig } from './config.js';
 import { hostPlatform, type Platform } from './platform.js';
-import { pullImage, type PullEvent, type PullResult } from './pull.js';
+import { DEFAULT_PULL_CONCURRENCY, pullImage, type LayerUnpacker, type PullEvent, type PullResult } from './pull.js';
 import { familiarName, parseReference, repositoryName, type ImageReference } from './reference.js';
 import { RegistryClient } from './registry/client.js';
 import type { CredentialSource } from './registry/credentials.js';
@@ -20,6 +20,8 @@ import { ContainerRootfs } from './rootfs.js';
 import { ContentStore } from './store/content.js';
 import { ImageIndex, tagsOf, type IndexData, type ImageRecord } from './store/image-index.js';
 import { LayerStore } from './store/layers.js';
+import { unpackLayer } from './unpack/layer.js';
+import { UnpackPool, workersAvailable } from './unpack/pool.js';
 
 export interface ImagesDeps {
   root: string;
@@ -29,6 +31,8 @@ export interface ImagesDeps {
   credentials?: CredentialSource;
   /** Ids of images that containers use (rmi refuses to remove those). */
   imagesInUse: () => Promise<Map<string, string[]>>;
+  /** Unpack layers in worker threads (needs the real addon: a test's fake native cannot cross into a worker). */
+  unpackInWorkers?: boolean;
 }
 
 /** An image as `images`/`inspect` show it. */
@@ -51,6 +55,7 @@ export class Images {
   readonly index: ImageIndex;
   readonly rootfs: ContainerRootfs;
   private client?: RegistryClient;
+  private pool?: UnpackPool;
 
   constructor(private readonly deps: ImagesDeps) {
     const dir = join(deps.root, 'images');
@@ -68,11 +73,20 @@ export class Images {
   async pull(reference: string, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void; concurrency?: number } = {}): Promise<PullResult> {
     const ref = parseReference(reference);
     await mkdir(join(this.deps.root, 'images'), { recursive: true, mode: 0o700 });
+    const concurrency = opts.concurrency ?? DEFAULT_PULL_CONCURRENCY;
     return pullImage(
-      { client: this.registry(), content: this.content, layers: this.layers, index: this.index, native: this.deps.native },
+      { client: this.registry(), content: this.content, layers: this.layers, index: this.index, unpack: this.unpacker(concurrency) },
       ref,
-      { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency: opts.concurrency },
+      { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency },
     );
+  }
+
+  private unpacker(concurrency: number): LayerUnpacker {
+    if (this.deps.unpackInWorkers && workersAvailable()) {
+      this.pool ??= new UnpackPool(concurrency);
+      return (job, onBytes) => this.pool!.unpack(job, onBytes);
+    }
+    return (job, onBytes) => unpackLayer({ ...job, native: this.deps.native, onBytes });
   }
 
   /** Finds a local image, pulling it first as the policy says (run/create's --pull). */

@@ -5,7 +5,6 @@
 // names the new image, so a pull killed at any point leaves the index as it
 // was; the blobs and layers it finished are reused by the next pull.
 import { TsrunError } from '../errors.js';
-import type { NativeBinding } from '../native/binding.js';
 import { parseImageConfig, type ImageConfig } from './config.js';
 import type { Descriptor } from './manifest.js';
 import type { Platform } from './platform.js';
@@ -14,7 +13,7 @@ import type { RegistryClient } from './registry/client.js';
 import type { ContentStore } from './store/content.js';
 import type { ImageIndex, ImageLayer, ImageRecord } from './store/image-index.js';
 import type { LayerStore } from './store/layers.js';
-import { unpackLayer } from './unpack/layer.js';
+import type { UnpackResult } from './unpack/layer.js';
 
 export type LayerStatus = 'Waiting' | 'Already exists' | 'Downloading' | 'Download complete' | 'Extracting' | 'Pull complete';
 
@@ -29,12 +28,15 @@ export interface PullOptions {
   onEvent?: (e: PullEvent) => void;
 }
 
+/** Unpacks one verified layer blob into an empty dir (in this thread or a worker's). */
+export type LayerUnpacker = (job: { blobPath: string; mediaType: string; dir: string }, onBytes: (n: number) => void) => Promise<UnpackResult>;
+
 export interface PullDeps {
   client: RegistryClient;
   content: ContentStore;
   layers: LayerStore;
   index: ImageIndex;
-  native: Pick<NativeBinding, 'mknod' | 'lsetxattr'>;
+  unpack: LayerUnpacker;
 }
 
 export interface PullResult {
@@ -86,13 +88,9 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: PullO
     emit({ type: 'layer', id, status: 'Download complete' });
     await deps.layers.add(layer.diffId, async (dir) => {
       let done = 0;
-      return unpackLayer({
-        blobPath: deps.content.path(layer.digest),
-        mediaType: layer.mediaType,
-        dir,
-        native: deps.native,
-        onBytes: (n) => emit({ type: 'layer', id, status: 'Extracting', current: (done += n), total: layer.size }),
-      });
+      return deps.unpack({ blobPath: deps.content.path(layer.digest), mediaType: layer.mediaType, dir }, (n) =>
+        emit({ type: 'layer', id, status: 'Extracting', current: (done += n), total: layer.size }),
+      );
     });
     emit({ type: 'layer', id, status: 'Pull complete' });
   };
