@@ -11,7 +11,7 @@ import type { NativeBinding } from '../native/binding.js';
 import type { Locker } from '../util/lock.js';
 import { parseImageConfig, type ImageConfig } from './config.js';
 import { hostPlatform, type Platform } from './platform.js';
-import { DEFAULT_PULL_CONCURRENCY, pullImage, type LayerUnpacker, type PullEvent, type PullResult } from './pull.js';
+import { pullImage, type PullDeps, type PullEvent, type PullResult } from './pull.js';
 import { familiarName, parseReference, repositoryName, type ImageReference } from './reference.js';
 import { RegistryClient } from './registry/client.js';
 import type { CredentialSource } from './registry/credentials.js';
@@ -47,6 +47,11 @@ export interface ImageView {
 
 export type PullPolicy = 'always' | 'missing' | 'never';
 
+// Layers unpacked at once. Unpacking is CPU (gunzip, hashing, tar) and
+// file-creation latency: a few threads keep a disk busy without crowding
+// out the main thread's downloads.
+const UNPACK_WORKERS = Number(process.env.TSRUN_UNPACK_WORKERS) || 3;
+
 const ID_PREFIX_RE = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 
 export class Images {
@@ -73,20 +78,19 @@ export class Images {
   async pull(reference: string, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void; concurrency?: number } = {}): Promise<PullResult> {
     const ref = parseReference(reference);
     await mkdir(join(this.deps.root, 'images'), { recursive: true, mode: 0o700 });
-    const concurrency = opts.concurrency ?? DEFAULT_PULL_CONCURRENCY;
     return pullImage(
-      { client: this.registry(), content: this.content, layers: this.layers, index: this.index, unpack: this.unpacker(concurrency) },
+      { client: this.registry(), content: this.content, layers: this.layers, index: this.index, ...this.unpacker() },
       ref,
-      { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency },
+      { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency: opts.concurrency },
     );
   }
 
-  private unpacker(concurrency: number): LayerUnpacker {
+  private unpacker(): Pick<PullDeps, 'unpack' | 'warmUnpack'> {
     if (this.deps.unpackInWorkers && workersAvailable()) {
-      this.pool ??= new UnpackPool(concurrency);
-      return (job, onBytes) => this.pool!.unpack(job, onBytes);
+      const pool = (this.pool ??= new UnpackPool(UNPACK_WORKERS));
+      return { unpack: (job, onBytes) => pool.unpack(job, onBytes), warmUnpack: (n) => pool.warm(n) };
     }
-    return (job, onBytes) => unpackLayer({ ...job, native: this.deps.native, onBytes });
+    return { unpack: (job, onBytes) => unpackLayer({ ...job, native: this.deps.native, onBytes }) };
   }
 
   /** Finds a local image, pulling it first as the policy says (run/create's --pull). */

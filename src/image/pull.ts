@@ -37,6 +37,8 @@ export interface PullDeps {
   layers: LayerStore;
   index: ImageIndex;
   unpack: LayerUnpacker;
+  /** Told how many layers are about to be unpacked, before their downloads start (workers can start meanwhile). */
+  warmUnpack?: (layers: number) => void;
 }
 
 export interface PullResult {
@@ -71,20 +73,34 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: PullO
   emit({ type: 'resolved', reference: formatReference(ref), manifestDigest: resolved.manifestDigest, layers: layers.map((l) => ({ id: shortLayerId(l.digest), size: l.size })) });
 
   await deps.layers.sweep();
-  let fetched = false;
-  const fetchLayer = async (layer: ImageLayer, desc: Descriptor): Promise<void> => {
+  const missing: Array<{ layer: ImageLayer; desc: Descriptor }> = [];
+  for (const [i, layer] of layers.entries()) {
+    if (await deps.layers.has(layer.diffId)) emit({ type: 'layer', id: shortLayerId(layer.digest), status: 'Already exists' });
+    else missing.push({ layer, desc: resolved.layers[i] });
+  }
+  for (const { layer } of missing) emit({ type: 'layer', id: shortLayerId(layer.digest), status: 'Waiting' });
+  deps.warmUnpack?.(missing.length);
+  // Downloads are limited to `concurrency` at once; a layer is unpacked as
+  // soon as its blob is in, while later blobs download (the unpacker has its
+  // own limit), so the largest layer never waits for a download slot behind
+  // the unpacking of smaller ones.
+  const downloads = new Semaphore(opts.concurrency ?? DEFAULT_PULL_CONCURRENCY);
+  let failed = false;
+  const fetchLayer = async ({ layer, desc }: { layer: ImageLayer; desc: Descriptor }): Promise<void> => {
     const id = shortLayerId(layer.digest);
-    if (await deps.layers.has(layer.diffId)) return void emit({ type: 'layer', id, status: 'Already exists' });
-    fetched = true;
-    await deps.content.ingest(
-      layer.digest,
-      layer.size,
-      (partial) =>
-        deps.client.downloadBlob(ref, desc, partial, {
-          onProgress: (current) => emit({ type: 'layer', id, status: 'Downloading', current, total: layer.size }),
-        }),
-      { verifiedAndSynced: true },
-    );
+    await downloads.run(async () => {
+      if (failed) return; // another layer failed: do not start new downloads
+      await deps.content.ingest(
+        layer.digest,
+        layer.size,
+        (partial) =>
+          deps.client.downloadBlob(ref, desc, partial, {
+            onProgress: (current) => emit({ type: 'layer', id, status: 'Downloading', current, total: layer.size }),
+          }),
+        { verifiedAndSynced: true },
+      );
+    });
+    if (failed) return;
     emit({ type: 'layer', id, status: 'Download complete' });
     await deps.layers.add(layer.diffId, async (dir) => {
       let done = 0;
@@ -94,9 +110,19 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: PullO
     });
     emit({ type: 'layer', id, status: 'Pull complete' });
   };
-  for (const l of layers) emit({ type: 'layer', id: shortLayerId(l.digest), status: 'Waiting' });
-  await runPool(layers.map((l, i) => () => fetchLayer(l, resolved.layers[i])), opts.concurrency ?? DEFAULT_PULL_CONCURRENCY);
-
+  // Largest first: the biggest layer is the longest download and unpack, so
+  // it starts before the small ones take the slots.
+  const bySize = [...missing].sort((a, b) => b.layer.size - a.layer.size);
+  const results = await Promise.allSettled(
+    bySize.map((m) =>
+      fetchLayer(m).catch((err: unknown) => {
+        failed = true;
+        throw err;
+      }),
+    ),
+  );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   // Manifest documents last: their presence is what save/inspect rely on.
   await deps.content.put(resolved.config.digest, configBytes);
   await deps.content.put(resolved.manifestDigest, resolved.manifestBytes);
@@ -105,7 +131,7 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: PullO
   const repo = repositoryName(ref);
   const repoDigest = `${repo}@${resolved.indexDigest ?? resolved.manifestDigest}`;
   const id = resolved.config.digest;
-  let downloaded = fetched;
+  let downloaded = missing.length > 0;
   const image = await deps.index.update(async (data) => {
     // A removal that ran while we downloaded may have taken a layer we found
     // already present: record nothing that points at a missing layer.
@@ -132,20 +158,22 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: PullO
   return { image, config, downloaded };
 }
 
-/** Runs the tasks with at most `limit` at once; the first failure is thrown after the running ones settle. */
-export async function runPool(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length && !failure) {
-      const task = tasks[next++];
-      try {
-        await task();
-      } catch (err) {
-        failure ??= { err };
-      }
+/** At most `limit` callers inside `run` at once; the others wait in order. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
-  if (failure) throw failure.err;
+  }
 }

@@ -221,3 +221,28 @@ describe('Images index rules', () => {
     expect((await im.prune(true)).deleted).toEqual([a]);
   });
 });
+
+describe('Semaphore (pull download slots)', () => {
+  it('lets at most `limit` run at once and the rest in order', async () => {
+    const { Semaphore } = await import('../../src/image/pull.js');
+    const sem = new Semaphore(2);
+    let inside = 0;
+    let most = 0;
+    const order: number[] = [];
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        sem.run(async () => {
+          most = Math.max(most, ++inside);
+          await new Promise((r) => setTimeout(r, 5));
+          order.push(i);
+          inside--;
+        }),
+      ),
+    );
+    expect(most).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    // A failure frees its slot.
+    await expect(sem.run(async () => { throw new Error('x'); })).rejects.toThrow('x');
+    expect(await Promise.all([sem.run(async () => 1), sem.run(async () => 2)])).toEqual([1, 2]);
+  });
+});

@@ -69,6 +69,15 @@ export class UnpackPool {
     }
   }
 
+  /** Starts workers for `layers` coming layers ahead of time (their start-up overlaps the downloads). */
+  warm(layers: number): void {
+    while (this.slots.length < Math.min(layers, this.size)) {
+      const worker = new Worker(WORKER_URL);
+      worker.unref();
+      this.slots.push({ worker, busy: false });
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
   }
@@ -81,10 +90,8 @@ export class UnpackPool {
         return free;
       }
       if (this.slots.length < this.size) {
-        const slot: Slot = { worker: new Worker(WORKER_URL), busy: true };
-        slot.worker.unref();
-        this.slots.push(slot);
-        return slot;
+        this.warm(this.slots.length + 1);
+        continue;
       }
       await new Promise<void>((r) => this.queue.push(r));
     }
