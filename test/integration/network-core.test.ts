@@ -40,6 +40,7 @@ const hex = randomBytes(2).toString('hex');
 const bridgeName = `tsrt${hex}`;
 const table = `tsrt${hex}`;
 const netName = `tsrt-${hex}`;
+const outerVeth = `tsro${hex}`;
 const idA = randomBytes(32).toString('hex');
 const idB = randomBytes(32).toString('hex');
 
@@ -86,6 +87,16 @@ describe.skipIf(skip)('network core (bridge, IPAM, NAT)', () => {
   let pidA: number;
   let pidB: number;
 
+  async function waitNetns(pid: number): Promise<void> {
+    const self = await runCommand('readlink', ['/proc/self/ns/net']);
+    for (let i = 0; i < 100; i++) {
+      const r = await runCommand('readlink', [`/proc/${pid}/ns/net`]);
+      if (r.exitCode === 0 && r.stdout !== self.stdout) return;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    throw new Error(`pid ${pid} never entered a new netns`);
+  }
+
   function sleeper(): number {
     const p = spawn('unshare', ['--net', 'sleep', '120'], { stdio: 'ignore' });
     procs.push(p);
@@ -103,14 +114,7 @@ describe.skipIf(skip)('network core (bridge, IPAM, NAT)', () => {
     pidA = sleeper();
     pidB = sleeper();
     // Wait until unshare has exec'd sleep in its new netns.
-    for (const pid of [pidA, pidB]) {
-      for (let i = 0; i < 100; i++) {
-        const r = await runCommand('readlink', [`/proc/${pid}/ns/net`]);
-        const self = await runCommand('readlink', ['/proc/self/ns/net']);
-        if (r.exitCode === 0 && r.stdout !== self.stdout) break;
-        await new Promise((res) => setTimeout(res, 20));
-      }
-    }
+    for (const pid of [pidA, pidB]) await waitNetns(pid);
   });
 
   afterAll(async () => {
@@ -118,6 +122,7 @@ describe.skipIf(skip)('network core (bridge, IPAM, NAT)', () => {
     for (const p of procs) p.kill('SIGKILL');
     for (const id of [idA, idB]) await runCommand('ip', ['link', 'del', hostVethName(id, netName)]);
     await runCommand('ip', ['link', 'del', bridgeName]);
+    await runCommand('ip', ['link', 'del', outerVeth]);
     await runCommand('nft', ['delete', 'table', 'ip', table]);
     if (forwardBefore !== undefined) await hostTools.writeSysctl('net.ipv4.ip_forward', forwardBefore);
     rmSync(root, { recursive: true, force: true });
@@ -184,6 +189,36 @@ describe.skipIf(skip)('network core (bridge, IPAM, NAT)', () => {
     expect((await inNetns(pidA, ['busybox', 'ping', '-c', '1', '-W', '2', net.Gateway])).exitCode).toBe(0);
     expect((await inNetns(pidA, ['busybox', 'ping', '-c', '1', '-W', '2', b.ip])).exitCode).toBe(0);
     expect((await inNetns(pidB, ['busybox', 'ping', '-c', '1', '-W', '2', a.ip])).exitCode).toBe(0);
+  });
+
+  it('masquerades outbound traffic to an outside host (another netns with no route back to the subnet)', async () => {
+    // The "outside host": its own netns behind a plain veth (not a bridge), on a
+    // /30 that knows nothing of the container subnet, so a reply can only come
+    // back if the container's source address was rewritten to the host's.
+    const pidOut = sleeper();
+    await waitNetns(pidOut);
+    const candidates = Array.from({ length: 64 }, (_, i) => `10.199.${(parseInt(hex, 16) + 128 + i) % 256}.0/30`);
+    const outer = chooseSubnet({ host: await hostPrefixes(), networks: [net], candidates });
+    const base = outer.split('/')[0].split('.').map(Number);
+    const hostSide = `${base[0]}.${base[1]}.${base[2]}.1`;
+    const farSide = `${base[0]}.${base[1]}.${base[2]}.2`;
+    await hostTools.ip(['link', 'add', outerVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pidOut)]);
+    await hostTools.ip(['addr', 'add', `${hostSide}/30`, 'dev', outerVeth]);
+    await hostTools.ip(['link', 'set', outerVeth, 'up']);
+    await hostTools.ipBatchInNetns(pidOut, ['link set lo up', `addr add ${farSide}/30 dev eth0`, 'link set eth0 up']);
+    const server = spawn('nsenter', [`--net=/proc/${pidOut}/ns/net`, '--', process.execPath, '-e', "require('net').createServer(s=>s.end(s.remoteAddress+'\\n')).listen(7000,()=>console.log('ready'))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    procs.push(server);
+    await new Promise<void>((res, rej) => {
+      server.stdout!.once('data', () => res());
+      server.once('exit', (c) => rej(new Error(`server exited ${c}`)));
+    });
+    const r = await inNetns(pidA, [process.execPath, '-e', `const s=require('net').connect(7000,'${farSide}');s.pipe(process.stdout);s.on('error',e=>{console.error(e.message);process.exit(1)})`]);
+    expect(r.stderr).toBe('');
+    // The outside host saw the host's address, not the container's.
+    expect(r.stdout.trim()).toMatch(new RegExp(`^(::ffff:)?${hostSide.replaceAll('.', '\\.')}$`));
+    expect((await inNetns(pidA, ['busybox', 'ping', '-c', '1', '-W', '2', farSide])).exitCode).toBe(0);
+    server.kill('SIGKILL');
+    await hostTools.ip(['link', 'del', outerVeth]);
   });
 
   it('publishes a container port on 127.0.0.1 and on the gateway address, and removes it per container', async () => {
