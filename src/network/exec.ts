@@ -43,7 +43,8 @@ function toolError(cmd: string, args: string[], r: RunResult | null, cause?: unk
   const line = [cmd, ...args].join(' ');
   if (r === null) {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    const hint = code === 'ENOENT' ? ` (${cmd} is not installed: apt-get install ${cmd === 'nft' ? 'nftables' : cmd === 'nsenter' ? 'util-linux' : 'iproute2'})` : '';
+    const pkg: Record<string, string> = { ip: 'iproute2', nft: 'nftables', nsenter: 'util-linux' };
+    const hint = code === 'ENOENT' ? ` (${cmd} is not installed${pkg[cmd] ? `: apt-get install ${pkg[cmd]}` : ''})` : '';
     return new TsrunError('CONTAINER_SETUP_FAILED', `${line}: ${(cause as Error)?.message ?? 'failed to run'}${hint}`, { cause });
   }
   const why = r.stderr.trim() || r.stdout.trim() || `exit status ${r.exitCode}`;
