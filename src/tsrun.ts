@@ -5,6 +5,8 @@ import { Containers } from './runtime/containers.js';
 import { ContainerStore } from './runtime/store.js';
 import { DockerConfigCredentials } from './image/registry/credentials.js';
 import { fileLocker } from './util/lock.js';
+import { VolumeStore } from './volume/store.js';
+import { volumeNames } from './volume/mounts.js';
 
 export interface TsrunOptions {
   /** Persistent store (default /var/lib/tsrun). */
@@ -35,6 +37,8 @@ export class Tsrun {
   readonly containers: Containers;
   /** pull/list/tag/rmi/... and the containers' overlay root filesystems. */
   readonly images: Images;
+  /** Named and anonymous volumes: create/ls/inspect/rm/prune. */
+  readonly volumes: VolumeStore;
 
   constructor(opts: TsrunOptions = {}) {
     this.root = opts.root ?? DEFAULT_ROOT;
@@ -51,6 +55,7 @@ export class Tsrun {
       imagesInUse: () => this.imagesInUse(),
       unpackInWorkers: opts.native === undefined,
     });
+    this.volumes = new VolumeStore({ root: this.root, lock: fileLocker(this.native), usersOf: () => this.volumesInUse() });
     this.containers = new Containers({
       native: this.native,
       store: this.store,
@@ -58,7 +63,18 @@ export class Tsrun {
       runroot: this.runroot,
       hostEnv: opts.env ?? {},
       images: this.images,
+      volumes: this.volumes,
     });
+  }
+
+  /** Volume name → the containers (running or not) whose mounts use it, as "name (id12)". */
+  private async volumesInUse(): Promise<Map<string, string[]>> {
+    const users = new Map<string, string[]>();
+    for (const id of await this.store.ids()) {
+      const rec = await this.store.read(id).catch(() => null);
+      for (const name of volumeNames(rec?.request?.mounts)) users.set(name, [...(users.get(name) ?? []), `${rec!.name} (${id.slice(0, 12)})`]);
+    }
+    return users;
   }
 
   /** Image id → the containers that run it (rmi and prune leave those alone). */

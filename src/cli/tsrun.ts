@@ -25,6 +25,7 @@ import { registerStart } from './commands/start.js';
 import { registerStats } from './commands/stats.js';
 import { registerTag } from './commands/tag.js';
 import { registerTop } from './commands/top.js';
+import { registerVolume } from './commands/volume.js';
 import { reportError } from './errors.js';
 import { collect } from './options.js';
 
@@ -44,6 +45,7 @@ for (const register of [
   registerExec, registerInspect, registerTop, registerStats, registerCheck,
   registerPull, registerImages, registerImage, registerRmi, registerTag, registerHistory, registerLogin,
   registerSave, registerLoad, registerImport, registerExport,
+  registerVolume,
 ]) {
   register(program);
 }

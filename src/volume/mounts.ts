@@ -95,7 +95,7 @@ export async function prepareMounts(specs: MountSpec[], volumesFrom: VolumesFrom
       switch (s.type) {
         case 'bind':
           // Docker's -v creates a missing host directory.
-          if (s.createSource) await mkdir(s.source, { recursive: true, mode: 0o755 });
+          if (s.createSource && !(await stat(s.source).catch(() => null))) await mkdir(s.source, { recursive: true, mode: 0o755 });
           records.push({ Type: 'bind', Source: s.source, Destination: s.target, Mode: s.mode, RW: !s.readonly, Propagation: s.propagation });
           break;
         case 'volume': {

@@ -66,11 +66,11 @@ export function registerLifecycle(program: Command): void {
     .description('remove containers')
     .argument('<container...>')
     .option('-f, --force', 'kill and remove a running container')
-    .option('-v, --volumes', 'remove anonymous volumes too (none exist yet)')
-    .action(async (refs: string[], flags: { force?: boolean }, cmd: Command) => {
+    .option('-v, --volumes', 'remove the anonymous volumes of the containers too')
+    .action(async (refs: string[], flags: { force?: boolean; volumes?: boolean }, cmd: Command) => {
       const c = (await tsrunFor(cmd)).containers;
       await forEachRef(refs, async (ref) => {
-        await c.remove(await c.resolve(ref), !!flags.force);
+        await c.remove(await c.resolve(ref), !!flags.force, !!flags.volumes);
         return ref;
       });
     });

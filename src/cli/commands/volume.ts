@@ -1,0 +1,75 @@
+// `tsrun volume create|ls|inspect|rm|prune`: Docker's verbs over core's volume store.
+import type { Command } from 'commander';
+import { forEachRef, tsrunFor } from '../context.js';
+import { collect } from '../options.js';
+
+export function registerVolume(program: Command): void {
+  const volume = program.command('volume').description('manage volumes');
+
+  volume
+    .command('create')
+    .description('create a volume (a random name when none is given)')
+    .argument('[name]')
+    .option('--label <key=value>', 'set a label (repeatable)', collect)
+    .option('-d, --driver <driver>', 'volume driver (only local)', 'local')
+    .action(async (name: string | undefined, flags: { label?: string[]; driver: string }, cmd: Command) => {
+      const { TsrunError } = await import('../../errors.js');
+      if (flags.driver !== 'local') throw new TsrunError('INVALID_ARGUMENT', `volume driver ${JSON.stringify(flags.driver)} is not supported: only local`);
+      const labels = Object.fromEntries((flags.label ?? []).map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])));
+      const { info } = await (await tsrunFor(cmd)).volumes.create(name, { labels });
+      process.stdout.write(`${info.Name}\n`);
+    });
+
+  volume
+    .command('ls')
+    .alias('list')
+    .description('list volumes')
+    .option('-q, --quiet', 'only volume names')
+    .option('--format <format>', "'json' for one JSON object per volume")
+    .action(async (flags: { quiet?: boolean; format?: string }, cmd: Command) => {
+      const vols = await (await tsrunFor(cmd)).volumes.list();
+      if (flags.quiet) return void process.stdout.write(vols.map((v) => `${v.Name}\n`).join(''));
+      if (flags.format === 'json' || flags.format === '{{json .}}') {
+        for (const v of vols) {
+          const labels = Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(',');
+          process.stdout.write(`${JSON.stringify({ Availability: 'N/A', Driver: v.Driver, Group: 'N/A', Labels: labels, Links: 'N/A', Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: 'N/A', Status: 'N/A' })}\n`);
+        }
+        return;
+      }
+      if (flags.format) throw new (await import('../../errors.js')).TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(flags.format)}: use json`);
+      const { table } = await import('../format.js');
+      process.stdout.write(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
+    });
+
+  volume
+    .command('inspect')
+    .description('show volumes as JSON')
+    .argument('<name...>')
+    .action(async (names: string[], _flags: unknown, cmd: Command) => {
+      const volumes = (await tsrunFor(cmd)).volumes;
+      const docs: unknown[] = [];
+      await forEachRef(names, async (n) => void docs.push(await volumes.inspect(n)));
+      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    });
+
+  volume
+    .command('rm')
+    .alias('remove')
+    .description('remove volumes (refused while a container uses one)')
+    .argument('<name...>')
+    .option('-f, --force', 'no error for a volume that does not exist')
+    .action(async (names: string[], flags: { force?: boolean }, cmd: Command) => {
+      const volumes = (await tsrunFor(cmd)).volumes;
+      await forEachRef(names, async (n) => ((await volumes.remove(n, !!flags.force)) ? n : undefined));
+    });
+
+  volume
+    .command('prune')
+    .description('remove unused anonymous volumes (with -a: every unused volume)')
+    .option('-a, --all', 'remove unused named volumes too')
+    .option('-f, --force', 'do not prompt for confirmation (tsrun never prompts)')
+    .action(async (flags: { all?: boolean }, cmd: Command) => {
+      const removed = await (await tsrunFor(cmd)).volumes.prune(!!flags.all);
+      process.stdout.write(`${removed.length ? `Deleted Volumes:\n${removed.map((n) => `${n}\n`).join('')}\n` : ''}Total reclaimed space: 0B\n`);
+    });
+}
