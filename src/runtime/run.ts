@@ -26,8 +26,8 @@ export async function runAttached(containers: Containers, req: CreateRequest, io
     });
   } catch (err) {
     attachment?.detach();
-    // The user never got a container out of this: leave nothing behind.
-    await containers.remove(state.id, true).catch(() => {});
+    // The user never got a container out of this: leave nothing behind (its anonymous volumes too).
+    await containers.remove(state.id, true, true).catch(() => {});
     throw err;
   }
   const { pid = 0 } = await containers.store.read(state.id);

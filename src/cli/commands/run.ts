@@ -23,7 +23,7 @@ export function registerRun(program: Command): void {
       try {
         await tsrun.containers.start(state.id);
       } catch (err) {
-        await tsrun.containers.remove(state.id, true).catch(() => {});
+        await tsrun.containers.remove(state.id, true, true).catch(() => {});
         throw err;
       }
       process.stdout.write(`${state.id}\n`);
