@@ -38,6 +38,8 @@ export interface PrepareContext {
   volumes: VolumeStore;
   /** The container's root filesystem (copy-up source). */
   rootfs: string;
+  /** The image's VOLUME paths: each gets an anonymous volume unless another mount is there (Docker). */
+  imageVolumes?: string[];
   /** --volumes-from: a container reference → its recorded mounts. */
   mountsOf: (ref: string) => Promise<MountRecord[]>;
 }
@@ -76,6 +78,19 @@ export async function prepareMounts(specs: MountSpec[], volumesFrom: VolumesFrom
       const rw = vf.mode ? vf.mode === 'rw' : r.RW;
       inherited.push({ ...r, RW: rw, Mode: vf.mode ?? r.Mode, Anonymous: undefined });
     }
+  }
+  // VOLUME paths of the image not covered by a mount of the user's.
+  const covered = new Set([...own, ...inherited.map((i) => i.Destination)]);
+  for (const raw of ctx.imageVolumes ?? []) {
+    let target: string;
+    try {
+      target = containerPath(raw, `image VOLUME ${JSON.stringify(raw)}`);
+    } catch {
+      continue; // Docker skips what it cannot mount, too.
+    }
+    if (covered.has(target)) continue;
+    covered.add(target);
+    specs = [...specs, { type: 'volume', target, readonly: false, noCopy: false, mode: '' }];
   }
   for (const s of specs) {
     if (s.type !== 'bind' || s.createSource) continue;

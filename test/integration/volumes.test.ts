@@ -291,7 +291,7 @@ describe.skipIf(registrySkip)('named volume copy-up from an image', () => {
     // A destination that is a symlink to a host path: copy-up must read the rootfs's own.
     symlinkSync('/etc', join(l1, 'etclink'));
     const layout = join(work, 'layout');
-    buildImage(layout, { layers: [{ dir: l1 }], config: { Cmd: ['sh'] } });
+    buildImage(layout, { layers: [{ dir: l1 }], config: { Cmd: ['sh'], Volumes: { '/var/lib/app': {} } } });
     reg = await startRegistry();
     await pushImage(layout, reg, 'library/volimg:latest');
     ref = `${reg.host}/library/volimg:latest`;
@@ -324,6 +324,18 @@ describe.skipIf(registrySkip)('named volume copy-up from an image', () => {
     expect(nc.stdout).toBe('');
     const an = await sb.tsrun(['run', '--rm', '-v', '/var/lib/app', ref, 'cat', '/var/lib/app/seed.txt']);
     expect(an.stdout).toBe('seeded by the image');
+  });
+
+  it("the image's VOLUME gets a filled anonymous volume, which rm -v removes", async () => {
+    const before = readdirSync(join(sb.root, 'volumes'));
+    const r = await sb.tsrun(['run', '--name', 'imgvol', ref, 'cat', '/var/lib/app/seed.txt']);
+    expect(r.stdout).toBe('seeded by the image');
+    const [m] = JSON.parse((await sb.tsrun(['inspect', 'imgvol'])).stdout)[0].Mounts;
+    expect(m).toMatchObject({ Type: 'volume', Destination: '/var/lib/app', Driver: 'local', RW: true });
+    expect(m.Name).toMatch(/^[0-9a-f]{64}$/);
+    expect(readdirSync(join(sb.root, 'volumes'))).toContain(m.Name);
+    expect((await sb.tsrun(['rm', '-v', 'imgvol'])).exitCode).toBe(0);
+    expect(readdirSync(join(sb.root, 'volumes')).sort()).toEqual(before.sort());
   });
 
   it('copy-up through a symlinked destination reads the image, never the host', async () => {
