@@ -22,7 +22,16 @@ export interface ContainerFlags extends ResourceFlags {
   entrypoint?: string;
   init?: boolean;
   readOnly?: boolean;
+  volume?: string[];
+  mount?: string[];
+  tmpfs?: string[];
+  volumesFrom?: string[];
   cgroupParent?: string;
+  network?: string;
+  addHost?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
 }
 
 export function addContainerOptions(cmd: Command): Command {
@@ -42,6 +51,10 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--entrypoint <cmd>', 'override the default entrypoint')
     .option('--init', 'run a minimal init as PID 1 that forwards signals and reaps zombies')
     .option('--read-only', 'mount the root filesystem read-only')
+    .option('-v, --volume <[src:]dst[:opts]>', 'bind a host path, or mount a named or anonymous volume (repeatable)', collect)
+    .option('--mount <type=..,source=..,target=..>', 'attach a bind, volume or tmpfs mount (repeatable)', collect)
+    .option('--tmpfs <dst[:opts]>', 'mount a tmpfs (e.g. /tmp:size=64m,mode=1777) (repeatable)', collect)
+    .option('--volumes-from <container[:ro|rw]>', "mount another container's volumes and binds (repeatable)", collect)
     .option('-m, --memory <bytes>', 'memory limit (e.g. 32m, 1g)')
     .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
     .option('--cpus <number>', 'number of CPUs (e.g. 0.5)')
@@ -51,6 +64,11 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--device-read-bps <dev:rate>', 'limit read rate from a block device (repeatable)', collect)
     .option('--device-write-bps <dev:rate>', 'limit write rate to a block device (repeatable)', collect)
     .option('--cgroup-parent <path>', 'parent cgroup for the container (default: tsrun)')
+    .option('--net, --network <mode>', 'none (default for now), host, or container:NAME')
+    .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect)
+    .option('--dns <ip>', 'a nameserver for /etc/resolv.conf (repeatable)', collect)
+    .option('--dns-search <domain>', 'a search domain for /etc/resolv.conf (repeatable)', collect)
+    .option('--dns-option <option>', 'an options entry for /etc/resolv.conf (repeatable)', collect)
     .helpOption('--help', 'display help for command')
     .passThroughOptions();
 }
@@ -68,6 +86,8 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     if (args.length === 0) throw new TsrunError('INVALID_ARGUMENT', '"run" and "create" require an image (or --rootfs DIR) and an optional command');
     [image, ...command] = args;
   }
+  const { parseMountFlags } = await import('../volume/flags.js');
+  const mountFlags = parseMountFlags({ volume: flags.volume, mount: flags.mount, tmpfs: flags.tmpfs, volumesFrom: flags.volumesFrom });
   const pull = flags.pull ?? 'missing';
   if (pull !== 'always' && pull !== 'missing' && pull !== 'never') {
     throw new TsrunError('INVALID_ARGUMENT', `invalid --pull policy ${JSON.stringify(pull)}: use always, missing or never`);
@@ -94,10 +114,16 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     consoleSize: flags.tty && out.isTTY ? { rows: out.rows, cols: out.columns } : undefined,
     init: flags.init,
     readOnly: flags.readOnly,
+    ...mountFlags,
     name: flags.name,
     openStdin: flags.interactive,
     autoRemove: flags.rm,
     cgroupParent: flags.cgroupParent,
+    network: flags.network,
+    addHost: flags.addHost,
+    dns: flags.dns,
+    dnsSearch: flags.dnsSearch,
+    dnsOption: flags.dnsOption,
     resources,
     limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
   };

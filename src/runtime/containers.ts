@@ -16,7 +16,11 @@ import { processConfig } from '../image/config.js';
 import type { ImageView, Images, PullPolicy } from '../image/images.js';
 import type { Platform } from '../image/platform.js';
 import type { PullEvent } from '../image/pull.js';
+import { networkBuildOptions, networkRequest, prepareNetwork, type NetworkFlags } from './container-network.js';
 import { parseSignal } from './signals.js';
+import type { MountSpec, VolumesFromSpec } from '../volume/flags.js';
+import { applyMounts, prepareMounts, type PreparedMounts } from '../volume/mounts.js';
+import type { VolumeStore } from '../volume/store.js';
 import { Engine, type EngineState, type MonitorExit } from './engine.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
 
@@ -37,7 +41,7 @@ export interface ContainerView {
 }
 
 /** Either an image reference (pulled as `pull` says) or a root filesystem directory. */
-export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image'> {
+export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image' | 'network' | 'etcFiles'>, NetworkFlags {
   image?: string;
   rootfs?: string;
   /** run/create's --pull (default 'missing'). */
@@ -49,6 +53,9 @@ export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image'> {
   autoRemove?: boolean;
   cgroupParent?: string;
   limits?: ContainerRequest['limits'];
+  /** -v, --mount, --tmpfs (volume/flags.ts parses them). */
+  mounts?: MountSpec[];
+  volumesFrom?: VolumesFromSpec[];
 }
 
 export interface ContainersDeps {
@@ -63,6 +70,8 @@ export interface ContainersDeps {
   cgroups?: Partial<CgroupDeps>;
   /** Images and container root filesystems (absent: only --rootfs containers). */
   images?: Images;
+  /** Named and anonymous volumes (absent: no volume mounts). */
+  volumes?: VolumeStore;
 }
 
 // An exit the monitor could not record: Docker reports such a container as
@@ -110,7 +119,11 @@ export class Containers {
   }
 
   private async createWith(id: string, req: CreateRequest, rootfs: string, image?: ImageView): Promise<ContainerState> {
-    const spec = await buildSpec({ ...req, rootfs, image: image ? processConfig(image.config) : undefined }, { id, hostEnv: this.deps.hostEnv });
+    const network = await networkRequest(req, (ref) => this.resolve(ref));
+    const spec = await buildSpec(
+      { ...req, rootfs, image: image ? processConfig(image.config) : undefined, ...networkBuildOptions(network, this.deps.store.dir(id), req.hostname) },
+      { id, hostEnv: this.deps.hostEnv },
+    );
     if (req.cgroupParent) spec.linux = { ...spec.linux, cgroupsPath: `${req.cgroupParent.replace(/\/+$/, '')}/${id}` };
     const { StopSignal: stopSignal, Labels: labels } = image?.config.config ?? {};
     const request: ContainerRequest = {
@@ -123,8 +136,52 @@ export class Containers {
       init: !!req.init,
       ...(req.cgroupParent ? { cgroupParent: req.cgroupParent } : {}),
       ...(req.limits ? { limits: req.limits } : {}),
+      network,
     };
-    return this.deps.store.create(id, spec, req.name, request);
+    const mounts = await this.prepareMounts(req, rootfs, Object.keys(image?.config.config?.Volumes ?? {}));
+    applyMounts(spec, mounts.oci);
+    if (mounts.records.length) request.mounts = mounts.records;
+    if (mounts.binds.length) request.binds = mounts.binds;
+    try {
+      const state = await this.deps.store.create(id, spec, req.name, request);
+      await this.checkVolumesKept(state, mounts);
+      return state;
+    } catch (err) {
+      await mounts.rollback();
+      throw err;
+    }
+  }
+
+  private async prepareMounts(req: CreateRequest, rootfs: string, imageVolumes: string[]): Promise<PreparedMounts> {
+    if (!req.mounts?.length && !req.volumesFrom?.length && !imageVolumes.length) return { records: [], binds: [], oci: [], rollback: async () => {} };
+    return prepareMounts(req.mounts ?? [], req.volumesFrom ?? [], {
+      volumes: this.volumes(),
+      rootfs,
+      imageVolumes,
+      mountsOf: async (ref) => (await this.deps.store.read(await this.resolve(ref))).request?.mounts ?? [],
+    });
+  }
+
+  private volumes(): VolumeStore {
+    if (!this.deps.volumes) throw new TsrunError('UNSUPPORTED', 'this tsrun has no volume store');
+    return this.deps.volumes;
+  }
+
+  // A `volume rm` that checked for users before this record existed may
+  // have removed a volume we use: under the volume lock, see they are all
+  // still there (rm checks and removes in one hold of that lock).
+  private async checkVolumesKept(state: ContainerState, mounts: PreparedMounts): Promise<void> {
+    const names = mounts.records.filter((r) => r.Type === 'volume').map((r) => r.Name!);
+    if (!names.length) return;
+    const volumes = this.volumes();
+    const missing = await volumes.withLock(async () => {
+      for (const n of names) if (!(await volumes.exists(n))) return n;
+      return undefined;
+    });
+    if (missing) {
+      await this.deps.store.remove(state);
+      throw new TsrunError('INVALID_STATE', `volume ${missing} was removed while the container was created`);
+    }
   }
 
   /** The merged view of one container. */
@@ -174,7 +231,9 @@ export class Containers {
       await this.deps.store.update(record);
       await this.engine.delete(id, true);
     }
-    const spec = v.spec;
+    const spec = record.request?.network
+      ? await prepareNetwork(record.request.network, v.spec, this.deps.store.dir(id), (ref) => this.runningPid(ref))
+      : v.spec;
     // After a reboot (or an unmount by hand) the overlay is mounted again.
     if (record.request?.imageId) await this.images().rootfs.mount(id);
     // --rm: a detached container is removed by its monitor; an attached
@@ -200,6 +259,13 @@ export class Containers {
       ...record, status: 'running', pid: rec.pid, startedAt: new Date().toISOString(),
       finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount: restarts,
     });
+  }
+
+  /** The pid of a running container (for joining its namespaces). */
+  private async runningPid(ref: string): Promise<number> {
+    const v = await this.view(await this.resolve(ref));
+    if (v.status !== 'running') throw new TsrunError('INVALID_STATE', `cannot join the network of ${v.record.name}: the container is not running`);
+    return v.pid;
   }
 
   /** Waits until the container is not running; returns its view then. */
@@ -259,7 +325,7 @@ export class Containers {
   }
 
   /** Removes record, instance, cgroup and log; a running container only with `force`. */
-  async remove(id: string, force = false): Promise<void> {
+  async remove(id: string, force = false, removeVolumes = false): Promise<void> {
     const v = await this.view(id);
     if ((v.status === 'running' || v.status === 'paused') && !force) {
       throw new TsrunError(
@@ -273,6 +339,12 @@ export class Containers {
     else await rm(this.engine.dir(id), { recursive: true, force: true });
     if (v.record.request?.imageId) await this.images().rootfs.remove(id);
     await this.deps.store.remove(v.record);
+    // `rm -v` and `run --rm` (Docker's AutoRemove) take the anonymous volumes along, unless another container uses one.
+    if (removeVolumes || v.record.request?.autoRemove) {
+      for (const m of v.record.request?.mounts ?? []) {
+        if (m.Type === 'volume' && m.Anonymous && m.Name) await this.deps.volumes?.remove(m.Name, true).catch(() => {});
+      }
+    }
   }
 
   /** Builds the exec process from the container's own (env, user, caps), then the exec options. */

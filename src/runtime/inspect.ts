@@ -34,7 +34,10 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
     RestartCount: r.restartCount ?? 0,
     Driver: r.request?.imageId ? 'overlay' : 'rootfs',
     Platform: 'linux',
+    Mounts: (r.request?.mounts ?? []).map(({ Anonymous: _a, Options: _o, ...m }) => m),
     HostConfig: {
+      Binds: r.request?.binds ?? null,
+      Tmpfs: Object.fromEntries((r.request?.mounts ?? []).filter((m) => m.Type === 'tmpfs').map((m) => [m.Destination, (m.Options ?? []).join(',')])),
       AutoRemove: !!r.request?.autoRemove,
       ReadonlyRootfs: !!spec.root.readonly,
       Init: spec.annotations?.[INIT_ANNOTATION] === 'true',
@@ -49,7 +52,11 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       PidsLimit: res?.pids?.limit ?? null,
       BlkioDeviceReadBps: res?.blockIO?.throttleReadBpsDevice ?? null,
       BlkioDeviceWriteBps: res?.blockIO?.throttleWriteBpsDevice ?? null,
-      NetworkMode: 'none',
+      NetworkMode: r.request?.network?.mode ?? 'none',
+      ExtraHosts: r.request?.network?.extraHosts.map((h) => `${h.host}:${h.ip}`) ?? null,
+      Dns: r.request?.network?.dns ?? [],
+      DnsSearch: r.request?.network?.dnsSearch ?? [],
+      DnsOptions: r.request?.network?.dnsOptions ?? [],
     },
     Config: {
       Hostname: spec.hostname ?? '',

@@ -7,6 +7,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { OciSpec } from '../spec/oci.js';
+import type { MountRecord } from '../volume/mounts.js';
+import type { NetworkRequest } from './container-network.js';
 import { native } from '../native/binding.js';
 import { atomicWriteFile, atomicWriteJson } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
@@ -23,12 +25,18 @@ export interface ContainerRequest {
   stopSignal?: string;
   /** The image's labels (Docker shows them as the container's). */
   labels?: Record<string, string>;
+  /** --network and the flags that shape /etc/hosts and /etc/resolv.conf. */
+  network?: NetworkRequest;
   openStdin?: boolean;
   autoRemove?: boolean;
   init?: boolean;
   cgroupParent?: string;
   /** The raw limit flags, for inspect's HostConfig. */
   limits?: Record<string, string | string[] | undefined>;
+  /** Binds, volumes and tmpfs mounts (inspect's Mounts; `rm -v` removes the anonymous volumes). */
+  mounts?: MountRecord[];
+  /** The `-v SOURCE:TARGET[:MODE]` values, for inspect's HostConfig.Binds. */
+  binds?: string[];
 }
 
 /**

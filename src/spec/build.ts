@@ -15,7 +15,7 @@ import {
   defaultMounts,
 } from './defaults.js';
 import { getEnv, mergeEnv, parseEnvOption, readEnvFile, type HostEnv } from './env.js';
-import { OCI_VERSION, type LinuxResources, type OciProcess, type OciSpec } from './oci.js';
+import { OCI_VERSION, type LinuxResources, type OciMount, type OciNamespace, type OciProcess, type OciSpec } from './oci.js';
 import { resolveExecUser } from './user.js';
 
 /** The image config fields that shape the process (OCI image config names). */
@@ -47,6 +47,10 @@ export interface RunOptions {
   image?: ImageProcessConfig;
   /** cgroup limits (spec/resources.ts parses Docker's flags); the default device rules are added. */
   resources?: LinuxResources;
+  /** The network namespace: a new one (default), the host's, or one to join (`container:`). */
+  network?: { host?: boolean; joinPath?: string };
+  /** Files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf (they must exist by start). */
+  etcFiles?: { hostname: string; hosts: string; resolvConf: string };
 }
 
 export interface BuildContext {
@@ -123,6 +127,18 @@ function consoleSizeOf(size: RunOptions['consoleSize']): OciProcess['consoleSize
   return { height: size.rows, width: size.cols };
 }
 
+function namespacesFor(network: RunOptions['network']): OciNamespace[] {
+  return DEFAULT_NAMESPACES.filter((type) => !(type === 'network' && network?.host)).map((type) =>
+    type === 'network' && network?.joinPath ? { type, path: network.joinPath } : { type },
+  );
+}
+
+function etcMounts(files: RunOptions['etcFiles']): OciMount[] {
+  if (!files) return [];
+  const bind = (destination: string, source: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
+  return [bind('/etc/hostname', files.hostname), bind('/etc/hosts', files.hosts), bind('/etc/resolv.conf', files.resolvConf)];
+}
+
 /** Builds the OCI runtime spec for `tsrun run`. */
 export async function buildSpec(opts: RunOptions, ctx: BuildContext): Promise<OciSpec> {
   const image = opts.image ?? {};
@@ -171,9 +187,9 @@ export async function buildSpec(opts: RunOptions, ctx: BuildContext): Promise<Oc
     process: proc,
     root: { path: opts.rootfs, readonly: !!opts.readOnly },
     hostname,
-    mounts: defaultMounts(),
+    mounts: [...defaultMounts(), ...etcMounts(opts.etcFiles)],
     linux: {
-      namespaces: DEFAULT_NAMESPACES.map((type) => ({ type })),
+      namespaces: namespacesFor(opts.network),
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
       resources: { ...opts.resources, devices: [...defaultDeviceRules(), ...(opts.resources?.devices ?? [])] },

@@ -82,7 +82,10 @@ describe('Containers.create', () => {
       name: 'web',
       status: 'created',
       created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      request: { image: rootfs, openStdin: true, autoRemove: true, init: true, cgroupParent: '/my/parent/', limits: { memory: '32m' } },
+      request: {
+        image: rootfs, openStdin: true, autoRemove: true, init: true, cgroupParent: '/my/parent/', limits: { memory: '32m' },
+        network: { mode: 'none', extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] },
+      },
     });
     expect(await store.read(state.id)).toEqual(state);
     expect(await readFile(path.join(root, 'names', 'web'), 'utf8')).toBe(state.id);
@@ -100,7 +103,10 @@ describe('Containers.create', () => {
 
   it('leaves the request flags false and out what was not given', async () => {
     const state = await create();
-    expect(state.request).toEqual({ image: rootfs, openStdin: false, autoRemove: false, init: false });
+    expect(state.request).toEqual({
+      image: rootfs, openStdin: false, autoRemove: false, init: false,
+      network: { mode: 'none', extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] },
+    });
     expect(state.name).toMatch(/^[a-z]+_[a-z]+$/);
     expect((await store.readSpec(state.id)).linux?.cgroupsPath).toBeUndefined();
   });

@@ -1,0 +1,87 @@
+// --network none | host | container:NAME and the /etc files every container
+// gets (hostname, hosts with --add-host, resolv.conf with --dns*), as a
+// Docker user sees them; bad flags fail before anything is created.
+import { readdirSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { busybox, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
+
+const skip = integrationSkipReason('network-modes');
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+describe.skipIf(skip)('network modes and /etc files', () => {
+  const sb = sandbox();
+  afterAll(() => sb.cleanup());
+
+  it('the default (none) has only lo, and /etc/hosts, hostname and resolv.conf are the container\'s own', async () => {
+    const r = await sb.run([
+      '-h', 'web1', '--add-host', 'db:10.1.2.3', '--add-host', 'v6:[fd00::1]', '--dns', '192.0.2.53', '--dns-search', 'example.test', '--dns-option', 'ndots:2',
+      'sh', '-c', 'ls /sys/class/net; echo ---; cat /etc/hostname /etc/hosts; echo ---; cat /etc/resolv.conf; readlink /proc/self/ns/net',
+    ]);
+    expect(r.stderr).toBe('');
+    const [ifaces, etc, resolv] = r.stdout.split('---\n');
+    expect(ifaces.trim()).toBe('lo');
+    expect(etc).toMatch(/^web1\n127\.0\.0\.1\tlocalhost\n/);
+    expect(etc).toContain('10.1.2.3\tdb\n');
+    expect(etc).toContain('fd00::1\tv6\n');
+    expect(etc).toContain('127.0.0.1\tweb1\n');
+    expect(resolv.split('\n').slice(0, 3)).toEqual(['nameserver 192.0.2.53', 'search example.test', 'options ndots:2']);
+    // Its own namespace, not the host's.
+    expect(resolv.trim().split('\n').at(-1)).not.toBe(readlinkSync('/proc/self/ns/net'));
+  });
+
+  it('host sees the host\'s interfaces and name', async () => {
+    const r = await sb.run(['--network', 'host', 'sh', '-c', 'hostname; ls /sys/class/net; readlink /proc/self/ns/net']);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(hostname());
+    expect(lines.slice(1, -1).sort()).toEqual(readdirSync('/sys/class/net').sort());
+    expect(lines.at(-1)).toBe(readlinkSync('/proc/self/ns/net'));
+  });
+
+  it('container:NAME joins a running container\'s network namespace; a stopped one is refused', async () => {
+    const d = await sb.tsrun(['run', '-d', '--name', 'netowner', '--rootfs', busybox(), 'sleep', '60']);
+    expect(d.exitCode, d.stderr).toBe(0);
+    const owner = await sb.tsrun(['exec', 'netowner', 'readlink', '/proc/self/ns/net']);
+    const r = await sb.run(['--network', 'container:netowner', 'readlink', '/proc/self/ns/net']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(owner.stdout);
+    await sb.tsrun(['stop', '-t', '1', 'netowner']);
+    const stopped = await sb.run(['--network', 'container:netowner', 'true']);
+    expect(stopped.exitCode).toBe(125);
+    expect(stopped.stderr).toMatch(/cannot join the network of netowner: the container is not running/);
+    await sb.tsrun(['rm', 'netowner']);
+  });
+
+  it.each([
+    [['--network', 'bridge'], /network "bridge" is not available/],
+    [['--network', 'container:nosuch'], /No such container: nosuch/],
+    [['--add-host', 'nocolon'], /invalid --add-host "nocolon"/],
+    [['--add-host', 'db:999.1.1.1'], /invalid --add-host/],
+    [['--dns', 'resolver.example'], /invalid --dns "resolver\.example"/],
+    [['--network', 'host', '--dns', '192.0.2.1'], /conflicting options/],
+  ])('bad input %j → 125 and nothing created', async (flags, message) => {
+    const before = readdirSafe(join(sb.root, 'containers'));
+    const r = await sb.run([...flags, 'true']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.split('\n')).toHaveLength(1);
+    expect(readdirSafe(join(sb.root, 'containers'))).toEqual(before);
+  });
+
+  it('inspect shows the network mode and the /etc flags', async () => {
+    const c = await sb.tsrun(['create', '--name', 'insp', '--add-host', 'db:10.1.2.3', '--dns', '192.0.2.53', '--rootfs', busybox(), 'true']);
+    expect(c.exitCode, c.stderr).toBe(0);
+    const doc = JSON.parse((await sb.tsrun(['inspect', 'insp'])).stdout)[0];
+    expect(doc.HostConfig).toMatchObject({ NetworkMode: 'none', ExtraHosts: ['db:10.1.2.3'], Dns: ['192.0.2.53'] });
+    await sb.tsrun(['rm', 'insp']);
+  });
+});
