@@ -12,7 +12,7 @@
 set -euo pipefail
 
 # Bump when the layout below changes so existing fixtures get rebuilt.
-FIXTURE_VERSION=1
+FIXTURE_VERSION=2
 STAMP=.tsrun-fixture
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -81,6 +81,10 @@ nogroup:x:65534:
 EOF
 
 echo tsrun-busybox >"$r/etc/hostname"
+# Present as in distribution images: every container bind-mounts its own
+# over them, and a missing mount point would be created in this shared tree.
+printf '127.0.0.1\tlocalhost\n' >"$r/etc/hosts"
+: >"$r/etc/resolv.conf"
 
 cat >"$r/etc/os-release" <<EOF
 NAME="tsrun busybox fixture"
@@ -89,7 +93,7 @@ VERSION_ID=$FIXTURE_VERSION
 PRETTY_NAME="tsrun busybox test fixture (busybox $bb_version)"
 EOF
 
-chmod 0644 "$r"/etc/{passwd,group,hostname,os-release}
+chmod 0644 "$r"/etc/{passwd,group,hostname,os-release,hosts,resolv.conf}
 if [ "$(id -u)" = 0 ]; then
   chown -R 0:0 "$r"
   chown 1000:1000 "$r/home/tsuser"
