@@ -13,11 +13,16 @@ npx vitest run 2>&1 | tee "$logs/host.log"
 host_rc=${PIPESTATUS[0]}
 bash scripts/vm/run-tests.sh 2>&1 | tee "$logs/vm.log"
 vm_rc=${PIPESTATUS[0]}
-# Node itself has died of SIGILL/SIGSEGV under QEMU's TCG emulation now and
-# then, before any test ran: that is the emulator, not a test result, so the
-# tier boots once more. A test failure or a timeout is never retried.
-if [ "$vm_rc" != 0 ] && grep -qE 'FAILED: vitest exited with status 1(3[2-9]|4[0-3]) and printed no summary line' "$logs/vm.log"; then
-  echo "test-all: node crashed inside the VM before reporting (emulation); running the VM tier once more"
+# Under QEMU's TCG emulation node has now and then died of SIGILL/SIGSEGV, or
+# its WebAssembly (vite's parser) failed with "memory access out of bounds"
+# before any test ran: that is the emulator, not a test result, so the tier
+# boots once more. A test that ran and failed, or a timeout, is never retried.
+emulator_fault() {
+  grep -qE 'FAILED: vitest exited with status 1(3[2-9]|4[0-3]) and printed no summary line' "$1" ||
+    sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -qE '^ +Tests +no tests[[:space:]]*$'
+}
+if [ "$vm_rc" != 0 ] && emulator_fault "$logs/vm.log"; then
+  echo "test-all: node failed inside the VM before any test ran (emulation); running the VM tier once more"
   bash scripts/vm/run-tests.sh 2>&1 | tee "$logs/vm.log"
   vm_rc=${PIPESTATUS[0]}
 fi
