@@ -2,7 +2,7 @@
 import { native as realNative, type NativeBinding } from './native/binding.js';
 import { Images } from './image/images.js';
 import { Containers } from './runtime/containers.js';
-import { ContainerStore } from './runtime/store.js';
+import { ContainerStore, type ContainerState } from './runtime/store.js';
 import { DockerConfigCredentials } from './image/registry/credentials.js';
 import { fileLocker } from './util/lock.js';
 import { VolumeStore } from './volume/store.js';
@@ -52,10 +52,12 @@ export class Tsrun {
       lock: fileLocker(this.native, 6 * 3600_000),
       hosts: { mirrors: opts.registryMirrors, insecure: opts.insecureRegistries },
       credentials: opts.authFiles?.length ? new DockerConfigCredentials({ readPaths: opts.authFiles }) : undefined,
-      imagesInUse: () => this.imagesInUse(),
+      imagesInUse: () => this.containersBy((r) => (r.request?.imageId ? [r.request.imageId] : []), (r) => r.id),
       unpackInWorkers: opts.native === undefined,
     });
-    this.volumes = new VolumeStore({ root: this.root, lock: fileLocker(this.native), usersOf: () => this.volumesInUse() });
+    this.volumes = new VolumeStore({ root: this.root, lock: fileLocker(this.native), usersOf: () =>
+      this.containersBy((r) => volumeNames(r.request?.mounts), (r) => `${r.name} (${r.id.slice(0, 12)})`),
+    });
     this.containers = new Containers({
       native: this.native,
       store: this.store,
@@ -67,22 +69,17 @@ export class Tsrun {
     });
   }
 
-  /** Volume name → the containers (running or not) whose mounts use it, as "name (id12)". */
-  private async volumesInUse(): Promise<Map<string, string[]>> {
+  /**
+   * Each key `keysOf` finds in a container record (an image id, a volume
+   * name) → the containers, running or not, that hold it, as `label` shows
+   * them. rmi, image prune and volume rm leave those alone.
+   */
+  private async containersBy(keysOf: (r: ContainerState) => string[], label: (r: ContainerState) => string): Promise<Map<string, string[]>> {
     const users = new Map<string, string[]>();
     for (const id of await this.store.ids()) {
-      const rec = await this.store.read(id).catch(() => null);
-      for (const name of volumeNames(rec?.request?.mounts)) users.set(name, [...(users.get(name) ?? []), `${rec!.name} (${id.slice(0, 12)})`]);
-    }
-    return users;
-  }
-
-  /** Image id → the containers that run it (rmi and prune leave those alone). */
-  private async imagesInUse(): Promise<Map<string, string[]>> {
-    const users = new Map<string, string[]>();
-    for (const id of await this.store.ids()) {
-      const imageId = (await this.store.read(id).catch(() => null))?.request?.imageId;
-      if (imageId) users.set(imageId, [...(users.get(imageId) ?? []), id]);
+      const rec = await this.store.read(id).catch(() => null); // removed meanwhile
+      if (!rec) continue;
+      for (const key of keysOf(rec)) users.set(key, [...(users.get(key) ?? []), label(rec)]);
     }
     return users;
   }

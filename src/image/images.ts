@@ -11,17 +11,16 @@ import type { NativeBinding } from '../native/binding.js';
 import type { Locker } from '../util/lock.js';
 import { parseImageConfig, type ImageConfig } from './config.js';
 import { hostPlatform, type Platform } from './platform.js';
-import { pullImage, type PullDeps, type PullEvent, type PullResult } from './pull.js';
+import type { PullDeps, PullEvent, PullResult } from './pull.js';
 import { familiarName, parseReference, repositoryName, type ImageReference } from './reference.js';
-import { RegistryClient } from './registry/client.js';
+import type { RegistryClient } from './registry/client.js';
 import type { CredentialSource } from './registry/credentials.js';
 import type { RegistryHostsConfig } from './registry/hosts.js';
 import { ContainerRootfs } from './rootfs.js';
 import { ContentStore } from './store/content.js';
 import { ImageIndex, tagsOf, type IndexData, type ImageRecord } from './store/image-index.js';
 import { LayerStore } from './store/layers.js';
-import { unpackLayer } from './unpack/layer.js';
-import { UnpackPool, workersAvailable } from './unpack/pool.js';
+import type { UnpackPool } from './unpack/pool.js';
 
 export interface ImagesDeps {
   root: string;
@@ -70,26 +69,29 @@ export class Images {
     this.rootfs = new ContainerRootfs(join(deps.root, 'overlay'), this.layers, deps.native);
   }
 
-  registry(): RegistryClient {
-    this.client ??= new RegistryClient({ hosts: this.deps.hosts, credentials: this.deps.credentials });
-    return this.client;
-  }
-
   async pull(reference: string, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void; concurrency?: number } = {}): Promise<PullResult> {
     const ref = parseReference(reference);
     await mkdir(join(this.deps.root, 'images'), { recursive: true, mode: 0o700 });
+    // The registry client, the unpacker and worker_threads load only when a
+    // pull happens: every other verb (ps, rm, ...) pays Node's start-up alone.
+    const [{ pullImage }, { RegistryClient }] = await Promise.all([import('./pull.js'), import('./registry/client.js')]);
+    this.client ??= new RegistryClient({ hosts: this.deps.hosts, credentials: this.deps.credentials });
     return pullImage(
-      { client: this.registry(), content: this.content, layers: this.layers, index: this.index, ...this.unpacker() },
+      { client: this.client, content: this.content, layers: this.layers, index: this.index, ...(await this.unpacker()) },
       ref,
       { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency: opts.concurrency },
     );
   }
 
-  private unpacker(): Pick<PullDeps, 'unpack' | 'warmUnpack'> {
-    if (this.deps.unpackInWorkers && workersAvailable()) {
-      const pool = (this.pool ??= new UnpackPool(UNPACK_WORKERS));
-      return { unpack: (job, onBytes) => pool.unpack(job, onBytes), warmUnpack: (n) => pool.warm(n) };
+  private async unpacker(): Promise<Pick<PullDeps, 'unpack' | 'warmUnpack'>> {
+    if (this.deps.unpackInWorkers) {
+      const { UnpackPool, workersAvailable } = await import('./unpack/pool.js');
+      if (workersAvailable()) {
+        const pool = (this.pool ??= new UnpackPool(UNPACK_WORKERS));
+        return { unpack: (job, onBytes) => pool.unpack(job, onBytes), warmUnpack: (n) => pool.warm(n) };
+      }
     }
+    const { unpackLayer } = await import('./unpack/layer.js');
     return { unpack: (job, onBytes) => unpackLayer({ ...job, native: this.deps.native, onBytes }) };
   }
 

@@ -88,6 +88,34 @@ describe.skipIf(skip)('pull under SIGKILL and in parallel', () => {
     }
   });
 
+  it('a full disk under --root fails the pull with ENOSPC and names no image', async () => {
+    const { execa } = await import('execa');
+    const { cli } = await import('../helpers/tsrun.js');
+    const base = mkdtempSync(join(tmpdir(), 'tsrun-pullfull-'));
+    // A 16 MiB tmpfs as --root (the image is some 75 MiB), in a mount
+    // namespace of its own so the host's mount table never sees it.
+    const script = `
+      set -u
+      mkdir -p "$ROOT" && mount -t tmpfs -o size=16m tsrun-pullfull "$ROOT" || exit 99
+      node -- "$CLI" --root "$ROOT" --runroot "$ROOT/run" pull "$REF" >/dev/null 2>"$BASE/stderr"
+      echo "exit=$?"
+      echo "images=$(node -- "$CLI" --root "$ROOT" --runroot "$ROOT/run" images -q | grep -c .)"
+      echo "half-layers=$(for d in "$ROOT"/images/layers/*/; do [ -d "$d" ] && [ ! -e "$d/link" ] && echo "$d"; done | grep -c .)"
+      echo "work-dirs=$(ls -A "$ROOT/images/tmp" 2>/dev/null | grep -v '\\.lock$' | grep -c .)"`;
+    try {
+      const r = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+        env: { ROOT: join(base, 'root'), BASE: base, CLI: cli, REF: ref },
+        reject: false,
+      });
+      expect(r.stdout.split('\n')).toEqual(['exit=1', 'images=0', 'half-layers=0', 'work-dirs=0']);
+      const stderr = readFileSync(join(base, 'stderr'), 'utf8');
+      expect(stderr).toMatch(/^tsrun: .*ENOSPC/);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('two pulls of the same image at once both succeed and store it once', async () => {
     const sb = sandbox();
     try {

@@ -1,7 +1,7 @@
 // `tsrun image VERB`: Docker's image management group. The verbs that also
 // exist at top level (images, rmi, tag, history, pull) share their code.
 import type { Command } from 'commander';
-import { tsrunFor } from '../context.js';
+import { forEachRef, tsrunFor } from '../context.js';
 import { addImageHistory } from './history.js';
 import { addImageImport } from './import.js';
 import { addImageList } from './images.js';
@@ -27,17 +27,9 @@ export function registerImage(program: Command): void {
     .argument('<image...>')
     .action(async (refs: string[], _flags: unknown, cmd: Command) => {
       const { imageInspectDocument } = await import('../../image/inspect.js');
-      const { reportError } = await import('../errors.js');
       const images = (await tsrunFor(cmd)).images;
       const docs: unknown[] = [];
-      for (const ref of refs) {
-        try {
-          docs.push(imageInspectDocument(await images.get(ref)));
-        } catch (err) {
-          reportError(err, 1);
-          process.exitCode = 1;
-        }
-      }
+      await forEachRef(refs, async (ref) => void docs.push(imageInspectDocument(await images.get(ref))));
       process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
     });
   image
