@@ -28,7 +28,11 @@ export type TsrunErrorCode =
   | 'ARCHIVE_INVALID'
   | 'REGISTRY_UNAUTHORIZED'
   | 'REGISTRY_UNREACHABLE'
-  | 'REGISTRY_ERROR';
+  | 'REGISTRY_ERROR'
+  // networks
+  | 'NETWORK_NOT_FOUND'
+  | 'NETWORK_IN_USE'
+  | 'PORT_IN_USE';
 
 export class TsrunError extends Error {
   readonly code: TsrunErrorCode;

@@ -1,4 +1,5 @@
 // The typed in-process API: `import { Tsrun } from 'tsrun'`.
+import { join } from 'node:path';
 import { native as realNative, type NativeBinding } from './native/binding.js';
 import { Images } from './image/images.js';
 import { Containers } from './runtime/containers.js';
@@ -7,6 +8,9 @@ import { DockerConfigCredentials } from './image/registry/credentials.js';
 import { fileLocker } from './util/lock.js';
 import { VolumeStore } from './volume/store.js';
 import { volumeNames } from './volume/mounts.js';
+import { Networks } from './network/networks.js';
+import { defaultBridgeFor } from './network/config.js';
+import { existsSync } from 'node:fs';
 
 export interface TsrunOptions {
   /** Persistent store (default /var/lib/tsrun). */
@@ -23,6 +27,8 @@ export interface TsrunOptions {
   insecureRegistries?: string[];
   /** Docker config.json files holding registry credentials, first one is written by login. */
   authFiles?: string[];
+  /** The network of containers made without --network (default `bridge`; `none` on hosts without bridges). */
+  defaultNetwork?: string;
 }
 
 export const DEFAULT_ROOT = '/var/lib/tsrun';
@@ -39,6 +45,8 @@ export class Tsrun {
   readonly images: Images;
   /** Named and anonymous volumes: create/ls/inspect/rm/prune. */
   readonly volumes: VolumeStore;
+  /** Bridge networks: create/ls/inspect/rm/prune, and the containers' addresses and ports. */
+  readonly networks: Networks;
 
   constructor(opts: TsrunOptions = {}) {
     this.root = opts.root ?? DEFAULT_ROOT;
@@ -58,6 +66,13 @@ export class Tsrun {
     this.volumes = new VolumeStore({ root: this.root, lock: fileLocker(this.native), usersOf: () =>
       this.containersBy((r) => volumeNames(r.request?.mounts), (r) => `${r.name} (${r.id.slice(0, 12)})`),
     });
+    this.networks = new Networks({
+      root: this.root,
+      lock: fileLocker(this.native),
+      defaultBridge: defaultBridgeFor(this.root, DEFAULT_ROOT),
+      hostsFileOf: (id) => join(this.store.dir(id), 'hosts'),
+      containerExists: async (id) => existsSync(join(this.store.dir(id), 'state.json')),
+    });
     this.containers = new Containers({
       native: this.native,
       store: this.store,
@@ -66,6 +81,8 @@ export class Tsrun {
       hostEnv: opts.env ?? {},
       images: this.images,
       volumes: this.volumes,
+      networks: this.networks,
+      defaultNetwork: opts.defaultNetwork,
     });
   }
 

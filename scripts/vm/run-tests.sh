@@ -90,6 +90,9 @@ main() {
   {
     echo "cd $(printf '%q' "$repo") || exit 1"
     echo "export TSRUN_VM=1 TSRUN_VM_RESULTS=/run/tsrun-vm"
+    # The guest kernel loads no bridge, veth or nf_tables modules: its tier
+    # tests cgroup v2, so containers there default to --network none.
+    echo "export TSRUN_DEFAULT_NETWORK=none"
     if [ -n "${TSRUN_VM_CMD:-}" ]; then
       echo "$TSRUN_VM_CMD"
     else

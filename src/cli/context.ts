@@ -16,7 +16,7 @@ export function authFiles(): string[] {
 
 export async function tsrunFor(cmd: Command) {
   const { Tsrun } = await import('../tsrun.js');
-  const { root, runroot, registryMirror, insecureRegistry } = globalOptions(cmd);
+  const { root, runroot, registryMirror, insecureRegistry, defaultNetwork } = globalOptions(cmd);
   return new Tsrun({
     root,
     runroot,
@@ -24,6 +24,7 @@ export async function tsrunFor(cmd: Command) {
     registryMirrors: registryMirror?.length ? registryMirror : envList(process.env.TSRUN_REGISTRY_MIRROR),
     insecureRegistries: [...envList(process.env.TSRUN_INSECURE_REGISTRIES), ...(insecureRegistry ?? [])],
     authFiles: authFiles(),
+    defaultNetwork,
   });
 }
 

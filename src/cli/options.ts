@@ -11,6 +11,7 @@ export interface GlobalFlags {
   runroot?: string;
   registryMirror?: string[];
   insecureRegistry?: string[];
+  defaultNetwork?: string;
 }
 
 /** The global options, wherever on the command line they were given. */

@@ -32,6 +32,11 @@ export interface ContainerFlags extends ResourceFlags {
   dns?: string[];
   dnsSearch?: string[];
   dnsOption?: string[];
+  publish?: string[];
+  publishAll?: boolean;
+  ip?: string;
+  macAddress?: string;
+  networkAlias?: string[];
 }
 
 export function addContainerOptions(cmd: Command): Command {
@@ -64,7 +69,12 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--device-read-bps <dev:rate>', 'limit read rate from a block device (repeatable)', collect)
     .option('--device-write-bps <dev:rate>', 'limit write rate to a block device (repeatable)', collect)
     .option('--cgroup-parent <path>', 'parent cgroup for the container (default: tsrun)')
-    .option('--net, --network <mode>', 'none (default for now), host, or container:NAME')
+    .option('--net, --network <mode>', 'bridge (default), a network NAME, none, host, or container:NAME')
+    .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', "publish a container's port on the host (repeatable)", collect)
+    .option('-P, --publish-all', "publish every port the image EXPOSEs on a random host port")
+    .option('--ip <address>', 'IPv4 address on a user-defined network')
+    .option('--mac-address <mac>', "MAC address of the container's interface")
+    .option('--network-alias <alias>', 'another name containers on the same user-defined network resolve (repeatable)', collect)
     .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect)
     .option('--dns <ip>', 'a nameserver for /etc/resolv.conf (repeatable)', collect)
     .option('--dns-search <domain>', 'a search domain for /etc/resolv.conf (repeatable)', collect)
@@ -124,6 +134,11 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     dns: flags.dns,
     dnsSearch: flags.dnsSearch,
     dnsOption: flags.dnsOption,
+    publish: flags.publish,
+    publishAll: flags.publishAll,
+    ip: flags.ip,
+    macAddress: flags.macAddress,
+    networkAlias: flags.networkAlias,
     resources,
     limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
   };

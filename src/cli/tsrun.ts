@@ -26,6 +26,8 @@ import { registerStats } from './commands/stats.js';
 import { registerTag } from './commands/tag.js';
 import { registerTop } from './commands/top.js';
 import { registerVolume } from './commands/volume.js';
+import { registerNetwork } from './commands/network.js';
+import { registerPort } from './commands/port.js';
 import { reportError } from './errors.js';
 import { collect } from './options.js';
 
@@ -36,6 +38,7 @@ const program = new Command('tsrun')
   .option('--runroot <dir>', 'runtime state directory', process.env.TSRUN_RUNROOT ?? '/run/tsrun')
   .option('--registry-mirror <url>', 'serve docker.io images from this mirror first (repeatable; env TSRUN_REGISTRY_MIRROR)', collect)
   .option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; env TSRUN_INSECURE_REGISTRIES)', collect)
+  .option('--default-network <name>', 'network of containers run without --network (env TSRUN_DEFAULT_NETWORK)', process.env.TSRUN_DEFAULT_NETWORK || 'bridge')
   .enablePositionalOptions()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -45,7 +48,7 @@ for (const register of [
   registerExec, registerInspect, registerTop, registerStats, registerCheck,
   registerPull, registerImages, registerImage, registerRmi, registerTag, registerHistory, registerLogin,
   registerSave, registerLoad, registerImport, registerExport,
-  registerVolume,
+  registerVolume, registerNetwork, registerPort,
 ]) {
   register(program);
 }

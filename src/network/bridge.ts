@@ -83,6 +83,8 @@ export interface AttachOptions {
   ip?: string;
   /** `--mac-address`; default derived from the address (02:42:a:b:c:d). */
   mac?: string;
+  /** What peers on the network resolve to this container (kept on its lease). */
+  names?: string[];
   /** Interface name inside; default eth0 (eth1... for a second network). */
   ifName?: string;
   mtu?: number;
@@ -98,7 +100,7 @@ export async function attachContainer(o: AttachOptions): Promise<Attachment> {
   const prefixLen = parseCidr(o.net.Subnet).prefix;
   const mtu = String(o.mtu ?? 1500);
 
-  const ip = await o.ipam.allocate(o.containerId, { ip: o.ip, hostVeth });
+  const ip = await o.ipam.allocate(o.containerId, { ip: o.ip, hostVeth, names: o.names });
   let created = false;
   try {
     // A leftover from an earlier attempt for this same container (its name is derived from the id).

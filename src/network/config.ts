@@ -126,7 +126,16 @@ export interface NetworkStore {
   remove(name: string, opts?: { force?: boolean }): Promise<NetworkRecord>;
 }
 
-export function networkStore(opts: { root: string; lock: Locker; tools?: NetTools; now?: () => Date }): NetworkStore {
+/**
+ * The default network's bridge device: `tsrun0` for the default --root, and
+ * for any other root a name of its own (`tsr` + 8 hex of the root's path +
+ * `0`), since devices are host-wide and two roots must not share one.
+ */
+export function defaultBridgeFor(root: string, defaultRoot: string): string {
+  return root === defaultRoot ? DEFAULT_BRIDGE : `tsr${createHash('sha256').update(root).digest('hex').slice(0, 8)}0`;
+}
+
+export function networkStore(opts: { root: string; lock: Locker; tools?: NetTools; now?: () => Date; defaultBridge?: string }): NetworkStore {
   const tools = opts.tools ?? hostTools;
   const now = opts.now ?? (() => new Date());
   const base = join(opts.root, 'networks');
@@ -159,7 +168,7 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
     if (await find(o.name)) throw new TsrunError('NAME_IN_USE', `network ${o.name} already exists`);
     const networks = await list();
     const id = createHash('sha256').update(randomBytes(32)).digest('hex');
-    const bridge = o.bridge ?? (o.name === DEFAULT_NETWORK ? DEFAULT_BRIDGE : `tsr${id.slice(0, 12)}`);
+    const bridge = o.bridge ?? (o.name === DEFAULT_NETWORK ? (opts.defaultBridge ?? DEFAULT_BRIDGE) : `tsr${id.slice(0, 12)}`);
     if (!IFNAME_RE.test(bridge)) throw new TsrunError('INVALID_ARGUMENT', `invalid bridge device name ${JSON.stringify(bridge)} (at most 15 characters)`);
     const taken = networks.find((n) => n.Bridge === bridge);
     if (taken) throw new TsrunError('NAME_IN_USE', `bridge device ${bridge} is already used by network ${taken.Name}`);
@@ -199,7 +208,7 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
     list,
     get: async (name) => {
       const r = await find(name);
-      if (!r) throw new TsrunError('INVALID_ARGUMENT', `network ${name} not found`);
+      if (!r) throw new TsrunError('NETWORK_NOT_FOUND', `network ${name} not found`);
       return r;
     },
     create: (o) => withLock(() => createLocked(o)),
@@ -207,7 +216,7 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
     remove: (name, ro = {}) =>
       withLock(async () => {
         const rec = await find(name);
-        if (!rec) throw new TsrunError('INVALID_ARGUMENT', `network ${name} not found`);
+        if (!rec) throw new TsrunError('NETWORK_NOT_FOUND', `network ${name} not found`);
         if (!ro.force) {
           let leases: Record<string, { ContainerId: string }> = {};
           try {
@@ -216,7 +225,7 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
             /* no leases file: nothing in use */
           }
           const users = Object.values(leases).map((l) => l.ContainerId.slice(0, 12));
-          if (users.length) throw new TsrunError('INVALID_STATE', `network ${name} is in use by container(s) ${users.join(', ')}`);
+          if (users.length) throw new TsrunError('NETWORK_IN_USE', `network ${name} has active endpoints: container(s) ${users.join(', ')}`);
         }
         await rm(networkDir(opts.root, name), { recursive: true, force: true });
         return rec;

@@ -4,18 +4,16 @@
 import { isIP } from 'node:net';
 import { TsrunError } from '../errors.js';
 
-/** --network as Docker takes it; bridge networks are not wired into run yet. */
-export type NetworkMode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; ref: string };
+/** --network as Docker takes it: none, host, container:REF, or a bridge network by name (`bridge`, the default, or a user-defined one). */
+export type NetworkMode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; ref: string } | { kind: 'bridge'; network: string };
 
-export function parseNetworkMode(value: string | undefined): NetworkMode {
-  if (value === undefined || value === 'none') return { kind: 'none' };
+export function parseNetworkMode(value: string): NetworkMode {
+  if (value === 'none') return { kind: 'none' };
   if (value === 'host') return { kind: 'host' };
   if (value.startsWith('container:') && value.length > 'container:'.length) return { kind: 'container', ref: value.slice('container:'.length) };
-  if (value === '' || value === 'container:') throw new TsrunError('INVALID_ARGUMENT', `invalid --network ${JSON.stringify(value)}`);
-  throw new TsrunError(
-    'UNSUPPORTED',
-    `network ${JSON.stringify(value)} is not available: bridge and user-defined networks are not wired into run yet; use --network none, host or container:NAME`,
-  );
+  if (value === 'default') return { kind: 'bridge', network: 'bridge' };
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid --network ${JSON.stringify(value)}`);
+  return { kind: 'bridge', network: value };
 }
 
 export interface ExtraHost {

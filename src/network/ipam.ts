@@ -17,6 +17,8 @@ export interface Lease {
   ContainerId: string;
   /** Host-side veth, when known (teardown can find it without the container's state). */
   HostVeth?: string;
+  /** Names peers on a user-defined network resolve to this address: the container's name, short id and aliases. */
+  Names?: string[];
   Created: string;
 }
 
@@ -33,6 +35,7 @@ export interface AllocateOptions {
   /** `--ip`: this address or an error (taken, outside the subnet, the gateway...). */
   ip?: string;
   hostVeth?: string;
+  names?: string[];
 }
 
 export interface Ipam {
@@ -43,6 +46,8 @@ export interface Ipam {
   /** Releases the leases of containers for which `isLive` says false; returns the freed addresses. */
   releaseStale(isLive: (containerId: string) => boolean | Promise<boolean>): Promise<string[]>;
   list(): Promise<Record<string, Lease>>;
+  /** Runs `fn` with the leases as they are, holding the lease lock (nobody allocates or releases meanwhile). */
+  withLeases<T>(fn: (leases: Record<string, Lease>) => Promise<T>): Promise<T>;
 }
 
 export function networkDir(root: string, name: string): string {
@@ -105,15 +110,19 @@ export function openIpam(opts: { root: string; network: string; subnet: string; 
       locked(async (state) => {
         const mine = Object.entries(state.Leases).find(([, l]) => l.ContainerId === containerId);
         if (mine && (want.ip === undefined || want.ip === mine[0])) {
-          if (want.hostVeth && mine[1].HostVeth !== want.hostVeth) {
-            mine[1].HostVeth = want.hostVeth;
-            return { write: true, value: mine[0] };
-          }
-          return { write: false, value: mine[0] };
+          const lease = { ...mine[1], ...(want.hostVeth ? { HostVeth: want.hostVeth } : {}), ...(want.names ? { Names: want.names } : {}) };
+          if (JSON.stringify(lease) === JSON.stringify(mine[1])) return { write: false, value: mine[0] };
+          state.Leases[mine[0]] = lease;
+          return { write: true, value: mine[0] };
         }
         if (mine) delete state.Leases[mine[0]];
         const ip = pick(state, containerId, want);
-        state.Leases[ip] = { ContainerId: containerId, ...(want.hostVeth ? { HostVeth: want.hostVeth } : {}), Created: now().toISOString() };
+        state.Leases[ip] = {
+          ContainerId: containerId,
+          ...(want.hostVeth ? { HostVeth: want.hostVeth } : {}),
+          ...(want.names ? { Names: want.names } : {}),
+          Created: now().toISOString(),
+        };
         if (want.ip === undefined) state.Last = ip;
         return { write: true, value: ip };
       }),
@@ -135,6 +144,7 @@ export function openIpam(opts: { root: string; network: string; subnet: string; 
         return { write: freed.length > 0, value: freed };
       }),
     list: async () => (await read()).Leases,
+    withLeases: (fn) => locked(async (state) => ({ write: false, value: await fn(state.Leases) })),
   };
 }
 

@@ -8,7 +8,7 @@
 //   chain forward     filter, hook forward 0     jump net-forward; ct established,related accept; ct status dnat accept
 //   chain guard       filter, hook prerouting -150  jump net-guard
 //   chain ports            DNAT rules, one per published port, comment "ctr <id> <proto> <hostIp> <hostPort> <ctrPort>"
-//   chain net-postrouting  per network, comment "net <name>": masquerade SUBNET going out a non-bridge interface,
+//   chain net-postrouting  per network, comment "net <bridge device>": masquerade SUBNET going out a non-bridge interface,
 //                          masquerade 127.0.0.0/8 and hairpin (DNATed from the subnet) going into the bridge
 //   chain net-forward      per network: accept from the bridge, or for --internal drop anything crossing it
 //   chain net-guard        per network: drop packets from the bridge addressed to 127.0.0.0/8 (see below)
@@ -62,7 +62,7 @@ export interface Nat {
   ensureBase(): Promise<void>;
   /** Masquerade/forward/guard rules of one network (replacing any earlier ones), route_localnet on its bridge. The bridge must exist. */
   ensureNetwork(net: NetworkRecord): Promise<void>;
-  removeNetwork(name: string): Promise<void>;
+  removeNetwork(net: NetworkRecord): Promise<void>;
   /** DNAT rules for a container's published ports. Fails, adding none, if a host port is already published. */
   addPorts(containerId: string, containerIp: string, ports: PortMapping[]): Promise<void>;
   /** Removes the container's DNAT rules; returns how many. Idempotent. */
@@ -152,7 +152,9 @@ export function natManager(opts: { table?: string; tools?: NetTools; lock?: Lock
     ensureNetwork: (net) =>
       locked(async () => {
         await ensureBase();
-        const tag = quote(`net ${net.Name}`);
+        // Tagged by bridge device, which is unique on the host, unlike a
+        // network name (every --root has its own `bridge` network).
+        const tag = quote(`net ${net.Bridge}`);
         const br = quote(net.Bridge);
         const add: string[] = [];
         if (net.Internal) {
@@ -165,10 +167,10 @@ export function natManager(opts: { table?: string; tools?: NetTools; lock?: Lock
           add.push(`add rule ${T} net-forward iifname ${br} accept comment ${tag}`);
         }
         add.push(`add rule ${T} net-guard iifname ${br} ip daddr 127.0.0.0/8 drop comment ${tag}`);
-        await replace((c) => c === `net ${net.Name}`, add);
+        await replace((c) => c === `net ${net.Bridge}`, add);
         if (!net.Internal) await tools.writeSysctl(`net.ipv4.conf.${net.Bridge}.route_localnet`, '1');
       }),
-    removeNetwork: (name) => locked(async () => void (await replace((c) => c === `net ${name}`, []))),
+    removeNetwork: (net) => locked(async () => void (await replace((c) => c === `net ${net.Bridge}`, []))),
     addPorts: (containerId, containerIp, ports) =>
       locked(async () => {
         if (!/^[0-9a-f]{1,64}$/.test(containerId)) throw new TsrunError('INVALID_ARGUMENT', `invalid container id ${containerId}`);
@@ -181,7 +183,7 @@ export function natManager(opts: { table?: string; tools?: NetTools; lock?: Lock
           if (parseIpv4(p.hostIp) === null) throw new TsrunError('INVALID_ARGUMENT', `invalid host address ${p.hostIp}`);
           if (!(p.hostPort >= 1 && p.hostPort <= 65535 && p.containerPort >= 1 && p.containerPort <= 65535)) throw new TsrunError('INVALID_ARGUMENT', `invalid port mapping ${p.hostPort}:${p.containerPort}`);
           const clash = existing.find((e) => e.protocol === p.protocol && e.hostPort === p.hostPort && (e.hostIp === p.hostIp || e.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'));
-          if (clash) throw new TsrunError('NAME_IN_USE', `host port ${p.hostIp}:${p.hostPort}/${p.protocol} is already published by container ${clash.containerId.slice(0, 12)}`);
+          if (clash) throw new TsrunError('PORT_IN_USE', `host port ${p.hostIp}:${p.hostPort}/${p.protocol} is already published by container ${clash.containerId.slice(0, 12)}`);
           existing.push({ ...p, containerId, containerIp });
           const daddr = p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `;
           const tag = quote(`ctr ${containerId} ${p.protocol} ${p.hostIp} ${p.hostPort} ${p.containerPort}`);

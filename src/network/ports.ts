@@ -134,15 +134,15 @@ export async function resolvePorts(specs: PortSpec[], inUse: PortMapping[] = [])
       for (let p = s.hostPort; p <= s.hostPortEnd && hostPort === 0; p++) {
         if (!taken(s.hostIp, p, s.protocol, all) && (await isHostPortFree(s.hostIp, p, s.protocol))) hostPort = p;
       }
-      if (hostPort === 0) throw new TsrunError('NAME_IN_USE', `no free host port in ${s.hostPort}-${s.hostPortEnd}/${s.protocol}`);
+      if (hostPort === 0) throw new TsrunError('PORT_IN_USE', `no free host port in ${s.hostPort}-${s.hostPortEnd}/${s.protocol}`);
     } else if (hostPort === 0) {
       for (let i = 0; i < 50 && hostPort === 0; i++) {
         const p = await ephemeralPort(s.hostIp, s.protocol);
         if (!taken(s.hostIp, p, s.protocol, all)) hostPort = p;
       }
-      if (hostPort === 0) throw new TsrunError('NAME_IN_USE', `no free host port for ${s.containerPort}/${s.protocol}`);
+      if (hostPort === 0) throw new TsrunError('PORT_IN_USE', `no free host port for ${s.containerPort}/${s.protocol}`);
     } else if (taken(s.hostIp, hostPort, s.protocol, all)) {
-      throw new TsrunError('NAME_IN_USE', `host port ${s.hostIp}:${hostPort}/${s.protocol} is already published`);
+      throw new TsrunError('PORT_IN_USE', `host port ${s.hostIp}:${hostPort}/${s.protocol} is already published`);
     }
     out.push({ hostIp: s.hostIp, hostPort, containerPort: s.containerPort, protocol: s.protocol });
   }

@@ -16,7 +16,13 @@ import { processConfig } from '../image/config.js';
 import type { ImageView, Images, PullPolicy } from '../image/images.js';
 import type { Platform } from '../image/platform.js';
 import type { PullEvent } from '../image/pull.js';
-import { networkBuildOptions, networkRequest, prepareNetwork, type NetworkFlags } from './container-network.js';
+import {
+  connectNetworks, connectRunning, disconnectNetworks, endpointRequest, networkBuildOptions, networkRequest, prepareNetwork,
+  type EndpointRequest, type NetworkFlags,
+} from './container-network.js';
+import type { Networks } from '../network/networks.js';
+import type { PublishedPort } from '../network/nat.js';
+import { fileLocker } from '../util/lock.js';
 import { parseSignal } from './signals.js';
 import type { MountSpec, VolumesFromSpec } from '../volume/flags.js';
 import { applyMounts, prepareMounts, type PreparedMounts } from '../volume/mounts.js';
@@ -72,6 +78,10 @@ export interface ContainersDeps {
   images?: Images;
   /** Named and anonymous volumes (absent: no volume mounts). */
   volumes?: VolumeStore;
+  /** Bridge networks (absent: only none, host and container: modes). */
+  networks?: Networks;
+  /** The network of a container made without --network (default `bridge`). */
+  defaultNetwork?: string;
 }
 
 // An exit the monitor could not record: Docker reports such a container as
@@ -119,7 +129,12 @@ export class Containers {
   }
 
   private async createWith(id: string, req: CreateRequest, rootfs: string, image?: ImageView): Promise<ContainerState> {
-    const network = await networkRequest(req, (ref) => this.resolve(ref));
+    const network = await networkRequest(req, {
+      resolveContainer: (ref) => this.resolve(ref),
+      findNetwork: (name) => this.networks().store.find(name),
+      defaultNetwork: this.deps.defaultNetwork ?? 'bridge',
+      exposedPorts: image?.config.config?.ExposedPorts,
+    });
     const spec = await buildSpec(
       { ...req, rootfs, image: image ? processConfig(image.config) : undefined, ...networkBuildOptions(network, this.deps.store.dir(id), req.hostname) },
       { id, hostEnv: this.deps.hostEnv },
@@ -160,6 +175,18 @@ export class Containers {
       imageVolumes,
       mountsOf: async (ref) => (await this.deps.store.read(await this.resolve(ref))).request?.mounts ?? [],
     });
+  }
+
+  private networks(): Networks {
+    if (!this.deps.networks) throw new TsrunError('UNSUPPORTED', 'this tsrun has no bridge networks: use --network none or host');
+    return this.deps.networks;
+  }
+
+  // Joining and leaving networks, and the monitor's clean-up after an exit,
+  // take this per-container lock, so a clean-up of the previous run never
+  // undoes the next start's set-up.
+  private netLocked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return fileLocker(this.deps.native)(join(this.deps.store.dir(id), 'network.lock'), fn);
   }
 
   private volumes(): VolumeStore {
@@ -238,26 +265,37 @@ export class Containers {
     if (record.request?.imageId) await this.images().rootfs.mount(id);
     // --rm: a detached container is removed by its monitor; an attached
     // run's caller removes it (and must not race the monitor doing so).
-    const exitCommand = record.request?.autoRemove && !opts.owner
-      ? [...(this.deps.selfCommand ?? defaultSelfCommand()), '--root', this.deps.root, '--runroot', this.deps.runroot, 'rm', '-f', id]
-      : undefined;
+    // Otherwise, a container on a bridge network leaves it when it exits,
+    // by its monitor running `container cleanup` (Podman's conmon does the same).
+    const self = [...(this.deps.selfCommand ?? defaultSelfCommand()), '--root', this.deps.root, '--runroot', this.deps.runroot];
+    const net = record.request?.network;
+    const exitCommand = record.request?.autoRemove
+      ? (opts.owner ? undefined : [...self, 'rm', '-f', id])
+      : net?.networks ? [...self, 'container', 'cleanup', id] : undefined;
     const rec = await this.engine.create(id, {
       bundle: this.deps.store.dir(id),
       spec,
       reportExecErrors: true,
       monitor: { logPath: this.logPath(id), openStdin: !!record.request?.openStdin, exitCommand, owner: opts.owner },
     });
+    let networkSettings;
     try {
       await opts.beforeStart?.(this.engine.dir(id));
+      if (net?.networks) {
+        networkSettings = await this.netLocked(id, () =>
+          connectNetworks(this.networks(), { id, name: record.name, pid: rec.pid, hostname: spec.hostname ?? '', request: net }),
+        );
+      }
       await this.engine.start(id);
     } catch (err) {
       await this.engine.delete(id, true).catch(() => {});
+      if (net?.networks) await this.netLocked(id, () => disconnectNetworks(this.networks(), id, net)).catch(() => {});
       throw err;
     }
     const restarts = record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
     await this.deps.store.update({
       ...record, status: 'running', pid: rec.pid, startedAt: new Date().toISOString(),
-      finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount: restarts,
+      finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount: restarts, networkSettings,
     });
   }
 
@@ -300,7 +338,83 @@ export class Containers {
       await this.engine.kill(id, 'SIGKILL', true).catch(ignoreNotRunning);
       await this.waitStopped(id);
     }
+    await this.cleanup(id);
     return true;
+  }
+
+  /**
+   * What a container that stopped leaves behind on its networks (ports,
+   * interfaces, leases, peers' hosts lines) is released; the monitor runs
+   * this after an exit. Nothing is done while the container runs or starts
+   * again, nor for a container that is gone.
+   */
+  async cleanup(id: string): Promise<void> {
+    const rec = await this.deps.store.read(id).catch(() => null);
+    const net = rec?.request?.network;
+    if (!net?.networks) return;
+    await this.netLocked(id, async () => {
+      const v = await this.view(id).catch(() => null);
+      if (!v || v.status === 'running' || v.status === 'paused' || (v.status === 'created' && (await this.engine.exists(id)))) return;
+      await disconnectNetworks(this.networks(), id, net);
+    }).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed meanwhile
+    });
+  }
+
+  /** Published ports of a container (`tsrun port`), from the kernel's rules. */
+  async ports(id: string): Promise<PublishedPort[]> {
+    const rec = await this.deps.store.read(id);
+    if (!rec.request?.network?.networks) return [];
+    return this.networks().ports(id);
+  }
+
+  /** `network connect`: joins now if the container runs, and at every start from now on. */
+  async connect(id: string, network: string, ep: EndpointRequest): Promise<void> {
+    const nets = this.networks();
+    const net = await nets.get(network);
+    await this.netLocked(id, async () => {
+      const rec = await this.deps.store.read(id);
+      const req = rec.request?.network;
+      if (!req?.networks) {
+        throw new TsrunError('INVALID_ARGUMENT', `container ${rec.name} uses network mode ${req?.mode ?? 'none'} and cannot be connected to another network`);
+      }
+      if (req.networks[net.Name]) throw new TsrunError('NAME_IN_USE', `container ${rec.name} is already connected to network ${net.Name}`);
+      const endpoint = await endpointRequest(net.Name, ep, (n) => nets.store.find(n));
+      const v = await this.view(id);
+      let settings = rec.networkSettings;
+      if (v.status === 'running' || v.status === 'paused') {
+        const att = await connectRunning(nets, { id, name: rec.name, pid: v.pid, hostname: v.spec.hostname ?? '', network: net.Name, endpoint });
+        settings = { networks: { ...(settings?.networks ?? {}), [net.Name]: att }, ports: settings?.ports ?? [] };
+      }
+      const latest = await this.deps.store.read(id);
+      await this.deps.store.update({
+        ...latest,
+        request: { ...latest.request!, network: { ...req, networks: { ...req.networks, [net.Name]: endpoint } } },
+        networkSettings: settings,
+      });
+    });
+  }
+
+  /** `network disconnect`: leaves now, and is not joined again at the next start. */
+  async disconnect(id: string, network: string): Promise<void> {
+    const nets = this.networks();
+    const net = await nets.get(network);
+    await this.netLocked(id, async () => {
+      const rec = await this.deps.store.read(id);
+      const req = rec.request?.network;
+      if (!req?.networks?.[net.Name]) throw new TsrunError('INVALID_ARGUMENT', `container ${rec.name} is not connected to network ${net.Name}`);
+      const first = Object.keys(req.networks)[0] === net.Name;
+      if (first && req.publish?.length) await nets.unpublish(id);
+      await nets.disconnect(id, net.Name);
+      const { [net.Name]: _gone, ...networks } = req.networks;
+      const { [net.Name]: _left, ...attached } = rec.networkSettings?.networks ?? {};
+      const latest = await this.deps.store.read(id);
+      await this.deps.store.update({
+        ...latest,
+        request: { ...latest.request!, network: { ...req, networks } },
+        networkSettings: rec.networkSettings ? { networks: attached, ports: first ? [] : rec.networkSettings.ports } : undefined,
+      });
+    });
   }
 
   async kill(id: string, signal: NodeJS.Signals | number): Promise<void> {
@@ -337,6 +451,8 @@ export class Containers {
     // A CLI killed between the instance's mkdir and its first state write
     // left a directory with no state (and so no process or cgroup yet).
     else await rm(this.engine.dir(id), { recursive: true, force: true });
+    const net = v.record.request?.network;
+    if (net?.networks) await this.netLocked(id, () => disconnectNetworks(this.networks(), id, net));
     if (v.record.request?.imageId) await this.images().rootfs.remove(id);
     await this.deps.store.remove(v.record);
     // `rm -v` and `run --rm` (Docker's AutoRemove) take the anonymous volumes along, unless another container uses one.

@@ -1,6 +1,8 @@
 // Docker's `inspect` document for a container, from the merged view.
 import type { ContainerView } from './containers.js';
 import { INIT_ANNOTATION } from '../spec/build.js';
+import type { PortSpec } from '../network/ports.js';
+import type { PortMapping } from '../network/nat.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -53,11 +55,14 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       BlkioDeviceReadBps: res?.blockIO?.throttleReadBpsDevice ?? null,
       BlkioDeviceWriteBps: res?.blockIO?.throttleWriteBpsDevice ?? null,
       NetworkMode: r.request?.network?.mode ?? 'none',
+      PortBindings: portBindings(r.request?.network?.publish ?? []),
+      PublishAllPorts: false,
       ExtraHosts: r.request?.network?.extraHosts.map((h) => `${h.host}:${h.ip}`) ?? null,
       Dns: r.request?.network?.dns ?? [],
       DnsSearch: r.request?.network?.dnsSearch ?? [],
       DnsOptions: r.request?.network?.dnsOptions ?? [],
     },
+    NetworkSettings: networkSettings(v, running),
     Config: {
       Hostname: spec.hostname ?? '',
       User: p.user.username ?? (p.user.uid === 0 && p.user.gid === 0 ? '' : `${p.user.uid}:${p.user.gid}`),
@@ -72,5 +77,45 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       Labels: r.request?.labels ?? {},
       ...(r.request?.stopSignal ? { StopSignal: r.request.stopSignal } : {}),
     },
+  };
+}
+
+type Bindings = Record<string, Array<{ HostIp: string; HostPort: string }>>;
+
+function portBindings(specs: Array<PortSpec | PortMapping>): Bindings {
+  const out: Bindings = {};
+  for (const p of specs) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    const hostPort = p.hostPort === 0 ? '' : 'hostPortEnd' in p && p.hostPortEnd ? `${p.hostPort}-${p.hostPortEnd}` : String(p.hostPort);
+    (out[key] ??= []).push({ HostIp: p.hostIp, HostPort: hostPort });
+  }
+  return out;
+}
+
+/** Docker's NetworkSettings: addresses and ports while the container runs; the top-level address fields are the default bridge's. */
+function networkSettings(v: ContainerView, running: boolean): Record<string, unknown> {
+  const s = running ? v.record.networkSettings : undefined;
+  const networks: Record<string, unknown> = {};
+  for (const name of Object.keys(v.record.request?.network?.networks ?? {})) {
+    const a = s?.networks[name];
+    const ep = v.record.request?.network?.networks?.[name];
+    networks[name] = {
+      IPAMConfig: ep?.ip ? { IPv4Address: ep.ip } : null,
+      Aliases: a?.aliases ?? ep?.aliases ?? null,
+      MacAddress: a?.mac ?? '',
+      Gateway: a?.gateway ?? '',
+      IPAddress: a?.ip ?? '',
+      IPPrefixLen: a?.prefixLen ?? 0,
+      HostVeth: a?.hostVeth ?? '',
+    };
+  }
+  const def = s?.networks.bridge;
+  return {
+    Ports: s ? portBindings(s.ports) : {},
+    IPAddress: def?.ip ?? '',
+    IPPrefixLen: def?.prefixLen ?? 0,
+    Gateway: def?.gateway ?? '',
+    MacAddress: def?.mac ?? '',
+    Networks: networks,
   };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { OciSpec } from '../spec/oci.js';
 import type { MountRecord } from '../volume/mounts.js';
-import type { NetworkRequest } from './container-network.js';
+import type { NetworkRequest, NetworkSettings } from './container-network.js';
 import { native } from '../native/binding.js';
 import { atomicWriteFile, atomicWriteJson } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
@@ -56,6 +56,8 @@ export interface ContainerState {
   oomKilled?: boolean;
   restartCount?: number;
   request?: ContainerRequest;
+  /** Addresses and published ports of the last start (shown while it runs). */
+  networkSettings?: NetworkSettings;
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;

@@ -1,7 +1,7 @@
 // Runs the real CLI (dist/cli/tsrun.js) against a throwaway --root/--runroot,
 // the way a user would, and gives integration tests the skip reason.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,7 @@ export function sandbox(): Sandbox {
         // no container was ever made
       }
       if (ids.length) spawnSync('node', ['--', cli, '--root', root, '--runroot', runroot, 'rm', '-f', ...ids], { stdio: 'ignore' });
+      removeNetworks(root);
       rmSync(base, { recursive: true, force: true });
     },
   };
@@ -72,4 +73,18 @@ export async function containerPid(sb: Sandbox, timeoutMs = 5000): Promise<numbe
     }
   }
   throw new Error(`no container pid recorded under ${dir}`);
+}
+
+/**
+ * Bridge devices and nft rules are host-wide: a throwaway root's networks
+ * (its default `bridge` too, which no verb removes) go with it.
+ */
+export function removeNetworks(root: string): void {
+  if (!existsSync(join(root, 'networks'))) return;
+  const script = `
+    const { Tsrun } = await import(${JSON.stringify(join(repo, 'dist/tsrun.js'))});
+    const t = new Tsrun({ root: ${JSON.stringify(root)}, runroot: '/nonexistent' });
+    for (const n of await t.networks.list()) await t.networks.remove(n.Name, { allowDefault: true, force: true });`;
+  const r = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) process.stderr.write(`[cleanup] removing the networks of ${root} failed: ${r.stderr}\n`);
 }

@@ -254,7 +254,7 @@ describe.skipIf(skip)('network core (bridge, IPAM, NAT)', () => {
     await detachContainer({ net, ipam, containerId: idB }); // idempotent
     expect(await ipam.list()).toEqual({});
     await expect(store.remove(net.Name)).resolves.toMatchObject({ Name: netName });
-    await nat.removeNetwork(net.Name);
+    await nat.removeNetwork(net);
     await removeBridge(net);
     await removeBridge(net);
     await nat.removeAll();

@@ -129,7 +129,7 @@ describe('networkStore', () => {
     const store = networkStore({ root, lock: noLock, tools: fakeTools([], []), now });
     await store.create({ name: 'busy', subnet: '10.199.5.0/24' });
     writeFileSync(join(root, 'networks', 'busy', 'leases.json'), JSON.stringify({ Leases: { '10.199.5.2': { ContainerId: 'abcdef0123456789' } } }));
-    expect((await rejection(store.remove('busy'))).message).toBe('network busy is in use by container(s) abcdef012345');
+    expect((await rejection(store.remove('busy'))).message).toBe('network busy has active endpoints: container(s) abcdef012345');
     await store.remove('busy', { force: true });
     expect((await rejection(store.create({ name: '../etc' }))).message).toMatch(/invalid network name/);
     expect((await rejection(store.create({ name: 'g', subnet: '10.199.6.0/24', gateway: '10.199.7.1' }))).message).toMatch(/gateway 10\.199\.7\.1 is not a usable address of 10\.199\.6\.0\/24/);

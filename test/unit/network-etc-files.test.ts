@@ -41,11 +41,13 @@ describe('flag parsers', () => {
     expect(() => parseDnsServer('ns.example')).toThrow(/invalid --dns/);
   });
 
-  it('--network: none, host, container:REF; the rest is refused clearly', () => {
-    expect(parseNetworkMode(undefined)).toEqual({ kind: 'none' });
+  it('--network: none, host, container:REF, or a bridge network by name; a bad name is refused', () => {
+    expect(parseNetworkMode('none')).toEqual({ kind: 'none' });
     expect(parseNetworkMode('host')).toEqual({ kind: 'host' });
     expect(parseNetworkMode('container:abc')).toEqual({ kind: 'container', ref: 'abc' });
     expect(() => parseNetworkMode('container:')).toThrow(/invalid --network/);
-    expect(() => parseNetworkMode('mynet')).toThrow(/not wired into run yet/);
+    expect(parseNetworkMode('mynet')).toEqual({ kind: 'bridge', network: 'mynet' });
+    expect(parseNetworkMode('default')).toEqual({ kind: 'bridge', network: 'bridge' });
+    expect(() => parseNetworkMode('../x')).toThrow(/invalid --network/);
   });
 });

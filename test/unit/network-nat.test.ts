@@ -60,16 +60,16 @@ describe('nat', () => {
     expect(f.sysctls['net.ipv4.ip_forward']).toBe('1');
   });
 
-  it('a network gets masquerade, forward, guard rules tagged with its name and route_localnet on its bridge', async () => {
-    const f = fake({ rules: [{ chain: 'net-forward', handle: 7, comment: 'net web' }, { chain: 'net-forward', handle: 8, comment: 'net webby' }] });
+  it('a network gets masquerade, forward, guard rules tagged with its bridge device and route_localnet on its bridge', async () => {
+    const f = fake({ rules: [{ chain: 'net-forward', handle: 7, comment: 'net tsrtest0' }, { chain: 'net-forward', handle: 8, comment: 'net tsrtest01' }] });
     await natManager({ tools: f.tools }).ensureNetwork(net());
     const s = f.scripts[1];
     expect(s).toContain('delete rule ip tsrun net-forward handle 7\n');
     expect(s).not.toContain('handle 8');
-    expect(s).toContain('add rule ip tsrun net-postrouting ip saddr 10.89.0.0/24 oifname != "tsrtest0" masquerade comment "net web"');
-    expect(s).toContain('add rule ip tsrun net-postrouting oifname "tsrtest0" ip saddr 127.0.0.0/8 masquerade comment "net web"');
-    expect(s).toContain('add rule ip tsrun net-forward iifname "tsrtest0" accept comment "net web"');
-    expect(s).toContain('add rule ip tsrun net-guard iifname "tsrtest0" ip daddr 127.0.0.0/8 drop comment "net web"');
+    expect(s).toContain('add rule ip tsrun net-postrouting ip saddr 10.89.0.0/24 oifname != "tsrtest0" masquerade comment "net tsrtest0"');
+    expect(s).toContain('add rule ip tsrun net-postrouting oifname "tsrtest0" ip saddr 127.0.0.0/8 masquerade comment "net tsrtest0"');
+    expect(s).toContain('add rule ip tsrun net-forward iifname "tsrtest0" accept comment "net tsrtest0"');
+    expect(s).toContain('add rule ip tsrun net-guard iifname "tsrtest0" ip daddr 127.0.0.0/8 drop comment "net tsrtest0"');
     expect(f.sysctls['net.ipv4.conf.tsrtest0.route_localnet']).toBe('1');
   });
 
@@ -78,7 +78,7 @@ describe('nat', () => {
     await natManager({ tools: f.tools, table: 'tsrt1' }).ensureNetwork(net({ Internal: true }));
     const s = f.scripts[1];
     expect(s).not.toContain('masquerade');
-    expect(s).toContain('add rule ip tsrt1 net-forward iifname "tsrtest0" oifname != "tsrtest0" drop comment "net web"');
+    expect(s).toContain('add rule ip tsrt1 net-forward iifname "tsrtest0" oifname != "tsrtest0" drop comment "net tsrtest0"');
     expect(f.sysctls['net.ipv4.conf.tsrtest0.route_localnet']).toBeUndefined();
   });
 

@@ -136,4 +136,18 @@ export function registerLifecycle(program: Command): void {
       }
       process.stdout.write(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\nTotal reclaimed space: 0B\n`);
     });
+
+  // What a container's monitor runs after it exits (Podman's `container cleanup`):
+  // releases its addresses, ports and peers' hosts lines. Quiet and idempotent.
+  container
+    .command('cleanup')
+    .description('release the network resources of stopped containers (run by their monitor)')
+    .argument('<container...>')
+    .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      await forEachRef(refs, async (ref) => {
+        const id = await c.resolve(ref).catch(() => null);
+        if (id) await c.cleanup(id);
+      });
+    });
 }

@@ -1,0 +1,306 @@
+// The network service `tsrun network ...` and the container runtime use:
+// records (config.ts), bridge devices (bridge.ts), nft rules (nat.ts),
+// leases (ipam.ts), published ports (ports.ts) and the peer sections of the
+// containers' /etc/hosts (peers.ts).
+//
+// Bridge devices, subnets and host ports are host-wide while network records
+// live under a --root, so choosing a subnet (and bringing its bridge up, which
+// makes it a host route the next choice sees) and choosing host ports run
+// under one host-wide lock.
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { TsrunError } from '../errors.js';
+import type { Locker } from '../util/lock.js';
+import { attachContainer, detachContainer, ensureBridge, removeBridge, type Attachment } from './bridge.js';
+import { DEFAULT_NETWORK, networkStore, type CreateNetworkOptions, type NetworkRecord, type NetworkStore } from './config.js';
+import { hostTools, type NetTools } from './exec.js';
+import { networkDir, openIpam, type Ipam, type Lease } from './ipam.js';
+import { parseCidr } from './ipv4.js';
+import { natManager, type Nat, type PortMapping, type PublishedPort } from './nat.js';
+import { peersOf, updateHostsFile } from './peers.js';
+import { isHostPortFree, resolvePorts, type PortSpec } from './ports.js';
+
+export const HOST_LOCK = '/run/lock/tsrun-network.lock';
+
+export interface NetworksOptions {
+  root: string;
+  lock: Locker;
+  tools?: NetTools;
+  /** The default network's bridge device (config.ts defaultBridgeFor). */
+  defaultBridge?: string;
+  /** Host-wide lock file for subnets, bridges and host ports. */
+  hostLock?: string;
+  /** nft table (tests use their own). */
+  table?: string;
+  /** Where the kernel lists network devices. */
+  sysClassNet?: string;
+  /** A container's /etc/hosts source file (its record dir's `hosts`). */
+  hostsFileOf: (containerId: string) => string;
+  /** Whether a container record still exists: leases of removed ones are dropped as stale. */
+  containerExists: (containerId: string) => Promise<boolean>;
+}
+
+export interface ConnectOptions {
+  containerId: string;
+  /** Any process in the container's network namespace. */
+  pid: number;
+  network: string;
+  ip?: string;
+  mac?: string;
+  /** Names peers resolve on user-defined networks (name, short id, aliases). */
+  names: string[];
+  /** The container's host name, whose /etc/hosts line gets the new address. */
+  hostname: string;
+  ifName: string;
+}
+
+/** Docker's `network inspect` document. */
+export interface NetworkInspect {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: 'bridge';
+  EnableIPv6: false;
+  IPAM: { Driver: 'default'; Options: Record<string, string>; Config: Array<{ Subnet: string; Gateway: string }> };
+  Internal: boolean;
+  Attachable: false;
+  Ingress: false;
+  Containers: Record<string, { Name: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+/** Only user-defined networks resolve container names (Docker: not the default bridge). */
+export const resolvesNames = (network: string) => network !== DEFAULT_NETWORK;
+
+export class Networks {
+  readonly store: NetworkStore;
+  readonly nat: Nat;
+  private readonly tools: NetTools;
+  private readonly hostLockPath: string;
+
+  constructor(private readonly opts: NetworksOptions) {
+    this.tools = opts.tools ?? hostTools;
+    this.store = networkStore({ root: opts.root, lock: opts.lock, tools: this.tools, defaultBridge: opts.defaultBridge });
+    this.nat = natManager({ tools: this.tools, table: opts.table });
+    this.hostLockPath = opts.hostLock ?? HOST_LOCK;
+  }
+
+  private async hostLocked<T>(fn: () => Promise<T>): Promise<T> {
+    await mkdir(dirname(this.hostLockPath), { recursive: true });
+    return this.opts.lock(this.hostLockPath, fn);
+  }
+
+  /** Bridge and rules of a network (again after a reboot removed them). */
+  private async up(net: NetworkRecord): Promise<void> {
+    await ensureBridge(net, this.tools);
+    await this.nat.ensureNetwork(net);
+  }
+
+  private async bridgePresent(net: NetworkRecord): Promise<boolean> {
+    return access(join(this.opts.sysClassNet ?? '/sys/class/net', net.Bridge)).then(() => true, () => false);
+  }
+
+  ipam(net: NetworkRecord): Ipam {
+    return openIpam({ root: this.opts.root, network: net.Name, subnet: net.Subnet, gateway: net.Gateway, lock: this.opts.lock });
+  }
+
+  /** `network create`: the record, its bridge and rules; nothing is left if any of it fails. */
+  create(o: CreateNetworkOptions): Promise<NetworkRecord> {
+    return this.hostLocked(async () => {
+      const rec = await this.store.create(o);
+      try {
+        await this.up(rec);
+      } catch (err) {
+        await this.teardownNetwork(rec).catch(() => {});
+        throw err;
+      }
+      return rec;
+    });
+  }
+
+  list(): Promise<NetworkRecord[]> {
+    return this.store.list();
+  }
+
+  /** A network by name, full id or id prefix. */
+  async get(ref: string): Promise<NetworkRecord> {
+    const all = await this.store.list();
+    const hit = all.find((n) => n.Name === ref) ?? all.find((n) => n.Id === ref);
+    if (hit) return hit;
+    const byPrefix = ref.length >= 3 && /^[0-9a-f]+$/.test(ref) ? all.filter((n) => n.Id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0];
+    if (byPrefix.length > 1) throw new TsrunError('INVALID_ARGUMENT', `network id prefix ${ref} is ambiguous`);
+    if (ref === DEFAULT_NETWORK) return this.ready(DEFAULT_NETWORK);
+    throw new TsrunError('NETWORK_NOT_FOUND', `network ${ref} not found`);
+  }
+
+  /** The network, ready for a container to join: the default one is made on first use, a bridge that vanished (reboot) is brought back. */
+  async ready(name: string): Promise<NetworkRecord> {
+    let rec = await this.store.find(name);
+    if (!rec) {
+      if (name !== DEFAULT_NETWORK) throw new TsrunError('NETWORK_NOT_FOUND', `network ${name} not found`);
+      rec = await this.hostLocked(async () => {
+        const r = await this.store.ensureDefault();
+        if (!(await this.bridgePresent(r))) await this.up(r);
+        return r;
+      });
+    }
+    if (!(await this.bridgePresent(rec))) await this.hostLocked(() => this.up(rec));
+    return rec;
+  }
+
+  async inspect(ref: string): Promise<NetworkInspect> {
+    const net = await this.get(ref);
+    const leases = await this.ipam(net).list();
+    const prefix = parseCidr(net.Subnet).prefix;
+    return {
+      Name: net.Name,
+      Id: net.Id,
+      Created: net.Created,
+      Scope: 'local',
+      Driver: 'bridge',
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: net.Subnet, Gateway: net.Gateway }] },
+      Internal: net.Internal,
+      Attachable: false,
+      Ingress: false,
+      Containers: Object.fromEntries(
+        Object.entries(leases).map(([ip, l]) => [l.ContainerId, { Name: l.Names?.[0] ?? '', IPv4Address: `${ip}/${prefix}`, IPv6Address: '' }]),
+      ),
+      Options: { 'com.docker.network.bridge.name': net.Bridge },
+      Labels: net.Labels,
+    };
+  }
+
+  /** Which containers hold an address on the network (stale leases of removed containers are dropped first). */
+  async users(net: NetworkRecord): Promise<Record<string, Lease>> {
+    const ipam = this.ipam(net);
+    await ipam.releaseStale((id) => this.opts.containerExists(id));
+    return ipam.list();
+  }
+
+  /**
+   * `network rm`: refused while a container is connected (unless `force`,
+   * for a root being thrown away), and for the default network unless
+   * `allowDefault`.
+   */
+  async remove(ref: string, o: { allowDefault?: boolean; force?: boolean } = {}): Promise<NetworkRecord> {
+    const net = await this.get(ref);
+    if (net.Name === DEFAULT_NETWORK && !o.allowDefault) {
+      throw new TsrunError('INVALID_ARGUMENT', `${DEFAULT_NETWORK} is a pre-defined network and cannot be removed`);
+    }
+    await this.users(net);
+    await this.store.remove(net.Name, { force: o.force }); // checks the leases under the store lock
+    await this.teardownNetwork(net);
+    return net;
+  }
+
+  private async teardownNetwork(net: NetworkRecord): Promise<void> {
+    await this.nat.removeNetwork(net);
+    await removeBridge(net, this.tools);
+    await this.store.remove(net.Name, { force: true }).catch(() => {});
+  }
+
+  /** `network prune`: every user-defined network no container is connected to. */
+  async prune(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const net of await this.store.list()) {
+      if (net.Name === DEFAULT_NETWORK || Object.keys(await this.users(net)).length) continue;
+      try {
+        await this.remove(net.Name);
+        removed.push(net.Name);
+      } catch (err) {
+        if (!(err instanceof TsrunError && err.code === 'NETWORK_IN_USE')) throw err;
+      }
+    }
+    return removed;
+  }
+
+  /** Gives the container an interface and address on the network, and updates the /etc/hosts of everyone concerned. */
+  async connect(c: ConnectOptions): Promise<Attachment> {
+    const net = await this.ready(c.network);
+    const ipam = this.ipam(net);
+    await ipam.releaseStale(async (id) => id === c.containerId || (await this.opts.containerExists(id)));
+    const att = await attachContainer({
+      net, ipam, containerId: c.containerId, pid: c.pid, ip: c.ip, mac: c.mac, ifName: c.ifName, tools: this.tools,
+      names: resolvesNames(net.Name) ? c.names : undefined,
+    });
+    await this.syncHosts(net, { containerId: c.containerId, hostname: c.hostname, ip: att.ip });
+    return att;
+  }
+
+  /** Removes the container's interface and lease on the network (if any) and its name from its peers. Idempotent. */
+  async disconnect(containerId: string, network: string): Promise<void> {
+    const net = await this.store.find(network);
+    if (!net) return;
+    await detachContainer({ net, ipam: this.ipam(net), containerId, tools: this.tools });
+    await this.syncHosts(net, { containerId, gone: true });
+  }
+
+  // Every rewrite of any container's hosts file runs under one lock per
+  // root and reads the leases after taking it, so the last writer always
+  // writes the newest state.
+  private async syncHosts(net: NetworkRecord, self: { containerId: string; hostname?: string; ip?: string; gone?: boolean }): Promise<void> {
+    const dns = resolvesNames(net.Name);
+    if (!dns && !self.ip) return;
+    await mkdir(join(this.opts.root, 'networks'), { recursive: true, mode: 0o700 });
+    await this.opts.lock(join(this.opts.root, 'networks', 'hosts.lock'), async () => {
+      const leases = await this.ipam(net).list();
+      if (self.ip) await setSelfAddress(this.opts.hostsFileOf(self.containerId), self.hostname ?? '', self.ip);
+      if (!dns) return;
+      if (self.gone) await updateHostsFile(this.opts.hostsFileOf(self.containerId), net.Name, null);
+      for (const l of Object.values(leases)) await updateHostsFile(this.opts.hostsFileOf(l.ContainerId), net.Name, peersOf(leases, l.ContainerId));
+    });
+  }
+
+  /**
+   * Publishes the container's ports on its address: random host ports are
+   * picked, and fixed ones checked free, under the host-wide lock.
+   */
+  publish(containerId: string, containerIp: string, specs: PortSpec[]): Promise<PortMapping[]> {
+    if (!specs.length) return Promise.resolve([]);
+    return this.hostLocked(async () => {
+      const others = (await this.nat.listPorts()).filter((p) => p.containerId !== containerId);
+      const ports = await resolvePorts(specs, others);
+      for (const p of ports) {
+        // A host process already listening there would be shadowed by the DNAT rule: refuse, as Docker does.
+        if (specs.some((s) => s.hostPort === p.hostPort && s.hostPortEnd === undefined) && !(await isHostPortFree(p.hostIp, p.hostPort, p.protocol))) {
+          throw new TsrunError('PORT_IN_USE', `cannot publish ${p.hostIp}:${p.hostPort}/${p.protocol}: address already in use on the host`);
+        }
+      }
+      await this.nat.addPorts(containerId, containerIp, ports);
+      return ports;
+    });
+  }
+
+  unpublish(containerId: string): Promise<number> {
+    return this.nat.removePorts(containerId);
+  }
+
+  ports(containerId: string): Promise<PublishedPort[]> {
+    return this.nat.listPorts(containerId);
+  }
+
+  /** The directory of a network's records (tests look at its leases). */
+  dir(name: string): string {
+    return networkDir(this.opts.root, name);
+  }
+}
+
+/** Replaces the hosts line that names the container's own host name (127.0.0.1 until it has an address). */
+async function setSelfAddress(path: string, hostname: string, ip: string): Promise<void> {
+  let content: string;
+  try {
+    content = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const lines = content.split('\n');
+  const at = lines.findIndex((l) => l === `127.0.0.1\t${hostname}`);
+  if (at < 0) return;
+  lines[at] = `${ip}\t${hostname}`;
+  await writeFile(path, lines.join('\n'));
+}
