@@ -63,7 +63,8 @@ exitOverrideAll(program);
 // Docker exits 125 when `run`/`create` itself fails, and 1 for the other verbs' errors.
 let verb = '';
 program.hook('preAction', (_program, action) => {
-  verb = action.name();
+  // `network create` is not `create`: only the top-level verbs count.
+  verb = action.parent === program ? action.name() : `${action.parent?.name()} ${action.name()}`;
 });
 
 async function main(): Promise<void> {

@@ -51,18 +51,24 @@ function toolError(cmd: string, args: string[], r: RunResult | null, cause?: unk
   return new TsrunError('CONTAINER_SETUP_FAILED', `${line}: ${why}`);
 }
 
+// A container's monitor runs `tsrun container cleanup` with an empty
+// environment, and engines may call tsrun with a bare one: the tools are
+// then looked up on the usual system path.
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const toolEnv = () => (process.env.PATH ? process.env : { ...process.env, PATH: SYSTEM_PATH });
+
 /** Runs a command without a shell; resolves with its output whatever the exit code. */
 export function runCommand(cmd: string, args: string[], input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     if (input === undefined) {
-      execFile(cmd, args, { maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+      execFile(cmd, args, { maxBuffer: 64 << 20, encoding: 'utf8', env: toolEnv() }, (err, stdout, stderr) => {
         if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(toolError(cmd, args, null, err));
         const exitCode = err ? ((err as { code?: number }).code ?? 1) : 0;
         resolve({ stdout, stderr, exitCode });
       });
       return;
     }
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: toolEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -132,7 +132,7 @@ export class Containers {
     const network = await networkRequest(req, {
       resolveContainer: (ref) => this.resolve(ref),
       findNetwork: (name) => this.networks().store.find(name),
-      defaultNetwork: this.deps.defaultNetwork ?? 'bridge',
+      defaultNetwork: this.deps.defaultNetwork ?? (this.deps.networks ? 'bridge' : 'none'),
       exposedPorts: image?.config.config?.ExposedPorts,
     });
     const spec = await buildSpec(

@@ -55,9 +55,11 @@ describe.skipIf(skip)('isolation', () => {
     expect(leaked(readFileSync('/proc/self/mountinfo', 'utf8'))).toEqual([]);
   });
 
-  it('has only the loopback interface, and it is up', async () => {
-    const r = await sb.run(['sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/operstate; ping -c1 -W1 127.0.0.1 >/dev/null && echo pong']);
+  it('has its own network namespace: with --network none only lo, up; by default lo and its eth0, none of the host\'s', async () => {
+    const r = await sb.run(['--network', 'none', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/operstate; ping -c1 -W1 127.0.0.1 >/dev/null && echo pong']);
     expect(r.stdout.split('\n')).toEqual(['lo', 'unknown', 'pong']);
+    const d = await sb.run(['sh', '-c', 'ls /sys/class/net']);
+    expect(d.stdout.split('\n')).toEqual(['eth0', 'lo']);
   });
 
   it('cannot reach the old root', async () => {

@@ -43,9 +43,17 @@ const netName = `tsrt-${hex}`;
 const outerVeth = `tsro${hex}`;
 const idA = randomBytes(32).toString('hex');
 const idB = randomBytes(32).toString('hex');
+const idC = randomBytes(32).toString('hex');
+const fileIds = [idA, idB, idC];
 
-const linkNames = () => (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
-const ruleset = () => execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
+// Other test files run containers (veths, rules in table ip tsrun) meanwhile:
+// only the devices and the table this file makes are compared.
+const linkNames = () =>
+  (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>)
+    .map((l) => l.ifname)
+    .filter((n) => n.includes(hex) || fileIds.some((id) => n === hostVethName(id, netName)))
+    .sort();
+const ruleset = () => execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(table)).join('\n');
 
 async function inNetns(pid: number, cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return runCommand('nsenter', [`--net=/proc/${pid}/ns/net`, '--', ...cmd]);
@@ -171,7 +179,6 @@ describe.skipIf(skip)('network core (bridge, IPAM, NAT)', () => {
   });
 
   it('a failing attach undoes what it did: no veth, no lease', async () => {
-    const idC = randomBytes(32).toString('hex');
     const links = linkNames();
     // pid 2^22+1 does not exist (above the kernel's pid_max limit): `ip link add ... netns PID` fails.
     await expect(attachContainer({ net, ipam, containerId: idC, pid: 4194305 })).rejects.toThrow(/cannot connect container .* to network .*netns/);
