@@ -10,7 +10,8 @@
 //   chain ports            DNAT rules, one per published port, comment "ctr <id> <proto> <hostIp> <hostPort> <ctrPort>"
 //   chain net-postrouting  per network, comment "net <bridge device>": masquerade SUBNET going out a non-bridge interface,
 //                          masquerade 127.0.0.0/8 and hairpin (DNATed from the subnet) going into the bridge
-//   chain net-forward      per network: accept from the bridge, or for --internal drop anything crossing it
+//   chain net-forward      per network: drop to another tsrun bridge unless DNATed (isolation), accept from
+//                          the bridge; for --internal drop anything crossing it
 //   chain net-guard        per network: drop packets from the bridge addressed to 127.0.0.0/8 (see below)
 //
 // The base chains are flushed and refilled in the same transaction that
@@ -164,6 +165,10 @@ export function natManager(opts: { table?: string; tools?: NetTools; lock?: Lock
           add.push(`add rule ${T} net-postrouting ip saddr ${net.Subnet} oifname != ${br} masquerade comment ${tag}`);
           add.push(`add rule ${T} net-postrouting oifname ${br} ip saddr 127.0.0.0/8 masquerade comment ${tag}`);
           add.push(`add rule ${T} net-postrouting oifname ${br} ip saddr ${net.Subnet} ct status dnat masquerade comment ${tag}`);
+          // Networks are isolated from each other, as Docker's are: nothing is
+          // forwarded from this bridge to another tsrun bridge (all are
+          // named tsr*) except to a port published on the host.
+          add.push(`add rule ${T} net-forward iifname ${br} oifname "tsr*" oifname != ${br} ct status & dnat == 0 drop comment ${tag}`);
           add.push(`add rule ${T} net-forward iifname ${br} accept comment ${tag}`);
         }
         add.push(`add rule ${T} net-guard iifname ${br} ip daddr 127.0.0.0/8 drop comment ${tag}`);

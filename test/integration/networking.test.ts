@@ -31,7 +31,7 @@ const skip = baseSkip || toolSkip;
 
 const hex = randomBytes(2).toString('hex');
 const outsideNs = `tsrt-out-${hex}`;
-const outerVeth = `tsro${hex}`;
+const outerVeth = `tno${hex}`; // not tsr*: those are bridges, isolated from each other
 const IMAGE = 'web:1';
 
 interface Link { ifname: string; master?: string }
@@ -213,6 +213,24 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(taken.stderr).toMatch(/address 10\.197\.77\.50 is already in use on network fixed/);
     await ok(['rm', '-f', 'pinned', 'other']);
     await ok(['network', 'rm', 'fixed', 'second']);
+  });
+
+  it('networks are isolated from each other (but for published ports); an --internal one reaches only its members', async () => {
+    await ok(['network', 'create', 'blue']);
+    await ok(['network', 'create', '--internal', 'inner']);
+    await runD(['--name', 'bluesrv', '--network', 'blue', '-p', '18082:80', IMAGE, ...httpd('blue')]);
+    await runD(['--name', 'innersrv', '--network', 'inner', IMAGE, ...httpd('inner')]);
+    const blueIp = (await inspect('bluesrv')).NetworkSettings.Networks.blue.IPAddress;
+    const gw = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0].IPAM.Config[0].Gateway;
+    await waitHttp('http://127.0.0.1:18082/');
+    // From the default bridge: not to blue's address, yet to its published port.
+    const fromDefault = await tsrun(['run', '--rm', IMAGE, 'sh', '-c', `timeout 3 wget -qO- http://${blueIp}/ || echo blocked; timeout 3 wget -qO- http://${gw}:18082/`]);
+    expect(fromDefault.stdout).toBe('blocked\nblue');
+    // On the internal network: the peer by name, but not the outside host.
+    const inner = await tsrun(['run', '--rm', '--network', 'inner', IMAGE, 'sh', '-c', `timeout 3 wget -qO- http://innersrv/; nc -w 2 ${farSide} 7000 </dev/null || echo no-way-out`]);
+    expect(inner.stdout).toBe('inner\nno-way-out');
+    await ok(['rm', '-f', 'bluesrv', 'innersrv']);
+    await ok(['network', 'rm', 'blue', 'inner']);
   });
 
   it('20 parallel run -d get 20 distinct addresses; after rm, links, rules and leases are as before', async () => {
