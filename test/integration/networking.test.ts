@@ -141,6 +141,7 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(far).toBe('hello-18080\n');
     expect(await ok(['port', 'web'])).toBe('80/tcp -> 0.0.0.0:18080');
     expect(await ok(['port', 'web', '80'])).toBe('0.0.0.0:18080');
+    expect(await ok(['ps', '--filter', 'name=web'])).toMatch(/\s0\.0\.0\.0:18080->80\/tcp\s+web$/m);
     const doc = await inspect('web');
     expect(doc.NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }] });
     expect(doc.NetworkSettings.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);

@@ -41,6 +41,12 @@ function parseOne(f: string): Filter {
   throw new TsrunError('INVALID_ARGUMENT', `invalid filter '${key}'`);
 }
 
+/** Docker's PORTS column: `0.0.0.0:8080->80/tcp`, while the container runs. */
+function portsText(v: ContainerView): string {
+  if (v.status !== 'running' && v.status !== 'paused') return '';
+  return (v.record.networkSettings?.ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+}
+
 export function registerPs(program: Command): void {
   program
     .command('ps')
@@ -75,8 +81,8 @@ export function registerPs(program: Command): void {
             Labels: '',
             Mounts: '',
             Names: v.record.name,
-            Networks: '',
-            Ports: '',
+            Networks: Object.keys(v.record.request?.network?.networks ?? {}).join(','),
+            Ports: portsText(v),
             RunningFor: `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`,
             State: v.status,
             Status: statusText(v, now),
@@ -90,7 +96,7 @@ export function registerPs(program: Command): void {
         commandText(v.spec.process.args, flags.trunc),
         `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`,
         statusText(v, now),
-        '',
+        portsText(v),
         v.record.name,
       ]);
       process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
