@@ -4,4 +4,6 @@ export type { Containers, ContainerView, CreateRequest, DockerStatus } from './r
 export { Engine, type EngineState, type OciStatus } from './runtime/engine.js';
 export type { AttachedRun } from './runtime/run.js';
 export type { OciSpec } from './spec/oci.js';
+export type { Networks, NetworkInspect } from './network/networks.js';
+export type { NetworkRecord } from './network/config.js';
 export { buildSpec, type RunOptions } from './spec/build.js';

@@ -10,8 +10,8 @@
 //   chain ports            DNAT rules, one per published port, comment "ctr <id> <proto> <hostIp> <hostPort> <ctrPort>"
 //   chain net-postrouting  per network, comment "net <bridge device>": masquerade SUBNET going out a non-bridge interface,
 //                          masquerade 127.0.0.0/8 and hairpin (DNATed from the subnet) going into the bridge
-//   chain net-forward      per network: drop to another tsrun bridge unless DNATed (isolation), accept from
-//                          the bridge; for --internal drop anything crossing it
+//   chain net-forward      per network: drop to another tsrun bridge (set `bridges`) unless DNATed (isolation),
+//                          accept from the bridge; for --internal drop anything crossing it
 //   chain net-guard        per network: drop packets from the bridge addressed to 127.0.0.0/8 (see below)
 //
 // The base chains are flushed and refilled in the same transaction that
@@ -130,6 +130,7 @@ export function natManager(opts: { table?: string; tools?: NetTools; lock?: Lock
         `add chain ${T} net-postrouting`,
         `add chain ${T} net-forward`,
         `add chain ${T} net-guard`,
+        `add set ${T} bridges { type ifname; }`,
         ...['prerouting', 'output', 'postrouting', 'forward', 'guard'].map((c) => `flush chain ${T} ${c}`),
         `add rule ${T} prerouting fib daddr type local jump ports`,
         `add rule ${T} output fib daddr type local jump ports`,
@@ -166,16 +167,24 @@ export function natManager(opts: { table?: string; tools?: NetTools; lock?: Lock
           add.push(`add rule ${T} net-postrouting oifname ${br} ip saddr 127.0.0.0/8 masquerade comment ${tag}`);
           add.push(`add rule ${T} net-postrouting oifname ${br} ip saddr ${net.Subnet} ct status dnat masquerade comment ${tag}`);
           // Networks are isolated from each other, as Docker's are: nothing is
-          // forwarded from this bridge to another tsrun bridge (all are
-          // named tsr*) except to a port published on the host.
-          add.push(`add rule ${T} net-forward iifname ${br} oifname "tsr*" oifname != ${br} ct status & dnat == 0 drop comment ${tag}`);
+          // forwarded from this bridge to another tsrun bridge (the set
+          // `bridges`) except to a port published on the host.
+          add.push(`add rule ${T} net-forward iifname ${br} oifname @bridges oifname != ${br} ct status & dnat == 0 drop comment ${tag}`);
           add.push(`add rule ${T} net-forward iifname ${br} accept comment ${tag}`);
         }
         add.push(`add rule ${T} net-guard iifname ${br} ip daddr 127.0.0.0/8 drop comment ${tag}`);
+        add.push(`add element ${T} bridges { ${br} }`);
         await replace((c) => c === `net ${net.Bridge}`, add);
         if (!net.Internal) await tools.writeSysctl(`net.ipv4.conf.${net.Bridge}.route_localnet`, '1');
       }),
-    removeNetwork: (net) => locked(async () => void (await replace((c) => c === `net ${net.Bridge}`, []))),
+    removeNetwork: (net) =>
+      locked(async () => {
+        await replace((c) => c === `net ${net.Bridge}`, []);
+        // Added first, so the delete cannot fail on an element that is not there.
+        if (await tools.nftJson(['list', 'table', 'ip', table])) {
+          await tools.nftScript(`add element ${T} bridges { ${quote(net.Bridge)} }\ndelete element ${T} bridges { ${quote(net.Bridge)} }\n`);
+        }
+      }),
     addPorts: (containerId, containerIp, ports) =>
       locked(async () => {
         if (!/^[0-9a-f]{1,64}$/.test(containerId)) throw new TsrunError('INVALID_ARGUMENT', `invalid container id ${containerId}`);

@@ -31,7 +31,7 @@ const skip = baseSkip || toolSkip;
 
 const hex = randomBytes(2).toString('hex');
 const outsideNs = `tsrt-out-${hex}`;
-const outerVeth = `tno${hex}`; // not tsr*: those are bridges, isolated from each other
+const outerVeth = `tsro${hex}`;
 const IMAGE = 'web:1';
 
 interface Link { ifname: string; master?: string }
@@ -79,6 +79,13 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+  }
+  async function waitListening(ctr: string, port: number): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if ((await tsrun(['exec', ctr, 'sh', '-c', `netstat -ltn | grep -q ':${port} '`])).exitCode === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${ctr} never listened on ${port}`);
   }
   const httpd = (body: string) => ['sh', '-c', `mkdir -p /www && echo ${body} > /www/index.html && exec httpd -f -p 80 -h /www`];
 
@@ -175,7 +182,9 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
 
   it('a user-defined network resolves names and aliases; the default bridge does not', async () => {
     await ok(['network', 'create', 'appnet']);
-    await runD(['--name', 'echo', '--network', 'appnet', '--network-alias', 'db', IMAGE, 'sh', '-c', 'while true; do echo pong | nc -l -p 7000; done']);
+    // nc -ll: one listener that serves every connection (a `while nc -l` loop has gaps between clients).
+    await runD(['--name', 'echo', '--network', 'appnet', '--network-alias', 'db', IMAGE, 'nc', '-ll', '-p', '7000', '-e', 'echo', 'pong']);
+    await waitListening('echo', 7000);
     const r = await tsrun(['run', '--rm', '--network', 'appnet', IMAGE, 'sh', '-c', 'echo | nc echo 7000; echo | nc db 7000; ping -c1 -W2 echo >/dev/null && echo ping-ok']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('pong\npong\nping-ok');
@@ -224,6 +233,7 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     const blueIp = (await inspect('bluesrv')).NetworkSettings.Networks.blue.IPAddress;
     const gw = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0].IPAM.Config[0].Gateway;
     await waitHttp('http://127.0.0.1:18082/');
+    await waitListening('innersrv', 80);
     // From the default bridge: not to blue's address, yet to its published port.
     const fromDefault = await tsrun(['run', '--rm', IMAGE, 'sh', '-c', `timeout 3 wget -qO- http://${blueIp}/ || echo blocked; timeout 3 wget -qO- http://${gw}:18082/`]);
     expect(fromDefault.stdout).toBe('blocked\nblue');

@@ -70,9 +70,10 @@ describe('nat', () => {
     expect(s).toContain('add rule ip tsrun net-postrouting oifname "tsrtest0" ip saddr 127.0.0.0/8 masquerade comment "net tsrtest0"');
     expect(s).toContain('add rule ip tsrun net-forward iifname "tsrtest0" accept comment "net tsrtest0"');
     // Isolation from other networks, published ports excepted, before the accept.
-    const isolate = 'add rule ip tsrun net-forward iifname "tsrtest0" oifname "tsr*" oifname != "tsrtest0" ct status & dnat == 0 drop comment "net tsrtest0"';
+    const isolate = 'add rule ip tsrun net-forward iifname "tsrtest0" oifname @bridges oifname != "tsrtest0" ct status & dnat == 0 drop comment "net tsrtest0"';
     expect(s).toContain(isolate);
     expect(s.indexOf(isolate)).toBeLessThan(s.indexOf('net-forward iifname "tsrtest0" accept'));
+    expect(s).toContain('add element ip tsrun bridges { "tsrtest0" }');
     expect(s).toContain('add rule ip tsrun net-guard iifname "tsrtest0" ip daddr 127.0.0.0/8 drop comment "net tsrtest0"');
     expect(f.sysctls['net.ipv4.conf.tsrtest0.route_localnet']).toBe('1');
   });
