@@ -64,6 +64,8 @@ export interface Nat {
   /** Masquerade/forward/guard rules of one network (replacing any earlier ones), route_localnet on its bridge. The bridge must exist. */
   ensureNetwork(net: NetworkRecord): Promise<void>;
   removeNetwork(net: NetworkRecord): Promise<void>;
+  /** Whether the network's rules are in place (its bridge is in the set; a flushed ruleset or a reboot loses them). */
+  hasNetwork(net: NetworkRecord): Promise<boolean>;
   /** DNAT rules for a container's published ports. Fails, adding none, if a host port is already published. */
   addPorts(containerId: string, containerIp: string, ports: PortMapping[]): Promise<void>;
   /** Removes the container's DNAT rules; returns how many. Idempotent. */
@@ -177,6 +179,11 @@ export function natManager(opts: { table?: string; tools?: NetTools; lock?: Lock
         await replace((c) => c === `net ${net.Bridge}`, add);
         if (!net.Internal) await tools.writeSysctl(`net.ipv4.conf.${net.Bridge}.route_localnet`, '1');
       }),
+    hasNetwork: async (net) => {
+      const j = await tools.nftJson(['list', 'set', 'ip', table, 'bridges']);
+      const elems = (j?.nftables.find((o) => o.set)?.set.elem ?? []) as unknown[];
+      return elems.includes(net.Bridge);
+    },
     removeNetwork: (net) =>
       locked(async () => {
         await replace((c) => c === `net ${net.Bridge}`, []);

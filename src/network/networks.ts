@@ -147,7 +147,8 @@ export class Networks {
         return r;
       });
     }
-    if (!(await this.bridgePresent(rec))) await this.hostLocked(() => this.up(rec));
+    // A reboot takes the bridge and the rules, a firewall reload (`nft flush ruleset`) the rules.
+    if (!(await this.bridgePresent(rec)) || !(await this.nat.hasNetwork(rec))) await this.hostLocked(() => this.up(rec));
     return rec;
   }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseSubnet, hostPrefixes } from '../../src/network/config.js';
 import { hostVethName } from '../../src/network/bridge.js';
+import { natManager } from '../../src/network/nat.js';
 import { busybox, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
 function missingTools(): string {
@@ -137,6 +138,12 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(r.stdout).toContain(`default via ${gateway} dev eth0`);
     // Masqueraded: the outside host saw the host's address on its link.
     expect(r.stdout.trim().split('\n').pop()).toMatch(new RegExp(`^(::ffff:)?${hostSide.replaceAll('.', '\\.')}$`));
+    // A firewall reload dropped the network's rules: the next start puts them back.
+    await natManager().removeNetwork(JSON.parse(readFileSync(join(sb.root, 'networks/bridge/network.json'), 'utf8')));
+    expect(ruleset()).not.toContain(`"net ${bridge}"`);
+    const again = await tsrun(['run', '--rm', IMAGE, 'nc', farSide, '7000']);
+    expect(again.stdout).toMatch(new RegExp(`^(::ffff:)?${hostSide.replaceAll('.', '\\.')}$`));
+    expect(ruleset()).toContain(`"net ${bridge}"`);
     server.kill('SIGKILL');
   });
 
