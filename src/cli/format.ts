@@ -1,4 +1,5 @@
 // Docker's output shapes: human durations, status strings, aligned tables.
+import { TsrunError } from '../errors.js';
 import type { ContainerView } from '../runtime/containers.js';
 
 /** go-units HumanDuration, as `docker ps` uses it. */
@@ -64,4 +65,16 @@ export function decimalSize(n: number): string {
     i++;
   }
   return `${Number(n.toPrecision(4))}${units[i]}`;
+}
+
+/** A list verb's --format: `json` (or Docker's `{{json .}}`) → true, none → false (the table); anything else is refused. */
+export function wantsJson(format: string | undefined): boolean {
+  if (format === undefined) return false;
+  if (format === 'json' || format === '{{json .}}') return true;
+  throw new TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(format)}: use json`);
+}
+
+/** One JSON document per line, as Docker's `--format json` prints lists. */
+export function jsonLines(docs: unknown[]): string {
+  return docs.map((d) => `${JSON.stringify(d)}\n`).join('');
 }

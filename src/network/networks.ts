@@ -7,14 +7,14 @@
 // live under a --root, so choosing a subnet (and bringing its bridge up, which
 // makes it a host route the next choice sees) and choosing host ports run
 // under one host-wide lock.
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Locker } from '../util/lock.js';
 import { attachContainer, detachContainer, ensureBridge, removeBridge, type Attachment } from './bridge.js';
 import { DEFAULT_NETWORK, networkStore, type CreateNetworkOptions, type NetworkRecord, type NetworkStore } from './config.js';
 import { hostTools, type NetTools } from './exec.js';
-import { networkDir, openIpam, type Ipam, type Lease } from './ipam.js';
+import { openIpam, type Ipam, type Lease } from './ipam.js';
 import { parseCidr } from './ipv4.js';
 import { natManager, type Nat, type PortMapping, type PublishedPort } from './nat.js';
 import { peersOf, updateHostsFile } from './peers.js';
@@ -249,10 +249,10 @@ export class Networks {
     await mkdir(join(this.opts.root, 'networks'), { recursive: true, mode: 0o700 });
     await this.opts.lock(join(this.opts.root, 'networks', 'hosts.lock'), async () => {
       const leases = await this.ipam(net).list();
-      if (self.ip) await setSelfAddress(this.opts.hostsFileOf(self.containerId), self.hostname ?? '', self.ip);
-      if (!dns) return;
-      if (self.gone) await updateHostsFile(this.opts.hostsFileOf(self.containerId), net.Name, null);
-      for (const l of Object.values(leases)) await updateHostsFile(this.opts.hostsFileOf(l.ContainerId), net.Name, peersOf(leases, l.ContainerId));
+      const own = self.ip ? { hostname: self.hostname ?? '', ip: self.ip } : undefined;
+      const sectionOf = (id: string) => (dns && !(self.gone && id === self.containerId) ? peersOf(leases, id) : null);
+      const members = new Set([self.containerId, ...(dns ? Object.values(leases).map((l) => l.ContainerId) : [])]);
+      for (const id of members) await updateHostsFile(this.opts.hostsFileOf(id), net.Name, sectionOf(id), id === self.containerId ? own : undefined);
     });
   }
 
@@ -283,25 +283,5 @@ export class Networks {
   ports(containerId: string): Promise<PublishedPort[]> {
     return this.nat.listPorts(containerId);
   }
-
-  /** The directory of a network's records (tests look at its leases). */
-  dir(name: string): string {
-    return networkDir(this.opts.root, name);
-  }
 }
 
-/** Replaces the hosts line that names the container's own host name (127.0.0.1 until it has an address). */
-async function setSelfAddress(path: string, hostname: string, ip: string): Promise<void> {
-  let content: string;
-  try {
-    content = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  const lines = content.split('\n');
-  const at = lines.findIndex((l) => l === `127.0.0.1\t${hostname}`);
-  if (at < 0) return;
-  lines[at] = `${ip}\t${hostname}`;
-  await writeFile(path, lines.join('\n'));
-}

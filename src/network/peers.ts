@@ -43,10 +43,12 @@ export function withPeerSection(content: string, network: string, peers: Peer[] 
 }
 
 /**
- * Rewrites a container's hosts file in place. A missing file (the container
+ * Rewrites a container's hosts file in place: its section for `network`
+ * (removed when `peers` is null) and, given `self`, the line of its own host
+ * name (127.0.0.1 until it has an address). A missing file (the container
  * is being removed) is not an error.
  */
-export async function updateHostsFile(path: string, network: string, peers: Peer[] | null): Promise<void> {
+export async function updateHostsFile(path: string, network: string, peers: Peer[] | null, self?: { hostname: string; ip: string }): Promise<void> {
   let content: string;
   try {
     content = await readFile(path, 'utf8');
@@ -54,7 +56,9 @@ export async function updateHostsFile(path: string, network: string, peers: Peer
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  const next = withPeerSection(content, network, peers);
+  let next = content;
+  if (self) next = next.replace(new RegExp(`^127\\.0\\.0\\.1\\t${self.hostname.replaceAll('.', '\\.')}$`, 'm'), `${self.ip}\t${self.hostname}`);
+  next = withPeerSection(next, network, peers);
   // Truncate and write, never a rename: the container's bind mount holds this inode.
   if (next !== content) await writeFile(path, next);
 }

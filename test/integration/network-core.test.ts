@@ -17,24 +17,10 @@ import { openIpam, type Ipam } from '../../src/network/ipam.js';
 import { attachContainer, detachContainer, ensureBridge, hostVethName, removeBridge, type Attachment } from '../../src/network/bridge.js';
 import { natManager } from '../../src/network/nat.js';
 import { resolvePorts, parsePublish } from '../../src/network/ports.js';
-import { integrationSkipReason } from '../helpers/tsrun.js';
-
-function missingTools(): string {
-  const missing = ['ip', 'nft', 'nsenter', 'unshare', 'busybox'].filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return missing.length ? `missing tools: ${missing.join(', ')} (apt-get install iproute2 nftables util-linux busybox)` : '';
-}
+import { integrationSkipReason, missingTools } from '../helpers/tsrun.js';
 
 const baseSkip = integrationSkipReason('network-core');
-const toolSkip = baseSkip ? '' : missingTools();
-if (toolSkip) process.stderr.write(`[skip] network-core: ${toolSkip}\n`);
-const skip = baseSkip || toolSkip;
+const skip = baseSkip || missingTools('network-core', ['ip', 'nft', 'nsenter', 'unshare', 'busybox'], 'iproute2 nftables util-linux busybox');
 
 const hex = randomBytes(2).toString('hex');
 const bridgeName = `tsrt${hex}`;

@@ -11,24 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseSubnet, hostPrefixes } from '../../src/network/config.js';
 import { hostVethName } from '../../src/network/bridge.js';
 import { natManager } from '../../src/network/nat.js';
-import { busybox, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
-
-function missingTools(): string {
-  const missing = ['ip', 'nft', 'nsenter', 'curl', 'busybox'].filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return missing.length ? `missing tools: ${missing.join(', ')} (apt-get install iproute2 nftables util-linux curl busybox-static)` : '';
-}
+import { busybox, integrationSkipReason, missingTools, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
 const baseSkip = integrationSkipReason('networking');
-const toolSkip = baseSkip ? '' : missingTools();
-if (toolSkip) process.stderr.write(`[skip] networking: ${toolSkip}\n`);
-const skip = baseSkip || toolSkip;
+const skip = baseSkip || missingTools('networking', ['ip', 'nft', 'nsenter', 'curl', 'busybox'], 'iproute2 nftables util-linux curl busybox-static');
 
 const hex = randomBytes(2).toString('hex');
 const outsideNs = `tsrt-out-${hex}`;
@@ -327,6 +313,10 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     const ls = await ok(['network', 'ls']);
     expect(ls).toMatch(/^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE$/m);
     expect(ls).toMatch(/^[0-9a-f]{12}\s+spare\s+bridge\s+local$/m);
+    const json = (await ok(['network', 'ls', '--format', 'json'])).split('\n').map((l) => JSON.parse(l));
+    expect(json.map((n) => n.Name)).toEqual(['bridge', 'spare']);
+    expect(json[1]).toMatchObject({ Driver: 'bridge', Scope: 'local', Internal: true });
+    expect((await tsrun(['network', 'ls', '--format', '{{.Name}}'])).stderr).toMatch(/unsupported --format/);
     const doc = JSON.parse(await ok(['network', 'inspect', 'spare']))[0];
     expect(doc).toMatchObject({ Name: 'spare', Driver: 'bridge', Internal: true, Labels: { team: 'a' }, Containers: {} });
     const dev = doc.Options['com.docker.network.bridge.name'];

@@ -2,7 +2,7 @@
 // (src/runtime/signals.ts) and `ps --filter` (src/cli/commands/ps.ts).
 import { describe, expect, it } from 'vitest';
 import { parseFilters } from '../../src/cli/commands/ps.js';
-import { bytesSize, commandText, humanDuration, statusText, table } from '../../src/cli/format.js';
+import { bytesSize, commandText, humanDuration, jsonLines, statusText, table, wantsJson } from '../../src/cli/format.js';
 import { TsrunError } from '../../src/errors.js';
 import type { ContainerView, DockerStatus } from '../../src/runtime/containers.js';
 import { parseSignal } from '../../src/runtime/signals.js';
@@ -237,5 +237,16 @@ describe('ps --filter', () => {
     expect(thrown(() => parseFilters(['status'])).message).toBe('bad format of filter (expected name=value): status');
     expect(thrown(() => parseFilters(['label=a=b'])).message).toBe("invalid filter 'label'");
     expect(thrown(() => parseFilters(['status=up'])).message).toBe("invalid filter 'status=up'");
+  });
+});
+
+describe('list --format', () => {
+  it('json and {{json .}} print one document per line; no format is the table; anything else is refused', () => {
+    expect(wantsJson('json')).toBe(true);
+    expect(wantsJson('{{json .}}')).toBe(true);
+    expect(wantsJson(undefined)).toBe(false);
+    expect(() => wantsJson('{{.Name}}')).toThrow('unsupported --format "{{.Name}}": use json');
+    expect(jsonLines([{ a: 1 }, { b: 'x' }])).toBe('{"a":1}\n{"b":"x"}\n');
+    expect(jsonLines([])).toBe('');
   });
 });

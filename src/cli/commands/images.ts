@@ -18,7 +18,7 @@ export function addImageList(parent: Command, name: string): Command {
     .option('--format <format>', "'json' for one JSON object per image")
     .action(async (filter: string | undefined, flags: ListFlags, cmd: Command) => {
       const { shortId } = await import('../../image/images.js');
-      const { humanDuration, table, decimalSize } = await import('../format.js');
+      const { humanDuration, table, decimalSize, jsonLines, wantsJson } = await import('../format.js');
       const views = await (await tsrunFor(cmd)).images.list();
       const idOf = (id: string) => (flags.trunc ? shortId(id) : id);
       const rows: Array<{ repo: string; tag: string; digest: string; id: string; created: string; size: number; fullId: string }> = [];
@@ -38,16 +38,12 @@ export function addImageList(parent: Command, name: string): Command {
         return;
       }
       const now = Date.now();
-      if (flags.format === 'json' || flags.format === '{{json .}}') {
-        for (const r of rows) {
-          process.stdout.write(`${JSON.stringify({
-            Containers: 'N/A', CreatedAt: r.created, CreatedSince: `${humanDuration(now - Date.parse(r.created))} ago`, Digest: r.digest,
-            ID: r.id, Repository: r.repo, SharedSize: 'N/A', Size: decimalSize(r.size), Tag: r.tag, UniqueSize: 'N/A', VirtualSize: decimalSize(r.size),
-          })}\n`);
-        }
-        return;
+      if (wantsJson(flags.format)) {
+        return void process.stdout.write(jsonLines(rows.map((r) => ({
+          Containers: 'N/A', CreatedAt: r.created, CreatedSince: `${humanDuration(now - Date.parse(r.created))} ago`, Digest: r.digest,
+          ID: r.id, Repository: r.repo, SharedSize: 'N/A', Size: decimalSize(r.size), Tag: r.tag, UniqueSize: 'N/A', VirtualSize: decimalSize(r.size),
+        }))));
       }
-      if (flags.format) throw new (await import('../../errors.js')).TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(flags.format)}: use json`);
       const header = ['REPOSITORY', 'TAG', ...(flags.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
       const cells = rows.map((r) => [r.repo, r.tag, ...(flags.digests ? [r.digest] : []), r.id, `${humanDuration(now - Date.parse(r.created))} ago`, decimalSize(r.size)]);
       process.stdout.write(table(header, cells));

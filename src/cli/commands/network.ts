@@ -39,12 +39,12 @@ export function registerNetwork(program: Command): void {
       const list = await nets.list();
       const id = (i: string) => (flags.trunc ? i.slice(0, 12) : i);
       if (flags.quiet) return void process.stdout.write(list.map((n) => `${id(n.Id)}\n`).join(''));
-      if (flags.format === 'json' || flags.format === '{{json .}}') {
-        for (const n of list) process.stdout.write(`${JSON.stringify({ ID: id(n.Id), Name: n.Name, Driver: n.Driver, Scope: 'local', Internal: n.Internal, Subnet: n.Subnet, Gateway: n.Gateway, CreatedAt: n.Created })}\n`);
-        return;
+      const { jsonLines, table, wantsJson } = await import('../format.js');
+      if (wantsJson(flags.format)) {
+        return void process.stdout.write(jsonLines(list.map((n) => ({
+          ID: id(n.Id), Name: n.Name, Driver: n.Driver, Scope: 'local', Internal: n.Internal, Subnet: n.Subnet, Gateway: n.Gateway, CreatedAt: n.Created,
+        }))));
       }
-      if (flags.format) throw new (await import('../../errors.js')).TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(flags.format)}: use json`);
-      const { table } = await import('../format.js');
       process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], list.map((n) => [id(n.Id), n.Name, n.Driver, 'local'])));
     });
 

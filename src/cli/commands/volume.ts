@@ -29,15 +29,13 @@ export function registerVolume(program: Command): void {
     .action(async (flags: { quiet?: boolean; format?: string }, cmd: Command) => {
       const vols = await (await tsrunFor(cmd)).volumes.list();
       if (flags.quiet) return void process.stdout.write(vols.map((v) => `${v.Name}\n`).join(''));
-      if (flags.format === 'json' || flags.format === '{{json .}}') {
-        for (const v of vols) {
-          const labels = Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(',');
-          process.stdout.write(`${JSON.stringify({ Availability: 'N/A', Driver: v.Driver, Group: 'N/A', Labels: labels, Links: 'N/A', Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: 'N/A', Status: 'N/A' })}\n`);
-        }
-        return;
+      const { jsonLines, table, wantsJson } = await import('../format.js');
+      if (wantsJson(flags.format)) {
+        return void process.stdout.write(jsonLines(vols.map((v) => ({
+          Availability: 'N/A', Driver: v.Driver, Group: 'N/A', Labels: Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
+          Links: 'N/A', Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: 'N/A', Status: 'N/A',
+        }))));
       }
-      if (flags.format) throw new (await import('../../errors.js')).TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(flags.format)}: use json`);
-      const { table } = await import('../format.js');
       process.stdout.write(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
     });
 
