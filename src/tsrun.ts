@@ -29,6 +29,8 @@ export interface TsrunOptions {
   authFiles?: string[];
   /** The network of containers made without --network (default `bridge`; `none` on hosts without bridges). */
   defaultNetwork?: string;
+  /** The subnet of the default `bridge` network (default: the first free of 10.88.0.0/16, 10.89.0.0/16, ...). */
+  defaultSubnet?: string;
 }
 
 export const DEFAULT_ROOT = '/var/lib/tsrun';
@@ -70,6 +72,7 @@ export class Tsrun {
       root: this.root,
       lock: fileLocker(this.native),
       defaultBridge: defaultBridgeFor(this.root, DEFAULT_ROOT),
+      defaultSubnet: opts.defaultSubnet,
       hostsFileOf: (id) => join(this.store.dir(id), 'hosts'),
       containerExists: async (id) => existsSync(join(this.store.dir(id), 'state.json')),
     });

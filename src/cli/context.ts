@@ -16,7 +16,7 @@ export function authFiles(): string[] {
 
 export async function tsrunFor(cmd: Command) {
   const { Tsrun } = await import('../tsrun.js');
-  const { root, runroot, registryMirror, insecureRegistry, defaultNetwork } = globalOptions(cmd);
+  const { root, runroot, registryMirror, insecureRegistry, defaultNetwork, defaultSubnet } = globalOptions(cmd);
   return new Tsrun({
     root,
     runroot,
@@ -25,6 +25,7 @@ export async function tsrunFor(cmd: Command) {
     insecureRegistries: [...envList(process.env.TSRUN_INSECURE_REGISTRIES), ...(insecureRegistry ?? [])],
     authFiles: authFiles(),
     defaultNetwork,
+    defaultSubnet,
   });
 }
 

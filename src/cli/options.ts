@@ -12,6 +12,7 @@ export interface GlobalFlags {
   registryMirror?: string[];
   insecureRegistry?: string[];
   defaultNetwork?: string;
+  defaultSubnet?: string;
 }
 
 /** The global options, wherever on the command line they were given. */

@@ -39,6 +39,7 @@ const program = new Command('tsrun')
   .option('--registry-mirror <url>', 'serve docker.io images from this mirror first (repeatable; env TSRUN_REGISTRY_MIRROR)', collect)
   .option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; env TSRUN_INSECURE_REGISTRIES)', collect)
   .option('--default-network <name>', 'network of containers run without --network (env TSRUN_DEFAULT_NETWORK)', process.env.TSRUN_DEFAULT_NETWORK || 'bridge')
+  .option('--default-subnet <cidr>', 'subnet of the default bridge network (env TSRUN_DEFAULT_SUBNET; default: a free /16 from 10.88.0.0 on)', process.env.TSRUN_DEFAULT_SUBNET || undefined)
   .enablePositionalOptions()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });

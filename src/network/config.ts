@@ -120,8 +120,8 @@ export interface NetworkStore {
   find(name: string): Promise<NetworkRecord | null>;
   list(): Promise<NetworkRecord[]>;
   create(opts: CreateNetworkOptions): Promise<NetworkRecord>;
-  /** The default `bridge` network (device tsrun0), created on first use. */
-  ensureDefault(): Promise<NetworkRecord>;
+  /** The default `bridge` network (device tsrun0), created on first use (in `subnet` if given). */
+  ensureDefault(subnet?: string): Promise<NetworkRecord>;
   /** Removes the record and its leases. Refused while any address is leased (unless `force`). Device and nft rules are the caller's (bridge.ts, nat.ts). */
   remove(name: string, opts?: { force?: boolean }): Promise<NetworkRecord>;
 }
@@ -212,7 +212,8 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
       return r;
     },
     create: (o) => withLock(() => createLocked(o)),
-    ensureDefault: async () => (await find(DEFAULT_NETWORK)) ?? withLock(async () => (await find(DEFAULT_NETWORK)) ?? createLocked({ name: DEFAULT_NETWORK })),
+    ensureDefault: async (subnet) =>
+      (await find(DEFAULT_NETWORK)) ?? withLock(async () => (await find(DEFAULT_NETWORK)) ?? createLocked({ name: DEFAULT_NETWORK, subnet })),
     remove: (name, ro = {}) =>
       withLock(async () => {
         const rec = await find(name);

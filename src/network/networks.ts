@@ -15,7 +15,7 @@ import { attachContainer, detachContainer, ensureBridge, removeBridge, type Atta
 import { DEFAULT_NETWORK, networkStore, type CreateNetworkOptions, type NetworkRecord, type NetworkStore } from './config.js';
 import { hostTools, type NetTools } from './exec.js';
 import { openIpam, type Ipam, type Lease } from './ipam.js';
-import { parseCidr } from './ipv4.js';
+import { formatCidr, parseCidr } from './ipv4.js';
 import { natManager, type Nat, type PortMapping, type PublishedPort } from './nat.js';
 import { peersOf, updateHostsFile } from './peers.js';
 import { isHostPortFree, resolvePorts, type PortSpec } from './ports.js';
@@ -28,6 +28,8 @@ export interface NetworksOptions {
   tools?: NetTools;
   /** The default network's bridge device (config.ts defaultBridgeFor). */
   defaultBridge?: string;
+  /** The default network's subnet (Podman's default_subnet; else the first free of 10.88.0.0/16, ...). */
+  defaultSubnet?: string;
   /** Host-wide lock file for subnets, bridges and host ports. */
   hostLock?: string;
   /** nft table (tests use their own). */
@@ -139,10 +141,12 @@ export class Networks {
   /** The network, ready for a container to join: the default one is made on first use, a bridge that vanished (reboot) is brought back. */
   async ready(name: string): Promise<NetworkRecord> {
     let rec = await this.store.find(name);
+    const wanted = name === DEFAULT_NETWORK && this.opts.defaultSubnet !== undefined ? formatCidr(parseCidr(this.opts.defaultSubnet)) : undefined;
+    if (rec && wanted && rec.Subnet !== wanted) rec = await this.resubnetDefault(rec, wanted);
     if (!rec) {
       if (name !== DEFAULT_NETWORK) throw new TsrunError('NETWORK_NOT_FOUND', `network ${name} not found`);
       rec = await this.hostLocked(async () => {
-        const r = await this.store.ensureDefault();
+        const r = await this.store.ensureDefault(wanted);
         if (!(await this.bridgePresent(r))) await this.up(r);
         return r;
       });
@@ -150,6 +154,17 @@ export class Networks {
     // A reboot takes the bridge and the rules, a firewall reload (`nft flush ruleset`) the rules.
     if (!(await this.bridgePresent(rec)) || !(await this.nat.hasNetwork(rec))) await this.hostLocked(() => this.up(rec));
     return rec;
+  }
+
+  // --default-subnet changed since the default network was made: it is made
+  // again in the new subnet, which only an unused network can be.
+  private async resubnetDefault(rec: NetworkRecord, subnet: string): Promise<null> {
+    const users = Object.values(await this.users(rec)).map((l) => l.ContainerId.slice(0, 12));
+    if (users.length) {
+      throw new TsrunError('NETWORK_IN_USE', `the default network is in ${rec.Subnet}, not ${subnet}: it moves when no container uses it (now: ${users.join(', ')})`);
+    }
+    await this.remove(rec.Name, { allowDefault: true });
+    return null;
   }
 
   async inspect(ref: string): Promise<NetworkInspect> {

@@ -263,6 +263,23 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(ours([bridge], [id], ['bridge'])).toEqual({ links: [], rules: [] });
   });
 
+  it('a SIGKILLed attached CLI, then rm -f: no veth, lease or rule is left', async () => {
+    const cli = sb.tsrun(['run', '--name', 'fg', '-p', '80', IMAGE, 'sleep', '600']);
+    let id = '';
+    for (let i = 0; i < 100 && !id; i++) {
+      const r = await tsrun(['inspect', 'fg']).catch(() => null);
+      const doc = r && r.exitCode === 0 ? JSON.parse(String(r.stdout))[0] : null;
+      if (doc?.State?.Running) id = doc.Id;
+      else await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    cli.kill('SIGKILL');
+    await cli.catch(() => {});
+    await ok(['rm', '-f', 'fg']);
+    expect(Object.values(leases()).some((l) => l.ContainerId === id)).toBe(false);
+    expect(ours([bridge], [id], ['bridge'])).toEqual({ links: [], rules: [] });
+  });
+
   it('a container that exits on its own is cleaned up by its monitor', async () => {
     const id = await runD(['-p', '80', IMAGE, 'true']);
     for (let i = 0; i < 100 && Object.values(leases()).some((l) => l.ContainerId === id); i++) await new Promise((r) => setTimeout(r, 100));
@@ -306,6 +323,26 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(records()).toBe(before.records);
     expect(leases()).toEqual(before.leases);
     expect(links().map((l) => l.ifname).filter((n) => n.startsWith('tsr'))).toEqual(before.links);
+  });
+
+  it('--default-subnet puts the default network where the user says, and refuses one that overlaps a host route', async () => {
+    const other = sandbox();
+    try {
+      const tarball = execFileSync('tar', ['-C', busybox(), '--numeric-owner', '-c', '.'], { maxBuffer: 1 << 30 });
+      expect((await other.tsrun(['import', '-', IMAGE], { input: tarball })).exitCode).toBe(0);
+      const clash = await other.tsrun(['--default-subnet', `${farSide.split('.').slice(0, 3).join('.')}.0/24`, 'run', '--rm', IMAGE, 'true']);
+      expect(clash.exitCode).toBe(125);
+      expect(clash.stderr).toMatch(new RegExp(`overlaps the host (route|address) .*${outerVeth}`));
+      expect(existsSync(join(other.root, 'networks/bridge'))).toBe(false);
+      const r = await other.tsrun(['--default-subnet', '10.196.42.0/24', 'run', '--rm', IMAGE, 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/inet 10\.196\.42\.\d+\/24/);
+      // Changed later: the unused default network moves.
+      const moved = await other.tsrun(['--default-subnet', '10.196.43.0/24', 'run', '--rm', IMAGE, 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+      expect(moved.stdout).toMatch(/inet 10\.196\.43\.\d+\/24/);
+    } finally {
+      other.cleanup();
+    }
   });
 
   it('network ls, inspect and prune', async () => {
