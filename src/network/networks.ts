@@ -240,8 +240,7 @@ export class Networks {
     const ipam = this.ipam(net);
     await ipam.releaseStale(async (id) => id === c.containerId || (await this.opts.containerExists(id)));
     const att = await attachContainer({
-      net, ipam, containerId: c.containerId, pid: c.pid, ip: c.ip, mac: c.mac, ifName: c.ifName, tools: this.tools,
-      names: resolvesNames(net.Name) ? c.names : undefined,
+      net, ipam, containerId: c.containerId, pid: c.pid, ip: c.ip, mac: c.mac, ifName: c.ifName, tools: this.tools, names: c.names,
     });
     await this.syncHosts(net, { containerId: c.containerId, hostname: c.hostname, ip: att.ip });
     return att;

@@ -146,6 +146,8 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(doc.NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }] });
     expect(doc.NetworkSettings.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(Object.values(leases())).toContainEqual(expect.objectContaining({ ContainerId: id }));
+    const net = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0];
+    expect(net.Containers[id]).toMatchObject({ Name: 'web', IPv4Address: `${doc.NetworkSettings.IPAddress}/${doc.NetworkSettings.IPPrefixLen}` });
 
     await ok(['stop', '-t', '1', 'web']);
     expect(Object.values(leases()).some((l) => l.ContainerId === id)).toBe(false);
