@@ -79,6 +79,9 @@ export async function networkRequest(flags: NetworkFlags, ctx: NetworkContext): 
     }
     // Docker drops -p with the host's network (every port is the host's already) and refuses it otherwise.
     if (publish.length && mode.kind !== 'host') throw new TsrunError('INVALID_ARGUMENT', `conflicting options: port publishing and --network ${shown}`);
+    if (mode.kind === 'container' && (extraHosts.length || dns.length || flags.dnsSearch?.length || flags.dnsOption?.length)) {
+      throw new TsrunError('INVALID_ARGUMENT', `conflicting options: --add-host and --dns* and --network ${shown} (that container's /etc files are used)`);
+    }
     const name = mode.kind === 'container' ? `container:${await ctx.resolveContainer(mode.ref)}` : mode.kind;
     return { mode: name, ...base };
   }
@@ -115,17 +118,25 @@ export async function endpointRequest(
 
 const FILES = { hostname: 'hostname', hosts: 'hosts', resolvConf: 'resolv.conf' } as const;
 
-/** The build options for this network; the files live in the container's record dir. */
+/**
+ * The build options for this network. The /etc files live in the
+ * container's record dir; with container:X they are X's (as in Docker, so
+ * X's name and peers are seen from both), and so is the host name.
+ */
 export function networkBuildOptions(
   net: NetworkRequest,
   dir: string,
   hostname: string | undefined,
+  joined?: { dir: string; hostname?: string },
 ): Required<Pick<RunOptions, 'network' | 'etcFiles'>> & Pick<RunOptions, 'hostname'> {
+  const container = net.mode.startsWith('container:');
+  if (container && hostname !== undefined) throw new TsrunError('INVALID_ARGUMENT', `conflicting options: --hostname and --network ${net.mode}`);
+  const files = container && joined ? joined.dir : dir;
   return {
-    network: net.mode === 'host' ? { host: true } : net.mode.startsWith('container:') ? { joinPath: '/proc/self/ns/net' } : {},
-    etcFiles: { hostname: join(dir, FILES.hostname), hosts: join(dir, FILES.hosts), resolvConf: join(dir, FILES.resolvConf) },
+    network: net.mode === 'host' ? { host: true } : container ? { joinPath: '/proc/self/ns/net' } : {},
+    etcFiles: { hostname: join(files, FILES.hostname), hosts: join(files, FILES.hosts), resolvConf: join(files, FILES.resolvConf) },
     // Docker: with the host's network, the host's name unless -h says otherwise.
-    hostname: hostname ?? (net.mode === 'host' ? osHostname() : undefined),
+    hostname: hostname ?? (net.mode === 'host' ? osHostname() : joined?.hostname),
   };
 }
 
@@ -140,6 +151,12 @@ export async function prepareNetwork(
   dir: string,
   runningPid: (id: string) => Promise<number>,
 ): Promise<OciSpec> {
+  if (net.mode.startsWith('container:')) {
+    // The files are the other container's, written at its own start.
+    const pid = await runningPid(net.mode.slice('container:'.length));
+    const namespaces = (spec.linux?.namespaces ?? []).map((ns) => (ns.type === 'network' ? { type: ns.type, path: `/proc/${pid}/ns/net` } : ns));
+    return { ...spec, linux: { ...spec.linux, namespaces } };
+  }
   const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   const host = net.mode === 'host';
   const hosts = host
@@ -148,10 +165,7 @@ export async function prepareNetwork(
   await writeFile(join(dir, FILES.hostname), `${spec.hostname ?? ''}\n`);
   await writeFile(join(dir, FILES.hosts), hosts);
   await writeFile(join(dir, FILES.resolvConf), resolvConf(hostResolv, { dns: net.dns, search: net.dnsSearch, options: net.dnsOptions, keepLoopback: host }));
-  if (!net.mode.startsWith('container:')) return spec;
-  const pid = await runningPid(net.mode.slice('container:'.length));
-  const namespaces = (spec.linux?.namespaces ?? []).map((ns) => (ns.type === 'network' ? { type: ns.type, path: `/proc/${pid}/ns/net` } : ns));
-  return { ...spec, linux: { ...spec.linux, namespaces } };
+  return spec;
 }
 
 /** A running container's place on its networks (inspect's NetworkSettings). */

@@ -135,8 +135,10 @@ export class Containers {
       defaultNetwork: this.deps.defaultNetwork ?? (this.deps.networks ? 'bridge' : 'none'),
       exposedPorts: image?.config.config?.ExposedPorts,
     });
+    const joinedId = network.mode.startsWith('container:') ? network.mode.slice('container:'.length) : undefined;
+    const joined = joinedId ? { dir: this.deps.store.dir(joinedId), hostname: (await this.deps.store.readSpec(joinedId)).hostname } : undefined;
     const spec = await buildSpec(
-      { ...req, rootfs, image: image ? processConfig(image.config) : undefined, ...networkBuildOptions(network, this.deps.store.dir(id), req.hostname) },
+      { ...req, rootfs, image: image ? processConfig(image.config) : undefined, ...networkBuildOptions(network, this.deps.store.dir(id), req.hostname, joined) },
       { id, hostEnv: this.deps.hostEnv },
     );
     if (req.cgroupParent) spec.linux = { ...spec.linux, cgroupsPath: `${req.cgroupParent.replace(/\/+$/, '')}/${id}` };

@@ -54,6 +54,11 @@ describe.skipIf(skip)('network modes and /etc files', () => {
     const r = await sb.run(['--network', 'container:netowner', 'readlink', '/proc/self/ns/net']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(owner.stdout);
+    // Its /etc files and host name are the owner's, as in Docker.
+    const ownerEtc = await sb.tsrun(['exec', 'netowner', 'sh', '-c', 'hostname; cat /etc/hosts /etc/resolv.conf']);
+    const joinerEtc = await sb.run(['--network', 'container:netowner', 'sh', '-c', 'hostname; cat /etc/hosts /etc/resolv.conf']);
+    expect(joinerEtc.stdout).toBe(ownerEtc.stdout);
+    expect(ownerEtc.stdout).toMatch(/^[0-9a-f]{12}\n/);
     await sb.tsrun(['stop', '-t', '1', 'netowner']);
     const stopped = await sb.run(['--network', 'container:netowner', 'true']);
     expect(stopped.exitCode).toBe(125);
@@ -68,6 +73,7 @@ describe.skipIf(skip)('network modes and /etc files', () => {
     [['--add-host', 'db:999.1.1.1'], /invalid --add-host/],
     [['--dns', 'resolver.example'], /invalid --dns "resolver\.example"/],
     [['--network', 'host', '--dns', '192.0.2.1'], /conflicting options/],
+    [['--network', 'container:nosuch', '--add-host', 'a:10.0.0.1'], /conflicting options: --add-host and --dns\* and --network container:nosuch/],
   ])('bad input %j → 125 and nothing created', async (flags, message) => {
     const before = readdirSafe(join(sb.root, 'containers'));
     const r = await sb.run([...flags, 'true']);

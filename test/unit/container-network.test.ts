@@ -1,7 +1,7 @@
 // run/create's network flags → the request a container record keeps.
 import { describe, expect, it } from 'vitest';
 import type { NetworkRecord } from '../../src/network/config.js';
-import { networkRequest, type NetworkContext } from '../../src/runtime/container-network.js';
+import { networkBuildOptions, networkRequest, type NetworkContext } from '../../src/runtime/container-network.js';
 import { rejection } from '../helpers/expect-error.js';
 
 const mynet: NetworkRecord = {
@@ -59,5 +59,26 @@ describe('networkRequest', () => {
       expect(err.code, JSON.stringify(flags)).toBe(code);
       expect(err.message).toMatch(msg);
     }
+  });
+});
+
+describe('networkBuildOptions', () => {
+  const base = { extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] };
+  it('container:X uses X\'s /etc files and host name, and refuses -h', () => {
+    const o = networkBuildOptions({ mode: `container:${'a'.repeat(64)}`, ...base }, '/r/me', undefined, { dir: '/r/x', hostname: 'xhost' });
+    expect(o).toEqual({
+      network: { joinPath: '/proc/self/ns/net' },
+      etcFiles: { hostname: '/r/x/hostname', hosts: '/r/x/hosts', resolvConf: '/r/x/resolv.conf' },
+      hostname: 'xhost',
+    });
+    expect(() => networkBuildOptions({ mode: 'container:abc', ...base }, '/r/me', 'mine', { dir: '/r/x' })).toThrow('conflicting options: --hostname and --network container:abc');
+  });
+
+  it('a bridge network: a new namespace, its own files, the default host name', () => {
+    expect(networkBuildOptions({ mode: 'bridge', networks: { bridge: {} }, ...base }, '/r/me', undefined)).toEqual({
+      network: {},
+      etcFiles: { hostname: '/r/me/hostname', hosts: '/r/me/hosts', resolvConf: '/r/me/resolv.conf' },
+      hostname: undefined,
+    });
   });
 });
