@@ -74,7 +74,14 @@ export interface ProbeFacts {
   cgroup: CgroupFacts;
   /** Inferred from the kernel version; null when it is unknown. */
   syscalls: { pivotRoot: true; openat2: boolean | null; clone3: boolean | null; cloneIntoCgroup: boolean | null };
+  /** The tools bridge networking runs, and whether each is on the system path. */
+  networkTools: Record<(typeof NETWORK_TOOLS)[number], boolean>;
 }
+
+/** What bridge networks run (src/network/exec.ts), with their Debian packages. */
+export const NETWORK_TOOLS = ['ip', 'nft', 'nsenter'] as const;
+const TOOL_PACKAGES: Record<(typeof NETWORK_TOOLS)[number], string> = { ip: 'iproute2', nft: 'nftables', nsenter: 'util-linux' };
+const TOOL_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export type CheckName =
   | 'root'
@@ -89,7 +96,8 @@ export type CheckName =
   | 'pivot_root'
   | 'openat2'
   | 'clone3'
-  | 'clone_into_cgroup';
+  | 'clone_into_cgroup'
+  | 'bridge-network';
 
 export interface CheckItem {
   name: CheckName;
@@ -173,6 +181,9 @@ export async function gatherFacts(host: ProbeHost): Promise<ProbeFacts> {
     },
     cgroup: await probeCgroups(host, mountinfo ?? '', selfCgroup ?? ''),
     syscalls: { pivotRoot: true, openat2: atLeast(5, 6), clone3: atLeast(5, 3), cloneIntoCgroup: atLeast(5, 7) },
+    networkTools: Object.fromEntries(
+      await Promise.all(NETWORK_TOOLS.map(async (t) => [t, (await Promise.all(TOOL_DIRS.map((d) => host.exists(`${d}/${t}`)))).some(Boolean)])),
+    ) as ProbeFacts['networkTools'],
   };
 }
 
@@ -328,6 +339,7 @@ export function buildReport(facts: ProbeFacts): CheckReport {
     syscallItem('openat2', facts.syscalls.openat2, '5.6', facts),
     syscallItem('clone3', facts.syscalls.clone3, '5.3', facts),
     syscallItem('clone_into_cgroup', facts.syscalls.cloneIntoCgroup, '5.7', facts),
+    networkToolsItem(facts),
   ];
   return { items, canRunContainers: items.every((i) => i.ok || !i.required), facts };
 }
@@ -366,6 +378,18 @@ function cgroupControllersItem(cg: CgroupFacts): CheckItem {
   let detail = have.length ? have.join(' ') : 'none usable';
   if (missing.length) detail += `; missing: ${missing.join(' ')}`;
   return { name: 'cgroup-controllers', ok: missing.length === 0, detail, required: false };
+}
+
+function networkToolsItem(facts: ProbeFacts): CheckItem {
+  const missing = NETWORK_TOOLS.filter((t) => !facts.networkTools[t]);
+  return {
+    name: 'bridge-network',
+    ok: missing.length === 0,
+    detail: missing.length
+      ? `missing ${missing.join(', ')}: apt-get install ${missing.map((t) => TOOL_PACKAGES[t]).join(' ')} (or run with --network none|host)`
+      : `${NETWORK_TOOLS.join(', ')} found`,
+    required: false,
+  };
 }
 
 function syscallItem(name: CheckName, present: boolean | null, since: string, facts: ProbeFacts): CheckItem {

@@ -71,6 +71,7 @@ interface FakeOptions {
 }
 
 const PROC_NS = ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'user', 'time'];
+const TOOLS = ['/usr/sbin/ip', '/usr/sbin/nft', '/usr/bin/nsenter'];
 
 function fakeHost(opts: FakeOptions): ProbeHost & { tried: NamespaceKind[] } {
   const files: Record<string, string> = {
@@ -84,7 +85,7 @@ function fakeHost(opts: FakeOptions): ProbeHost & { tried: NamespaceKind[] } {
     ...opts.files,
   };
   for (const m of opts.missing ?? []) delete files[m];
-  const present = new Set(['/proc/self', ...PROC_NS.map((n) => `/proc/self/ns/${n}`), ...(opts.present ?? [])]);
+  const present = new Set(['/proc/self', ...PROC_NS.map((n) => `/proc/self/ns/${n}`), ...TOOLS, ...(opts.present ?? [])]);
   for (const m of opts.missing ?? []) present.delete(m);
   const tried: NamespaceKind[] = [];
   return {
@@ -147,6 +148,13 @@ describe('probe: unified cgroup v2 host', () => {
     expect(facts.userns).toEqual({ maxUserNamespaces: 96365, unprivilegedClone: null });
     expect(facts.kernelVersion).toEqual([6, 1, 0]);
     expect(facts.syscalls).toEqual({ pivotRoot: true, openat2: true, clone3: true, cloneIntoCgroup: true });
+  });
+
+  it('bridge networking: ip, nft and nsenter on the system path; a missing one names its package', async () => {
+    expect(item(await probe(host()), 'bridge-network')).toMatchObject({ ok: true, detail: 'ip, nft, nsenter found', required: false });
+    const without = await probe(fakeHost({ mountinfo: UNIFIED_MOUNTS, missing: ['/usr/sbin/nft'] }));
+    expect(item(without, 'bridge-network')).toMatchObject({ ok: false, detail: 'missing nft: apt-get install nftables (or run with --network none|host)' });
+    expect(without.canRunContainers).toBe(true);
   });
 });
 
