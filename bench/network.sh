@@ -31,8 +31,8 @@
 # modest ulimits, cgroupfs, file events, its network config dir, and a
 # default subnet that overlaps nothing on the host). On exit (Ctrl-C
 # included) everything is removed: tsrun's containers, then its networks
-# (the default one's bridge device and nft rules are host-wide and no verb
-# removes them), podman's storage, what podman's CNI leaves on the host when
+# (`network rm`, the default one too: bridge devices and nft rules are
+# host-wide), podman's storage, what podman's CNI leaves on the host when
 # this run created it (cni-podman0, the CNI-FORWARD/CNI-ADMIN iptables chains
 # and their tables, /var/lib/cni), stray mounts and the temp dir; then the
 # host is checked for leftovers of this run.
@@ -114,11 +114,8 @@ cleanup() {
   if [ -d "$root" ]; then
     ids=$("${tsrun[@]}" ps -a -q 2>/dev/null)
     [ -z "$ids" ] || "${tsrun[@]}" rm -f $ids >/dev/null
-    node --input-type=module -e "
-      const { Tsrun } = await import(process.argv[1]);
-      const t = new Tsrun({ root: process.argv[2], runroot: process.argv[3] });
-      for (const n of await t.networks.list()) await t.networks.remove(n.Name, { allowDefault: true, force: true });
-    " "$repo/dist/tsrun.js" "$root" "$runroot" || note "cleanup: removing $root's networks failed"
+    nets=$(ls "$root/networks" 2>/dev/null | grep -v '\.lock$')
+    [ -z "$nets" ] || "${tsrun[@]}" network rm -f $nets >/dev/null || note "cleanup: removing $root's networks failed"
   fi
   if [ ${#podman[@]} -gt 0 ]; then
     "${podman[@]}" rm -af >/dev/null 2>&1

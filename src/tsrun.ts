@@ -8,8 +8,7 @@ import { DockerConfigCredentials } from './image/registry/credentials.js';
 import { fileLocker } from './util/lock.js';
 import { VolumeStore } from './volume/store.js';
 import { volumeNames } from './volume/mounts.js';
-import { Networks } from './network/networks.js';
-import { defaultBridgeFor } from './network/config.js';
+import type { Networks } from './network/networks.js';
 import { existsSync } from 'node:fs';
 
 export interface TsrunOptions {
@@ -47,10 +46,9 @@ export class Tsrun {
   readonly images: Images;
   /** Named and anonymous volumes: create/ls/inspect/rm/prune. */
   readonly volumes: VolumeStore;
-  /** Bridge networks: create/ls/inspect/rm/prune, and the containers' addresses and ports. */
-  readonly networks: Networks;
+  private networksLoaded?: Promise<Networks>;
 
-  constructor(opts: TsrunOptions = {}) {
+  constructor(private readonly opts: TsrunOptions = {}) {
     this.root = opts.root ?? DEFAULT_ROOT;
     this.runroot = opts.runroot ?? DEFAULT_RUNROOT;
     this.native = opts.native ?? realNative;
@@ -68,14 +66,6 @@ export class Tsrun {
     this.volumes = new VolumeStore({ root: this.root, lock: fileLocker(this.native), usersOf: () =>
       this.containersBy((r) => volumeNames(r.request?.mounts), (r) => `${r.name} (${r.id.slice(0, 12)})`),
     });
-    this.networks = new Networks({
-      root: this.root,
-      lock: fileLocker(this.native),
-      defaultBridge: defaultBridgeFor(this.root, DEFAULT_ROOT),
-      defaultSubnet: opts.defaultSubnet,
-      hostsFileOf: (id) => join(this.store.dir(id), 'hosts'),
-      containerExists: async (id) => existsSync(join(this.store.dir(id), 'state.json')),
-    });
     this.containers = new Containers({
       native: this.native,
       store: this.store,
@@ -84,9 +74,29 @@ export class Tsrun {
       hostEnv: opts.env ?? {},
       images: this.images,
       volumes: this.volumes,
-      networks: this.networks,
+      networks: () => this.networks(),
       defaultNetwork: opts.defaultNetwork,
     });
+  }
+
+  /**
+   * Bridge networks: create/ls/inspect/rm/prune, and the containers'
+   * addresses and ports. Loaded on first use: its modules (child_process,
+   * net, dgram, nft and ip plumbing) would cost every other verb ~13 ms.
+   */
+  networks(): Promise<Networks> {
+    this.networksLoaded ??= (async () => {
+      const [{ Networks }, { defaultBridgeFor }] = await Promise.all([import('./network/networks.js'), import('./network/config.js')]);
+      return new Networks({
+        root: this.root,
+        lock: fileLocker(this.native),
+        defaultBridge: defaultBridgeFor(this.root, DEFAULT_ROOT),
+        defaultSubnet: this.opts.defaultSubnet,
+        hostsFileOf: (id) => join(this.store.dir(id), 'hosts'),
+        containerExists: async (id) => existsSync(join(this.store.dir(id), 'state.json')),
+      });
+    })();
+    return this.networksLoaded;
   }
 
   /**

@@ -2,11 +2,12 @@
 // CreateRequest for core.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { NetworkFlags } from '../runtime/container-network.js';
 import type { CreateRequest } from '../runtime/containers.js';
 import type { ResourceFlags } from '../spec/resources.js';
 import { collect } from './options.js';
 
-export interface ContainerFlags extends ResourceFlags {
+export interface ContainerFlags extends ResourceFlags, NetworkFlags {
   rootfs?: string;
   pull?: string;
   platform?: string;
@@ -27,16 +28,6 @@ export interface ContainerFlags extends ResourceFlags {
   tmpfs?: string[];
   volumesFrom?: string[];
   cgroupParent?: string;
-  network?: string;
-  addHost?: string[];
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOption?: string[];
-  publish?: string[];
-  publishAll?: boolean;
-  ip?: string;
-  macAddress?: string;
-  networkAlias?: string[];
 }
 
 export function addContainerOptions(cmd: Command): Command {

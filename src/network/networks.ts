@@ -134,7 +134,6 @@ export class Networks {
     const byPrefix = ref.length >= 3 && /^[0-9a-f]+$/.test(ref) ? all.filter((n) => n.Id.startsWith(ref)) : [];
     if (byPrefix.length === 1) return byPrefix[0];
     if (byPrefix.length > 1) throw new TsrunError('INVALID_ARGUMENT', `network id prefix ${ref} is ambiguous`);
-    if (ref === DEFAULT_NETWORK) return this.ready(DEFAULT_NETWORK);
     throw new TsrunError('NETWORK_NOT_FOUND', `network ${ref} not found`);
   }
 
@@ -163,12 +162,13 @@ export class Networks {
     if (users.length) {
       throw new TsrunError('NETWORK_IN_USE', `the default network is in ${rec.Subnet}, not ${subnet}: it moves when no container uses it (now: ${users.join(', ')})`);
     }
-    await this.remove(rec.Name, { allowDefault: true });
+    await this.remove(rec.Name);
     return null;
   }
 
   async inspect(ref: string): Promise<NetworkInspect> {
-    const net = await this.get(ref);
+    // Docker always has its default network to show; ours is made on first use.
+    const net = ref === DEFAULT_NETWORK ? await this.ready(ref) : await this.get(ref);
     const leases = await this.ipam(net).list();
     const prefix = parseCidr(net.Subnet).prefix;
     return {
@@ -199,14 +199,12 @@ export class Networks {
 
   /**
    * `network rm`: refused while a container is connected (unless `force`,
-   * for a root being thrown away), and for the default network unless
-   * `allowDefault`.
+   * for a root being thrown away). Unlike Docker's, the default network can
+   * go too when unused (tsrun has no daemon to take its bridge down): the
+   * next container that needs it makes it again.
    */
-  async remove(ref: string, o: { allowDefault?: boolean; force?: boolean } = {}): Promise<NetworkRecord> {
+  async remove(ref: string, o: { force?: boolean } = {}): Promise<NetworkRecord> {
     const net = await this.get(ref);
-    if (net.Name === DEFAULT_NETWORK && !o.allowDefault) {
-      throw new TsrunError('INVALID_ARGUMENT', `${DEFAULT_NETWORK} is a pre-defined network and cannot be removed`);
-    }
     await this.users(net);
     await this.store.remove(net.Name, { force: o.force }); // checks the leases under the store lock
     await this.teardownNetwork(net);
@@ -223,7 +221,7 @@ export class Networks {
   async prune(): Promise<string[]> {
     const removed: string[] = [];
     for (const net of await this.store.list()) {
-      if (net.Name === DEFAULT_NETWORK || Object.keys(await this.users(net)).length) continue;
+      if (net.Name === DEFAULT_NETWORK) continue;
       try {
         await this.remove(net.Name);
         removed.push(net.Name);
@@ -232,6 +230,14 @@ export class Networks {
       }
     }
     return removed;
+  }
+
+  /** The first ethN not yet in the network namespace of `pid` (a running container joining one more network). */
+  async freeIfName(pid: number): Promise<string> {
+    const links = await this.tools.ipJsonInNetns<{ ifname: string }>(pid, ['link', 'show']);
+    let n = 0;
+    while (links.some((l) => l.ifname === `eth${n}`)) n++;
+    return `eth${n}`;
   }
 
   /** Gives the container an interface and address on the network, and updates the /etc/hosts of everyone concerned. */

@@ -10,7 +10,6 @@ import { hostsFile, parseAddHost, parseDnsServer, parseNetworkMode, resolvConf, 
 import { validateMac, type Attachment } from '../network/bridge.js';
 import type { NetworkRecord } from '../network/config.js';
 import { isHostAddress, parseCidr, parseIpv4 } from '../network/ipv4.js';
-import { hostTools } from '../network/exec.js';
 import type { PortMapping } from '../network/nat.js';
 import { resolvesNames, type Networks } from '../network/networks.js';
 import { parsePublish, publishAllSpecs, type PortSpec } from '../network/ports.js';
@@ -207,12 +206,9 @@ export async function connectRunning(
   nets: Networks,
   c: { id: string; name: string; pid: number; hostname: string; network: string; endpoint: EndpointRequest },
 ): Promise<Attachment & { aliases?: string[] }> {
-  const links = await hostTools.ipJsonInNetns<{ ifname: string }>(c.pid, ['link', 'show']);
-  let n = 0;
-  while (links.some((l) => l.ifname === `eth${n}`)) n++;
   const att = await nets.connect({
     containerId: c.id, pid: c.pid, network: c.network, ip: c.endpoint.ip, mac: c.endpoint.mac, hostname: c.hostname,
-    names: peerNames(c.id, c.name, c.endpoint), ifName: `eth${n}`,
+    names: peerNames(c.id, c.name, c.endpoint), ifName: await nets.freeIfName(c.pid),
   });
   return { ...att, ...(c.endpoint.aliases ? { aliases: c.endpoint.aliases } : {}) };
 }

@@ -16,10 +16,7 @@ import { processConfig } from '../image/config.js';
 import type { ImageView, Images, PullPolicy } from '../image/images.js';
 import type { Platform } from '../image/platform.js';
 import type { PullEvent } from '../image/pull.js';
-import {
-  connectNetworks, connectRunning, disconnectNetworks, endpointRequest, networkBuildOptions, networkRequest, prepareNetwork,
-  type EndpointRequest, type NetworkFlags,
-} from './container-network.js';
+import type { EndpointRequest, NetworkFlags, NetworkRequest } from './container-network.js';
 import type { Networks } from '../network/networks.js';
 import type { PublishedPort } from '../network/nat.js';
 import { fileLocker } from '../util/lock.js';
@@ -78,8 +75,8 @@ export interface ContainersDeps {
   images?: Images;
   /** Named and anonymous volumes (absent: no volume mounts). */
   volumes?: VolumeStore;
-  /** Bridge networks (absent: only none, host and container: modes). */
-  networks?: Networks;
+  /** Bridge networks, loaded on first use (absent: only none, host and container: modes). */
+  networks?: () => Promise<Networks>;
   /** The network of a container made without --network (default `bridge`). */
   defaultNetwork?: string;
 }
@@ -129,9 +126,10 @@ export class Containers {
   }
 
   private async createWith(id: string, req: CreateRequest, rootfs: string, image?: ImageView): Promise<ContainerState> {
+    const { networkBuildOptions, networkRequest } = await Containers.net();
     const network = await networkRequest(req, {
       resolveContainer: (ref) => this.resolve(ref),
-      findNetwork: (name) => this.networks().store.find(name),
+      findNetwork: async (name) => (await this.networks()).store.find(name),
       defaultNetwork: this.deps.defaultNetwork ?? (this.deps.networks ? 'bridge' : 'none'),
       exposedPorts: image?.config.config?.ExposedPorts,
     });
@@ -179,9 +177,19 @@ export class Containers {
     });
   }
 
-  private networks(): Networks {
+  private networks(): Promise<Networks> {
     if (!this.deps.networks) throw new TsrunError('UNSUPPORTED', 'this tsrun has no bridge networks: use --network none or host');
-    return this.deps.networks;
+    return this.deps.networks();
+  }
+
+  // Networking code loads only for the verbs and containers that use it.
+  private static net = () => import('./container-network.js');
+
+  /** Leaves the container's networks (ports, interfaces, leases, peers' hosts lines) under its network lock. */
+  private async leaveNetworks(id: string, net: NetworkRequest): Promise<void> {
+    const { disconnectNetworks } = await Containers.net();
+    const nets = await this.networks();
+    await this.netLocked(id, () => disconnectNetworks(nets, id, net));
   }
 
   // Joining and leaving networks, and the monitor's clean-up after an exit,
@@ -261,7 +269,7 @@ export class Containers {
       await this.engine.delete(id, true);
     }
     const spec = record.request?.network
-      ? await prepareNetwork(record.request.network, v.spec, this.deps.store.dir(id), (ref) => this.runningPid(ref))
+      ? await (await Containers.net()).prepareNetwork(record.request.network, v.spec, this.deps.store.dir(id), (ref) => this.runningPid(ref))
       : v.spec;
     // After a reboot (or an unmount by hand) the overlay is mounted again.
     if (record.request?.imageId) await this.images().rootfs.mount(id);
@@ -284,14 +292,16 @@ export class Containers {
     try {
       await opts.beforeStart?.(this.engine.dir(id));
       if (net?.networks) {
+        const { connectNetworks } = await Containers.net();
+        const nets = await this.networks();
         networkSettings = await this.netLocked(id, () =>
-          connectNetworks(this.networks(), { id, name: record.name, pid: rec.pid, hostname: spec.hostname ?? '', request: net }),
+          connectNetworks(nets, { id, name: record.name, pid: rec.pid, hostname: spec.hostname ?? '', request: net }),
         );
       }
       await this.engine.start(id);
     } catch (err) {
       await this.engine.delete(id, true).catch(() => {});
-      if (net?.networks) await this.netLocked(id, () => disconnectNetworks(this.networks(), id, net)).catch(() => {});
+      if (net?.networks) await this.leaveNetworks(id, net).catch(() => {});
       throw err;
     }
     const restarts = record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
@@ -354,10 +364,12 @@ export class Containers {
     const rec = await this.deps.store.read(id).catch(() => null);
     const net = rec?.request?.network;
     if (!net?.networks) return;
+    const { disconnectNetworks } = await Containers.net();
+    const nets = await this.networks();
     await this.netLocked(id, async () => {
       const v = await this.view(id).catch(() => null);
       if (!v || v.status === 'running' || v.status === 'paused' || (v.status === 'created' && (await this.engine.exists(id)))) return;
-      await disconnectNetworks(this.networks(), id, net);
+      await disconnectNetworks(nets, id, net);
     }).catch((err) => {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed meanwhile
     });
@@ -367,12 +379,13 @@ export class Containers {
   async ports(id: string): Promise<PublishedPort[]> {
     const rec = await this.deps.store.read(id);
     if (!rec.request?.network?.networks) return [];
-    return this.networks().ports(id);
+    return (await this.networks()).ports(id);
   }
 
   /** `network connect`: joins now if the container runs, and at every start from now on. */
   async connect(id: string, network: string, ep: EndpointRequest): Promise<void> {
-    const nets = this.networks();
+    const { connectRunning, endpointRequest } = await Containers.net();
+    const nets = await this.networks();
     const net = await nets.get(network);
     await this.netLocked(id, async () => {
       const rec = await this.deps.store.read(id);
@@ -399,7 +412,7 @@ export class Containers {
 
   /** `network disconnect`: leaves now, and is not joined again at the next start. */
   async disconnect(id: string, network: string): Promise<void> {
-    const nets = this.networks();
+    const nets = await this.networks();
     const net = await nets.get(network);
     await this.netLocked(id, async () => {
       const rec = await this.deps.store.read(id);
@@ -454,7 +467,7 @@ export class Containers {
     // left a directory with no state (and so no process or cgroup yet).
     else await rm(this.engine.dir(id), { recursive: true, force: true });
     const net = v.record.request?.network;
-    if (net?.networks) await this.netLocked(id, () => disconnectNetworks(this.networks(), id, net));
+    if (net?.networks) await this.leaveNetworks(id, net);
     if (v.record.request?.imageId) await this.images().rootfs.remove(id);
     await this.deps.store.remove(v.record);
     // `rm -v` and `run --rm` (Docker's AutoRemove) take the anonymous volumes along, unless another container uses one.

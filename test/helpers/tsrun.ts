@@ -1,7 +1,7 @@
 // Runs the real CLI (dist/cli/tsrun.js) against a throwaway --root/--runroot,
 // the way a user would, and gives integration tests the skip reason.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,7 @@ export function sandbox(): Sandbox {
         // no container was ever made
       }
       if (ids.length) spawnSync('node', ['--', cli, '--root', root, '--runroot', runroot, 'rm', '-f', ...ids], { stdio: 'ignore' });
-      removeNetworks(root);
+      removeNetworks(root, runroot);
       rmSync(base, { recursive: true, force: true });
     },
   };
@@ -85,14 +85,17 @@ export async function containerPid(sb: Sandbox, timeoutMs = 5000): Promise<numbe
 
 /**
  * Bridge devices and nft rules are host-wide: a throwaway root's networks
- * (its default `bridge` too, which no verb removes) go with it.
+ * (its default `bridge` too) are removed the way a user would, after its
+ * containers.
  */
-export function removeNetworks(root: string): void {
-  if (!existsSync(join(root, 'networks'))) return;
-  const script = `
-    const { Tsrun } = await import(${JSON.stringify(join(repo, 'dist/tsrun.js'))});
-    const t = new Tsrun({ root: ${JSON.stringify(root)}, runroot: '/nonexistent' });
-    for (const n of await t.networks.list()) await t.networks.remove(n.Name, { allowDefault: true, force: true });`;
-  const r = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
+export function removeNetworks(root: string, runroot: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(root, 'networks'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return; // no network was ever made
+  }
+  if (!names.length) return;
+  const r = spawnSync('node', ['--', cli, '--root', root, '--runroot', runroot, 'network', 'rm', '-f', ...names], { encoding: 'utf8' });
   if (r.status !== 0) process.stderr.write(`[cleanup] removing the networks of ${root} failed: ${r.stderr}\n`);
 }

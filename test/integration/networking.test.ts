@@ -205,6 +205,12 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(await ok(['exec', 'pinned', 'ip', '-o', '-4', 'addr', 'show', 'eth0'])).toContain('10.197.77.50/24');
     await runD(['--name', 'other', '--network', 'second', IMAGE, 'sleep', '600']);
     await ok(['network', 'connect', '--alias', 'pin', 'second', 'pinned']);
+    // Connect refuses: twice, a missing network, a container on --network none.
+    expect((await tsrun(['network', 'connect', 'second', 'pinned'])).stderr).toMatch(/already connected to network second/);
+    expect((await tsrun(['network', 'connect', 'nosuch', 'pinned'])).stderr).toMatch(/network nosuch not found/);
+    await runD(['--name', 'isolated', '--network', 'none', IMAGE, 'sleep', '600']);
+    expect((await tsrun(['network', 'connect', 'second', 'isolated'])).stderr).toMatch(/uses network mode none and cannot be connected/);
+    expect((await tsrun(['network', 'disconnect', 'second', 'isolated'])).stderr).toMatch(/not connected to network second/);
     expect(await ok(['exec', 'pinned', 'ip', '-o', 'link', 'show', 'eth1'])).toContain('eth1');
     expect((await tsrun(['exec', 'other', 'ping', '-c1', '-W2', 'pin'])).exitCode).toBe(0);
     expect(Object.keys((await inspect('pinned')).NetworkSettings.Networks)).toEqual(['fixed', 'second']);
@@ -216,7 +222,7 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     const taken = await tsrun(['run', '--rm', '--network', 'fixed', '--ip', '10.197.77.50', IMAGE, 'true']);
     expect(taken.exitCode).toBe(125);
     expect(taken.stderr).toMatch(/address 10\.197\.77\.50 is already in use on network fixed/);
-    await ok(['rm', '-f', 'pinned', 'other']);
+    await ok(['rm', '-f', 'pinned', 'other', 'isolated']);
     await ok(['network', 'rm', 'fixed', 'second']);
   });
 
@@ -319,7 +325,6 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(overlap.exitCode).toBe(1);
     expect(overlap.stderr).toMatch(/overlaps tsrun network bridge|overlaps the host route/);
     expect((await tsrun(['network', 'create', '../x'])).stderr).toMatch(/invalid network name/);
-    expect((await tsrun(['network', 'rm', 'bridge'])).stderr).toMatch(/bridge is a pre-defined network and cannot be removed/);
     expect((await tsrun(['network', 'rm', 'nosuch'])).stderr).toMatch(/network nosuch not found/);
     expect((await tsrun(['network', 'ls', '-q'])).stdout.trim().split('\n')).toHaveLength(1);
     expect(records()).toBe(before.records);
@@ -363,5 +368,16 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect(await ok(['network', 'prune', '-f'])).toBe('Deleted Networks:\nspare');
     expect(links().some((l) => l.ifname === dev)).toBe(false);
     expect(ruleset()).not.toContain(`"net ${dev}"`);
+  });
+
+  it('the default network can be removed when no container uses it, and comes back on next use', async () => {
+    const id = await runD([IMAGE, 'sleep', '600']);
+    expect((await tsrun(['network', 'rm', 'bridge'])).stderr).toMatch(/network bridge has active endpoints: container\(s\) [0-9a-f]{12}/);
+    await ok(['rm', '-f', id]);
+    expect(await ok(['network', 'rm', 'bridge'])).toBe('bridge');
+    expect(links().some((l) => l.ifname === bridge)).toBe(false);
+    expect(ruleset()).not.toContain(`"${bridge}"`);
+    expect((await tsrun(['run', '--rm', IMAGE, 'true'])).exitCode).toBe(0);
+    expect(links().some((l) => l.ifname === bridge)).toBe(true);
   });
 });

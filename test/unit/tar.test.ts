@@ -10,22 +10,11 @@ import { TsrunError } from '../../src/errors.js';
 import { readTar, type TarEntry } from '../../src/image/unpack/tar.js';
 import { paxRecords, tarArchive, tarEntry, tarHeader, type TarWriterEntry } from '../helpers/tar-writer.js';
 
-interface Read {
-  path: string;
-  type: string;
-  linkname: string;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  mtime: number;
-  devmajor: number;
-  devminor: number;
+/** An entry as the tests compare it: the header fields, xattrs and body as latin1 text. */
+type Read = Pick<TarEntry, 'path' | 'type' | 'linkname' | 'size' | 'mode' | 'uid' | 'gid' | 'uname' | 'gname' | 'mtime' | 'devmajor' | 'devminor'> & {
   xattrs: Record<string, string>;
   body: string;
-}
+};
 
 /** Feeds `bytes` in chunks of `chunk` bytes (to cross every boundary) and collects the entries. */
 async function readAll(bytes: Buffer, chunk = 4096): Promise<Read[]> {

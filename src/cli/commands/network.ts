@@ -7,6 +7,8 @@ import { collect } from '../options.js';
 const labelsOf = (list: string[] = []) =>
   Object.fromEntries(list.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])));
 
+const networksFor = async (cmd: Command) => (await tsrunFor(cmd)).networks();
+
 export function registerNetwork(program: Command): void {
   const network = program.command('network').description('manage networks');
 
@@ -22,7 +24,7 @@ export function registerNetwork(program: Command): void {
     .action(async (name: string, flags: { driver: string; subnet?: string; gateway?: string; internal?: boolean; label?: string[] }, cmd: Command) => {
       const { TsrunError } = await import('../../errors.js');
       if (flags.driver !== 'bridge') throw new TsrunError('INVALID_ARGUMENT', `network driver ${JSON.stringify(flags.driver)} is not supported: only bridge`);
-      const rec = await (await tsrunFor(cmd)).networks.create({ name, subnet: flags.subnet, gateway: flags.gateway, internal: flags.internal, labels: labelsOf(flags.label) });
+      const rec = await (await networksFor(cmd)).create({ name, subnet: flags.subnet, gateway: flags.gateway, internal: flags.internal, labels: labelsOf(flags.label) });
       process.stdout.write(`${rec.Id}\n`);
     });
 
@@ -34,7 +36,7 @@ export function registerNetwork(program: Command): void {
     .option('--no-trunc', 'full network ids')
     .option('--format <format>', "'json' for one JSON object per network")
     .action(async (flags: { quiet?: boolean; trunc: boolean; format?: string }, cmd: Command) => {
-      const nets = (await tsrunFor(cmd)).networks;
+      const nets = await networksFor(cmd);
       await nets.ready('bridge'); // Docker always lists its default network
       const list = await nets.list();
       const id = (i: string) => (flags.trunc ? i.slice(0, 12) : i);
@@ -53,7 +55,7 @@ export function registerNetwork(program: Command): void {
     .description('show networks as JSON')
     .argument('<network...>')
     .action(async (refs: string[], _flags: unknown, cmd: Command) => {
-      const nets = (await tsrunFor(cmd)).networks;
+      const nets = await networksFor(cmd);
       const docs: unknown[] = [];
       await forEachRef(refs, async (r) => void docs.push(await nets.inspect(r)));
       process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
@@ -66,7 +68,7 @@ export function registerNetwork(program: Command): void {
     .argument('<network...>')
     .option('-f, --force', 'no error for a network that does not exist')
     .action(async (refs: string[], flags: { force?: boolean }, cmd: Command) => {
-      const nets = (await tsrunFor(cmd)).networks;
+      const nets = await networksFor(cmd);
       const { TsrunError } = await import('../../errors.js');
       await forEachRef(refs, async (r) => {
         try {
@@ -83,7 +85,7 @@ export function registerNetwork(program: Command): void {
     .description('remove every user-defined network no container is connected to')
     .option('-f, --force', 'do not prompt for confirmation (tsrun never prompts)')
     .action(async (_flags: unknown, cmd: Command) => {
-      const removed = await (await tsrunFor(cmd)).networks.prune();
+      const removed = await (await networksFor(cmd)).prune();
       if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
     });
 
