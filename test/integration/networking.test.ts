@@ -297,7 +297,9 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
 
   it('bad input: one clear line, exit 125, and nothing created', async () => {
     const records = () => execFileSync('ls', [join(sb.root, 'containers')], { encoding: 'utf8' });
-    const before = { records: records(), leases: leases(), links: links().map((l) => l.ifname).filter((n) => n.startsWith('tsr')) };
+    // User-defined networks' bridges (tsr + 12 hex); other test files' roots only make default ones (tsr + 8 hex + 0).
+    const networkLinks = () => links().map((l) => l.ifname).filter((n) => /^tsr[0-9a-f]{12}$/.test(n));
+    const before = { records: records(), leases: leases(), links: networkLinks() };
     const cases: Array<[string[], RegExp]> = [
       [['-p', '99999:80'], /invalid port mapping "99999:80": host port 99999 is out of range/],
       [['-p', '80:99999'], /container port 99999 is out of range/],
@@ -329,7 +331,7 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
     expect((await tsrun(['network', 'ls', '-q'])).stdout.trim().split('\n')).toHaveLength(1);
     expect(records()).toBe(before.records);
     expect(leases()).toEqual(before.leases);
-    expect(links().map((l) => l.ifname).filter((n) => n.startsWith('tsr'))).toEqual(before.links);
+    expect(networkLinks()).toEqual(before.links);
   });
 
   it('--default-subnet puts the default network where the user says, and refuses one that overlaps a host route', async () => {
