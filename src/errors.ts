@@ -32,7 +32,11 @@ export type TsrunErrorCode =
   // networks
   | 'NETWORK_NOT_FOUND'
   | 'NETWORK_IN_USE'
-  | 'PORT_IN_USE';
+  | 'PORT_IN_USE'
+  // build and push
+  | 'DOCKERFILE_INVALID'
+  | 'BUILD_FAILED'
+  | 'REGISTRY_DENIED';
 
 export class TsrunError extends Error {
   readonly code: TsrunErrorCode;

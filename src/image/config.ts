@@ -14,6 +14,12 @@ export interface ImageRuntimeConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** SHELL of a Dockerfile: the shell form's command prefix for RUN/CMD/ENTRYPOINT. */
+  Shell?: string[];
+  /** HEALTHCHECK: Test is ['NONE'], ['CMD', ...] or ['CMD-SHELL', script]; durations in nanoseconds. */
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+  /** ONBUILD triggers, run by builds FROM this image. */
+  OnBuild?: string[] | null;
 }
 
 export interface ImageHistory {

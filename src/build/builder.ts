@@ -1,0 +1,594 @@
+// `tsrun build`: a Dockerfile → an image in the store.
+//
+// The stages form a graph (FROM <stage>, COPY --from, RUN --mount from=):
+// only the stages the target needs are built, each as soon as what it needs
+// is there, so independent stages build in parallel. Inside a stage the
+// instructions run in order against a StageState. A step that changes files
+// (RUN, COPY, ADD, a WORKDIR that creates its directory) works on an overlay
+// of the stage's layers and its upperdir becomes the step's layer
+// (image/layer/write.ts, the one way tsrun writes a layer); every other
+// instruction only edits the config and adds an empty_layer history entry.
+//
+// Every step has a content-based cache key (cache.ts); a hit reuses the
+// layer without running anything. The image is stored and tagged in one
+// index update when the whole build succeeded, and not at all otherwise.
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
+import { TsrunError } from '../errors.js';
+import type { ImageConfig } from '../image/config.js';
+import type { PullPolicy } from '../image/images.js';
+import { hostPlatform, formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
+import type { ImageLayer } from '../image/store/image-index.js';
+import type { Tsrun } from '../tsrun.js';
+import type { MountSpec } from '../volume/flags.js';
+import { BuildCache, cacheKey } from './cache.js';
+import { copyInto, isDirPath, writeInto } from './copy.js';
+import { decodeInstruction } from './dockerfile/decode.js';
+import { parseDockerfile } from './dockerfile/parser.js';
+import type { Dockerfile, Instruction, Lookup, RawInstruction, RawStage, RunMount } from './dockerfile/types.js';
+import { fetchUrl, extractArchive, isUrl } from './add.js';
+import { runStep, runFailed } from './run-step.js';
+import { matchSources, type MatchedSource, type SourceFilter, type SourceRoot } from './sources.js';
+import { addHistory, applyMetadata, commandArgs, envMap, resolveWorkdir, scratchConfig, stageLookup, type StageState } from './stage.js';
+import { BuildWorkspace } from './workspace.js';
+import { resolveChown } from './chown.js';
+
+export interface BuildOptions {
+  /** Where the build keeps its scratch and leftovers ledger (default: its own, closed at the end). */
+  workspace?: BuildWorkspace;
+  /** The build context directory (context.ts prepares it). */
+  contextDir: string;
+  /** The Dockerfile's text and the name it is shown by. */
+  dockerfile: string;
+  dockerfileName?: string;
+  /** .dockerignore, applied to what COPY/ADD see of the context. */
+  ignore?: SourceFilter;
+  tags?: string[];
+  /** --build-arg values (already resolved: a bare K took the host's value). */
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  /** FROM images: 'always' (--pull), 'missing' (default), 'never'. */
+  pull?: PullPolicy;
+  platform?: Platform;
+  labels?: Record<string, string>;
+  /** RUN's network when the instruction does not say (default: the default network). */
+  network?: 'default' | 'none' | 'host';
+  /** --secret id → host file. */
+  secrets?: Record<string, string>;
+  onEvent?: (e: BuildEvent) => void;
+}
+
+export type BuildEvent =
+  | { type: 'step'; step: number; title: string }
+  | { type: 'cached'; step: number }
+  | { type: 'output'; step: number; stream: 'stdout' | 'stderr'; data: Buffer }
+  | { type: 'done'; step: number; seconds: number }
+  | { type: 'warning'; message: string }
+  | { type: 'image'; id: string; names: string[] };
+
+export interface BuildResult {
+  id: string;
+  names: string[];
+}
+
+// BuildKit's predefined, cache-neutral proxy args: usable in RUN without ARG, never in history.
+const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((a) => [a, a.toLowerCase()]);
+
+function platformArgs(target: Platform, build: Platform): Record<string, string> {
+  return {
+    TARGETPLATFORM: formatPlatform(target),
+    TARGETOS: target.os,
+    TARGETARCH: target.architecture,
+    TARGETVARIANT: target.variant ?? '',
+    BUILDPLATFORM: formatPlatform(build),
+    BUILDOS: build.os,
+    BUILDARCH: build.architecture,
+    BUILDVARIANT: build.variant ?? '',
+  };
+}
+
+function at(df: string, ins: RawInstruction, err: unknown): TsrunError {
+  const msg = err instanceof Error ? err.message : String(err);
+  const prefix = `${df}:${ins.line}: ${ins.original.length > 80 ? `${ins.original.slice(0, 77)}...` : ins.original}: `;
+  const code = err instanceof TsrunError ? err.code : 'BUILD_FAILED';
+  return new TsrunError(code === 'DOCKERFILE_INVALID' ? code : 'BUILD_FAILED', msg.startsWith(`${df}:`) ? msg : prefix + msg, { cause: err });
+}
+
+export class Builder {
+  private readonly cache: BuildCache;
+  private readonly df: Dockerfile;
+  private readonly dfName: string;
+  private readonly platform: Platform;
+  private readonly buildArgs: Map<string, string>;
+  private readonly usedArgs = new Set<string>();
+  private readonly globals = new Map<string, string | undefined>();
+  private readonly stages = new Map<number, Promise<StageState>>();
+  private readonly byName = new Map<string, RawStage>();
+  private ws!: BuildWorkspace;
+  private steps = 0;
+
+  constructor(private readonly tsrun: Tsrun, private readonly opts: BuildOptions) {
+    this.cache = new BuildCache(tsrun.root);
+    this.dfName = opts.dockerfileName ?? 'Dockerfile';
+    this.df = parseDockerfile(opts.dockerfile);
+    this.platform = opts.platform ?? hostPlatform();
+    this.buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
+    for (const s of this.df.stages) {
+      const name = /\s+as\s+(\S+)\s*$/i.exec(s.from.args)?.[1]?.toLowerCase();
+      if (name) this.byName.set(name, s);
+    }
+  }
+
+  private emit(e: BuildEvent): void {
+    this.opts.onEvent?.(e);
+  }
+
+  async build(): Promise<BuildResult> {
+    if (this.df.syntax) this.emit({ type: 'warning', message: `# syntax=${this.df.syntax} is ignored: tsrun builds with its own Dockerfile frontend` });
+    for (const w of this.df.warnings) this.emit({ type: 'warning', message: w });
+    this.evalGlobalArgs();
+    const target = this.targetStage();
+    this.ws = this.opts.workspace ?? (await BuildWorkspace.open(this.tsrun));
+    try {
+      // Start every stage the target needs at once; each waits only for its own inputs.
+      for (const idx of this.needed(target.index)) void this.stage(idx).catch(() => {});
+      const st = await this.stage(target.index);
+      const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
+      if (unused.length) this.emit({ type: 'warning', message: `one or more build args were not consumed: [${unused.join(' ')}]` });
+      return await this.export(st);
+    } catch (err) {
+      // Stages still running in parallel stop now (their containers are
+      // killed) and are waited for, so nothing they set up outlives the build.
+      await this.ws.stopContainers();
+      await Promise.allSettled(this.stages.values());
+      throw err;
+    } finally {
+      if (!this.opts.workspace) await this.ws.close();
+    }
+  }
+
+  private evalGlobalArgs(): void {
+    const predefined = platformArgs(this.platform, hostPlatform());
+    for (const [k, v] of Object.entries(predefined)) this.globals.set(k, v);
+    for (const raw of this.df.globalArgs) {
+      const ins = this.decode(raw, (n) => this.globals.get(n));
+      if (ins.kind !== 'ARG') continue;
+      for (const a of ins.args) {
+        const given = this.buildArgs.get(a.name);
+        if (given !== undefined) this.usedArgs.add(a.name);
+        this.globals.set(a.name, given ?? a.default);
+      }
+    }
+  }
+
+  private decode(raw: RawInstruction, lookup: Lookup): Instruction {
+    try {
+      return decodeInstruction(raw, lookup, this.df.escape);
+    } catch (err) {
+      throw at(this.dfName, raw, err);
+    }
+  }
+
+  private targetStage(): RawStage {
+    if (this.df.stages.length === 0) throw new TsrunError('DOCKERFILE_INVALID', `${this.dfName}: the Dockerfile has no FROM instruction`);
+    if (!this.opts.target) return this.df.stages[this.df.stages.length - 1];
+    const s = this.byName.get(this.opts.target.toLowerCase());
+    if (!s) throw new TsrunError('BUILD_FAILED', `target stage "${this.opts.target}" could not be found`);
+    return s;
+  }
+
+  /** A stage named by FROM/--from: by name, or by index for --from=N. */
+  private stageRef(ref: string, byIndex: boolean, before: number): RawStage | undefined {
+    const named = this.byName.get(ref.toLowerCase());
+    if (named && named.index < before) return named;
+    if (byIndex && /^\d+$/.test(ref) && Number(ref) < before) return this.df.stages[Number(ref)];
+    return undefined;
+  }
+
+  /** The stages `idx` needs, itself included, found from the raw FROM and --from values. */
+  private needed(idx: number, seen = new Set<number>()): Set<number> {
+    if (seen.has(idx)) return seen;
+    seen.add(idx);
+    const s = this.df.stages[idx];
+    const globals: Lookup = (n) => this.globals.get(n);
+    const refs: Array<[string, boolean]> = [];
+    const from = this.decode(s.from, globals);
+    if (from.kind === 'FROM') refs.push([from.image, false]);
+    for (const raw of s.instructions) {
+      for (const f of raw.flags) {
+        const m = /^--from=(.*)$/.exec(f);
+        if (m) refs.push([m[1], true]);
+        for (const mm of f.matchAll(/(?:^|,)from=([^,]+)/g)) if (f.startsWith('--mount=')) refs.push([mm[1], false]);
+      }
+    }
+    for (const [ref, byIndex] of refs) {
+      const dep = this.stageRef(ref, byIndex, idx);
+      if (dep) this.needed(dep.index, seen);
+    }
+    return seen;
+  }
+
+  private stage(idx: number): Promise<StageState> {
+    let p = this.stages.get(idx);
+    if (!p) {
+      p = this.runStage(this.df.stages[idx]);
+      this.stages.set(idx, p);
+    }
+    return p;
+  }
+
+  private async runStage(raw: RawStage): Promise<StageState> {
+    const total = raw.instructions.length + 1;
+    const label = (i: number) => `${this.stageName(raw)} ${i}/${total}`;
+    const st = await this.from(raw, label(1));
+    const stageLabel = (i: number) => label(i);
+    // The base image's ONBUILD triggers run first, as if they were written right after FROM.
+    const triggers = st.config.config?.OnBuild ?? [];
+    if (st.config.config) st.config.config.OnBuild = null;
+    for (const t of triggers) {
+      const ins = parseDockerfile(`FROM scratch\n${t}\n`).stages[0].instructions[0];
+      await this.step(st, { ...ins, line: raw.from.line, original: `ONBUILD ${t}` }, `${stageLabel(1)} ONBUILD`);
+    }
+    for (const [i, ins] of raw.instructions.entries()) await this.step(st, ins, stageLabel(i + 2));
+    return st;
+  }
+
+  private stageName(raw: RawStage): string {
+    const name = /\s+as\s+(\S+)\s*$/i.exec(raw.from.args)?.[1];
+    return name ?? `stage-${raw.index}`;
+  }
+
+  private async from(raw: RawStage, title: string): Promise<StageState> {
+    const ins = this.decode(raw.from, (n) => this.globals.get(n));
+    if (ins.kind !== 'FROM') throw at(this.dfName, raw.from, new Error('expected FROM'));
+    const step = this.begin(`[${title}] ${raw.from.original}`);
+    const base: Omit<StageState, 'config' | 'layers' | 'key'> = { index: raw.index, name: ins.name, args: new Map(), cmdSet: false };
+    const dep = this.stageRef(ins.image, false, raw.index);
+    if (dep) {
+      const parent = await this.stage(dep.index);
+      this.end(step, 0);
+      return { ...base, config: structuredClone(parent.config), layers: [...parent.layers], key: cacheKey('from-stage', parent.key) };
+    }
+    const platform = ins.platform ? parsePlatform(ins.platform) : this.platform;
+    if (ins.image.toLowerCase() === 'scratch') {
+      this.end(step, 0);
+      return { ...base, config: scratchConfig(platform), layers: [], key: cacheKey('scratch', formatPlatform(platform)) };
+    }
+    const started = Date.now();
+    try {
+      const image = await this.tsrun.images.ensure(ins.image, this.opts.pull ?? 'missing', { platform });
+      const config = structuredClone(image.config);
+      config.history ??= [];
+      this.end(step, Date.now() - started);
+      return { ...base, config, layers: image.record.layers.map((l) => ({ ...l })), key: cacheKey('image', image.record.id) };
+    } catch (err) {
+      throw at(this.dfName, raw.from, err);
+    }
+  }
+
+  private begin(title: string): number {
+    const step = ++this.steps;
+    this.emit({ type: 'step', step, title });
+    return step;
+  }
+
+  private end(step: number, ms: number): void {
+    this.emit({ type: 'done', step, seconds: ms / 1000 });
+  }
+
+  /** The lookup for expansion: stage ARGs and ENV (ENV wins). */
+  private async step(st: StageState, raw: RawInstruction, title: string): Promise<void> {
+    const ins = this.decode(raw, stageLookup(st));
+    if (ins.kind === 'FROM') throw at(this.dfName, raw, new Error('FROM inside a stage'));
+    if (ins.kind === 'ARG') {
+      for (const a of ins.args) {
+        const given = this.buildArgs.get(a.name);
+        if (given !== undefined) this.usedArgs.add(a.name);
+        st.args.set(a.name, given ?? a.default ?? this.globals.get(a.name));
+      }
+      st.key = cacheKey(st.key, 'ARG', ins);
+      return;
+    }
+    if (applyMetadata(st, ins)) {
+      const step = this.begin(`[${title}] ${raw.original}`);
+      st.key = cacheKey(st.key, ins);
+      addHistory(st, historyText(raw, ins), null);
+      this.end(step, 0);
+      return;
+    }
+    const step = this.begin(`[${title}] ${raw.original}`);
+    const started = Date.now();
+    try {
+      await this.fsStep(st, raw, ins, step);
+    } catch (err) {
+      throw at(this.dfName, raw, err);
+    }
+    this.end(step, Date.now() - started);
+  }
+
+  /** RUN, COPY, ADD, WORKDIR: the steps that may change files, cached by content. */
+  private async fsStep(st: StageState, raw: RawInstruction, ins: Instruction, step: number): Promise<void> {
+    const prepared = await this.prepare(st, raw, ins);
+    const key = cacheKey(st.key, ins, prepared.keyExtra);
+    if (!this.opts.noCache) {
+      const hit = await this.cache.get(key);
+      if (hit && (!hit.layer || (await this.layerPresent(hit.layer)))) {
+        this.emit({ type: 'cached', step });
+        st.key = key;
+        this.applyLayer(st, raw, ins, hit.layer);
+        return;
+      }
+    }
+    const layer = await this.withOverlay(st, (rootfs, upper) => prepared.execute(rootfs, upper, step));
+    await this.cache.put(key, layer);
+    st.key = key;
+    this.applyLayer(st, raw, ins, layer);
+  }
+
+  private applyLayer(st: StageState, raw: RawInstruction, ins: Instruction, layer: ImageLayer | null): void {
+    if (ins.kind === 'WORKDIR') applyWorkdir(st, ins.path);
+    addHistory(st, historyText(raw, ins), layer);
+  }
+
+  private async layerPresent(l: ImageLayer): Promise<boolean> {
+    return (await this.tsrun.images.layers.has(l.diffId)) && (await this.tsrun.images.content.has(l.digest));
+  }
+
+  /** Mounts an overlay of the stage's layers, runs `fn` on it, and turns its upperdir into a layer. */
+  private async withOverlay(st: StageState, fn: (rootfs: string, upper: string) => Promise<void>): Promise<ImageLayer | null> {
+    const { writeLayer } = await import('../image/layer/write.js');
+    const rootfs = this.tsrun.images.rootfs;
+    const id = await this.ws.overlayId();
+    try {
+      const merged = await rootfs.create(id, st.layers.map((l) => l.diffId));
+      const { upper } = rootfs.paths(id);
+      await fn(merged, upper);
+      await rootfs.unmount(id);
+      return await writeLayer(this.tsrun.images, upper, { native: this.tsrun.native });
+    } finally {
+      await rootfs.remove(id);
+      await this.ws.released(id);
+    }
+  }
+
+  /** What a file step reads (for its cache key) and how it runs on a miss. */
+  private async prepare(st: StageState, raw: RawInstruction, ins: Instruction): Promise<{ keyExtra: unknown; execute: (rootfs: string, upper: string, step: number) => Promise<void> }> {
+    const c = st.config.config ?? {};
+    switch (ins.kind) {
+      case 'WORKDIR': {
+        const path = resolveWorkdir(c.WorkingDir, ins.path);
+        return {
+          keyExtra: path,
+          execute: async (rootfs) => {
+            const { resolveInRoot } = await import('../util/resolve-in-root.js');
+            const { mkdir } = await import('node:fs/promises');
+            await mkdir(await resolveInRoot(rootfs, path), { recursive: true, mode: 0o755 });
+            if (c.User && !/^(0|root)(:.*)?$/.test(c.User)) {
+              // BuildKit gives a WORKDIR it creates to the stage's USER.
+              const owner = await resolveChown(rootfs, c.User);
+              const { lchown } = await import('node:fs/promises');
+              if (owner) await lchown(await resolveInRoot(rootfs, path), owner.uid, owner.gid);
+            }
+          },
+        };
+      }
+      case 'RUN':
+        return this.prepareRun(st, raw, ins);
+      case 'COPY':
+      case 'ADD':
+        return this.prepareCopy(st, ins);
+      default:
+        throw new TsrunError('DOCKERFILE_INVALID', `${ins.kind} is not supported here`);
+    }
+  }
+
+  private async prepareRun(st: StageState, raw: RawInstruction, ins: Extract<Instruction, { kind: 'RUN' }>) {
+    const c = st.config.config ?? {};
+    const args = runArgs(ins, c.Shell);
+    // Build args are the command's environment (ENV wins), and so part of its key.
+    const env = new Map<string, string>();
+    for (const [k, v] of st.args) if (v !== undefined) env.set(k, v);
+    for (const k of PROXY_ARGS) if (this.buildArgs.has(k)) env.set(k, this.buildArgs.get(k)!);
+    for (const [k, v] of envMap(c.Env ?? [])) env.set(k, v);
+    const argEnv = [...st.args].filter(([k]) => !envMap(c.Env ?? []).has(k));
+    const mounts: MountSpec[] = [];
+    const mountKeys: unknown[] = [];
+    let script: string | undefined;
+    if (args === null) {
+      // A heredoc script with a #! line runs as a file, read-only, where the container sees it.
+      script = join(this.ws.dir, `script-${st.index}-${raw.line}`);
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(script, ins.heredocs[0].content, { mode: 0o755 });
+      mounts.push({ type: 'bind', source: script, target: '/dev/.tsrun-heredoc', readonly: true, propagation: 'rprivate', createSource: false, mode: 'ro' });
+    }
+    for (const m of ins.mounts) {
+      const spec = await this.runMount(st, m);
+      mounts.push(spec.mount);
+      mountKeys.push(spec.key);
+    }
+    const argv = args ?? ['/dev/.tsrun-heredoc'];
+    return {
+      keyExtra: { argEnv, mounts: mountKeys, network: ins.network ?? this.opts.network ?? 'default' },
+      execute: async (rootfs: string, upper: string, step: number) => {
+        const code = await runStep(this.tsrun, {
+          rootfs, upper, args: argv,
+          env: [...env].map(([k, v]) => `${k}=${v}`),
+          user: c.User || undefined,
+          workdir: c.WorkingDir || undefined,
+          network: ins.network ?? this.opts.network ?? 'default',
+          mounts,
+          stdout: this.output(step, 'stdout'),
+          stderr: this.output(step, 'stderr'),
+          onContainer: (n) => this.ws.containerCreated(n),
+          onRemoved: (n) => this.ws.released(n),
+        });
+        if (code !== 0) throw runFailed(`process ${JSON.stringify(argv.join(' '))}`, code);
+      },
+    };
+  }
+
+  private output(step: number, stream: 'stdout' | 'stderr'): Writable {
+    const out = new PassThrough();
+    out.on('data', (data: Buffer) => this.emit({ type: 'output', step, stream, data }));
+    return out;
+  }
+
+  private async runMount(st: StageState, m: RunMount): Promise<{ mount: MountSpec; key: unknown }> {
+    const target = m.target ? resolveWorkdir(st.config.config?.WorkingDir, m.target) : undefined;
+    const bind = (source: string, t: string, readonly: boolean): MountSpec => ({ type: 'bind', source, target: t, readonly, propagation: 'rprivate', createSource: false, mode: readonly ? 'ro' : '' });
+    switch (m.type) {
+      case 'cache': {
+        if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a cache mount needs a target');
+        const { mkdir, chown, chmod } = await import('node:fs/promises');
+        const dir = join(this.tsrun.root, 'build', 'cache-mounts', cacheKey('cache-mount', m.id ?? target));
+        await mkdir(dir, { recursive: true });
+        if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
+        if (m.mode !== undefined) await chmod(dir, m.mode);
+        return { mount: bind(dir, target, !!m.readonly), key: { cache: m.id ?? target, target } };
+      }
+      case 'tmpfs':
+        if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a tmpfs mount needs a target');
+        return { mount: { type: 'tmpfs', target, options: m.size ? [`size=${m.size}`] : [] }, key: { tmpfs: target, size: m.size } };
+      case 'secret': {
+        const id = m.id ?? (m.target ? posix.basename(m.target) : undefined);
+        if (!id) throw new TsrunError('DOCKERFILE_INVALID', 'a secret mount needs an id or a target');
+        const src = this.opts.secrets?.[id];
+        if (!src) throw new TsrunError('BUILD_FAILED', `secret ${id} not found: pass it with --secret id=${id},src=FILE`);
+        // The secret's content is not part of the key (BuildKit: secrets never bust or enter the cache).
+        return { mount: bind(src, target ?? `/run/secrets/${id}`, true), key: { secret: id, target } };
+      }
+      case 'bind': {
+        if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a bind mount needs a target');
+        const root = await this.sourceRoot(st, m.from);
+        const [src] = await matchSources(root.root, [m.source ?? '.']);
+        const { sourcesDigest } = await import('./sources.js');
+        return { mount: bind(src.entries[0].path, target, m.readonly !== false), key: { bind: target, from: m.from, content: await sourcesDigest([src], root.root.kind !== 'context') } };
+      }
+      default:
+        throw new TsrunError('UNSUPPORTED', `RUN --mount=type=${m.type} is not supported`);
+    }
+  }
+
+  /** The root COPY --from / --mount from= reads: the context, a stage, or an image. */
+  private async sourceRoot(st: StageState, from: string | undefined): Promise<{ root: SourceRoot; key: string }> {
+    if (!from) return { root: { dir: this.opts.contextDir, kind: 'context', filter: this.opts.ignore }, key: 'context' };
+    const dep = this.stageRef(from, true, st.index);
+    let layers: ImageLayer[];
+    let key: string;
+    if (dep) {
+      const other = await this.stage(dep.index);
+      layers = other.layers;
+      key = other.key;
+    } else {
+      const image = await this.tsrun.images.ensure(from, this.opts.pull ?? 'missing', { platform: this.platform });
+      layers = image.record.layers;
+      key = image.record.id;
+    }
+    // A read-only view of those layers, for as long as the build runs.
+    const id = await this.ws.overlayId();
+    const dir = await this.tsrun.images.rootfs.create(id, layers.map((l) => l.diffId));
+    return { root: { dir, kind: 'rootfs' }, key };
+  }
+
+  private async prepareCopy(st: StageState, ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>) {
+    const c = st.config.config ?? {};
+    const dest = resolveWorkdir(c.WorkingDir, ins.dest) + (isDirPath(ins.dest) && ins.dest !== '/' ? '/' : '');
+    const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
+    const fileSources = ins.sources.filter((s) => !heredocs.has(s) && !(ins.kind === 'ADD' && isUrl(s)));
+    const urls = ins.kind === 'ADD' ? ins.sources.filter((s) => isUrl(s)) : [];
+    const { root, key: rootKey } = await this.sourceRoot(st, ins.from);
+    const { excludeMatcher } = await import('./exclude.js');
+    const matched: MatchedSource[] = fileSources.length ? await matchSources(root, fileSources, excludeMatcher(ins.exclude)) : [];
+    const { sourcesDigest } = await import('./sources.js');
+    const downloads = await Promise.all(urls.map((u) => fetchUrl(u, this.ws.dir, ins.checksum)));
+    const keyExtra = {
+      root: rootKey,
+      content: await sourcesDigest(matched, root.kind !== 'context'),
+      heredocs: ins.heredocs.map((h) => h.content),
+      urls: downloads.map((d) => d.digest),
+    };
+    const many = ins.sources.length > 1;
+    return {
+      keyExtra,
+      execute: async (rootfs: string) => {
+        const owner = ins.chown ? await resolveChown(rootfs, ins.chown) : undefined;
+        const mode = ins.chmod !== undefined ? parseMode(ins.chmod) : undefined;
+        const dirHint = dest.endsWith('/') || many;
+        const fileOwner = owner ?? (root.kind === 'context' ? { uid: 0, gid: 0 } : undefined);
+        for (const h of ins.heredocs) {
+          const path = dirHint ? posix.join(dest, h.name) : dest;
+          await writeInto(rootfs, path, h.content, { mode: mode ?? 0o644, owner: owner ?? { uid: 0, gid: 0 } });
+        }
+        for (const d of downloads) {
+          const path = dirHint ? posix.join(dest, d.name) : dest;
+          await writeInto(rootfs, path, await readFile(d.file), { mode: mode ?? 0o600, owner: owner ?? { uid: 0, gid: 0 }, mtime: d.mtime });
+        }
+        for (const s of matched) {
+          if (ins.kind === 'ADD' && !s.isDir) {
+            const extracted = await extractArchive(s.entries[0].path, this.ws.dir, this.tsrun.native);
+            if (extracted) {
+              // An archive is unpacked into the destination directory, owners as in the archive.
+              const [tree] = await matchSources({ dir: extracted, kind: 'rootfs' }, ['.']);
+              await copyInto(rootfs, [tree], { dest: dest.replace(/\/?$/, '/'), dirHint: true, owner, mode, native: this.tsrun.native });
+              continue;
+            }
+          }
+          await copyInto(rootfs, [s], { dest, dirHint, owner: fileOwner, mode, parents: ins.parents, native: this.tsrun.native });
+        }
+      },
+    };
+  }
+
+  /** Stores the target stage as an image and names it: one index update, after everything else worked. */
+  private async export(st: StageState): Promise<BuildResult> {
+    const step = this.begin('exporting to image');
+    const started = Date.now();
+    const { storeImage } = await import('../image/new-image.js');
+    const config: ImageConfig = structuredClone(st.config);
+    config.created = new Date().toISOString();
+    if (this.opts.labels && Object.keys(this.opts.labels).length) {
+      config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...this.opts.labels } };
+    }
+    if (config.config && !config.config.OnBuild?.length) delete config.config.OnBuild;
+    const names = this.opts.tags ?? [];
+    const { id } = await storeImage(this.tsrun.images, { config, layers: st.layers, tags: names });
+    this.end(step, Date.now() - started);
+    this.emit({ type: 'image', id, names });
+    return { id, names };
+  }
+}
+
+function applyWorkdir(st: StageState, path: string): void {
+  const c = (st.config.config ??= {});
+  c.WorkingDir = resolveWorkdir(c.WorkingDir, path);
+}
+
+/** RUN's argv; null for a heredoc script that must run as a file (#!). */
+function runArgs(ins: Extract<Instruction, { kind: 'RUN' }>, shell: string[] | undefined): string[] | null {
+  if ('exec' in ins.command || ins.heredocs.length === 0) return commandArgs(ins.command, shell);
+  const only = /^\s*\d*<<-?\s*(["']?)([^"'\s]+)\1\s*$/.exec(ins.command.shell);
+  if (only && ins.heredocs.length === 1) {
+    // `RUN <<EOF`: the body is the script (BuildKit); with a #! line it runs as that interpreter's file.
+    const body = ins.heredocs[0].content;
+    if (body.startsWith('#!')) return null;
+    return commandArgs({ shell: body }, shell);
+  }
+  // `RUN cmd <<EOF`: the shell gets the heredocs back as written and reads them itself.
+  const text = [ins.command.shell, ...ins.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') ? '' : '\n'}${h.name}`)].join('\n');
+  return commandArgs({ shell: text }, shell);
+}
+
+/** --chmod: octal (BuildKit also takes symbolic modes; those are refused with a clear error here). */
+function parseMode(s: string): number {
+  if (!/^[0-7]{3,4}$/.test(s)) throw new TsrunError('DOCKERFILE_INVALID', `invalid --chmod ${JSON.stringify(s)}: use an octal mode such as 0755`);
+  return parseInt(s, 8);
+}
+
+/** The history's created_by: BuildKit's form (`RUN /bin/sh -c ...`, `ENV a=b`). */
+function historyText(raw: RawInstruction, ins: Instruction): string {
+  if (ins.kind === 'RUN' && 'shell' in ins.command) return `RUN /bin/sh -c ${ins.command.shell} # buildkit`;
+  return `${raw.original.replace(/\s+/g, ' ').trim()}${ins.kind === 'RUN' || ins.kind === 'COPY' || ins.kind === 'ADD' || ins.kind === 'WORKDIR' ? ' # buildkit' : ''}`;
+}
+

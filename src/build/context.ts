@@ -1,0 +1,83 @@
+// The build context and the Dockerfile, as `docker build` takes them:
+//   CONTEXT a directory: the Dockerfile is -f (relative to the current
+//     directory, as the docker CLI reads it) or CONTEXT/Dockerfile;
+//   CONTEXT '-': stdin holds a tar (plain or compressed) of the context, or
+//     a bare Dockerfile with an empty context;
+//   -f '-': the Dockerfile comes from stdin.
+// .dockerignore: `<Dockerfile>.dockerignore` beside the Dockerfile wins over
+// CONTEXT/.dockerignore.
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { TsrunError } from '../errors.js';
+import type { UnpackNative } from '../image/unpack/layer.js';
+import { extractArchive } from './add.js';
+import { IgnoreMatcher, dockerignorePathFor, parseDockerignore } from './context/dockerignore.js';
+import type { SourceFilter } from './sources.js';
+
+export interface PreparedContext {
+  dir: string;
+  dockerfile: string;
+  dockerfileName: string;
+  ignore?: SourceFilter;
+}
+
+async function readAll(input: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TsrunError('INVALID_ARGUMENT', `${what} ${path} does not exist`);
+    if (code === 'EISDIR') throw new TsrunError('INVALID_ARGUMENT', `${what} ${path} is a directory`);
+    throw err;
+  }
+}
+
+export async function prepareContext(opts: { context: string; file?: string; stdin: Readable; workDir: string; native: UnpackNative }): Promise<PreparedContext> {
+  let dir: string;
+  let dockerfile: string | undefined;
+  let dockerfilePath: string | undefined;
+  if (opts.context === '-') {
+    if (opts.file === '-') throw new TsrunError('INVALID_ARGUMENT', 'invalid argument: can\'t use stdin for both build context and dockerfile');
+    const data = await readAll(opts.stdin);
+    const file = join(opts.workDir, 'context.input');
+    await writeFile(file, data, { mode: 0o600 });
+    const extracted = data.length ? await extractArchive(file, opts.workDir, opts.native) : null;
+    if (extracted) dir = extracted;
+    else {
+      // Not an archive: the input is the Dockerfile, the context is empty.
+      dir = join(opts.workDir, 'empty-context');
+      await mkdir(dir, { recursive: true });
+      dockerfile = data.toString('utf8');
+    }
+  } else {
+    dir = resolve(opts.context);
+    const st = await stat(dir).catch(() => null);
+    if (!st) throw new TsrunError('INVALID_ARGUMENT', `unable to prepare context: path "${opts.context}" not found`);
+    if (!st.isDirectory()) throw new TsrunError('INVALID_ARGUMENT', `unable to prepare context: ${opts.context} is not a directory`);
+  }
+  if (opts.file === '-') dockerfile = (await readAll(opts.stdin)).toString('utf8');
+  else if (dockerfile === undefined) {
+    dockerfilePath = opts.file ? (opts.context === '-' ? join(dir, opts.file) : resolve(opts.file)) : join(dir, 'Dockerfile');
+    if (!opts.file) {
+      const lower = join(dir, 'dockerfile');
+      if (!(await stat(dockerfilePath).catch(() => null)) && (await stat(lower).catch(() => null))) dockerfilePath = lower;
+    }
+    dockerfile = await readText(dockerfilePath, 'the Dockerfile');
+  }
+  let ignoreText: string | undefined;
+  if (dockerfilePath) ignoreText = await readFile(dockerignorePathFor(dockerfilePath), 'utf8').catch(() => undefined);
+  ignoreText ??= await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  return {
+    dir,
+    dockerfile,
+    dockerfileName: dockerfilePath ? basename(dockerfilePath) : 'Dockerfile',
+    ...(ignoreText !== undefined ? { ignore: new IgnoreMatcher(parseDockerignore(ignoreText)) } : {}),
+  };
+}

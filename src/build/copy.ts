@@ -1,0 +1,158 @@
+// COPY/ADD's writing side: matched sources → a step's root filesystem (the
+// merged overlay, so the changes land in its upperdir and become the layer).
+//
+// Docker's rules: a directory source copies its contents, not itself; a
+// destination ending in '/' (or any destination of several sources) is a
+// directory; a file copied onto an existing directory goes inside it;
+// --parents keeps the source's own path under the destination. Modes and
+// times are kept, symlinks copied as links, hard links within the copy stay
+// hard links; owners are 0:0 for context files and kept from stages and
+// images, unless --chown; --chmod sets the mode of everything copied.
+//
+// The image is untrusted: the destination and each parent on the way are
+// resolved with resolveInRoot (symlinks followed inside the rootfs only),
+// and the final component is never followed: whatever is there and is not a
+// directory we can merge into is removed first.
+import { constants as fsc } from 'node:fs';
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { TsrunError } from '../errors.js';
+import type { NativeBinding } from '../native/binding.js';
+import { resolveInRoot } from '../util/resolve-in-root.js';
+import type { MatchedSource, SourceEntry } from './sources.js';
+
+export interface CopyOptions {
+  /** Absolute container path as resolved against WORKDIR; `dirHint` when it ended in '/'. */
+  dest: string;
+  dirHint: boolean;
+  owner?: { uid: number; gid: number };
+  mode?: number;
+  parents?: boolean;
+  native: Pick<NativeBinding, 'mknod'>;
+}
+
+interface Target {
+  /** Container path. */
+  path: string;
+  entry: SourceEntry;
+}
+
+/** A destination naming a directory by its form (`/app/`, `.`). */
+export function isDirPath(p: string): boolean {
+  return p.endsWith('/') || p.endsWith('/.') || p === '.';
+}
+
+/** Where each entry of each source lands (container paths). */
+async function plan(rootfs: string, sources: MatchedSource[], opts: CopyOptions): Promise<Target[]> {
+  const destDir = opts.dirHint || sources.length > 1 || sources.some((s) => s.name.includes('*')) || (await isDirectory(rootfs, opts.dest));
+  const out: Target[] = [];
+  for (const s of sources) {
+    let base: string;
+    if (opts.parents) base = posix.join(opts.dest, s.isDir ? s.name : posix.dirname(s.name) === '.' ? '' : posix.dirname(s.name));
+    else base = opts.dest;
+    for (const e of s.entries) {
+      let path: string;
+      if (e.rel === '') {
+        if (s.isDir) path = opts.parents ? base : opts.dest;
+        else path = destDir || opts.parents ? posix.join(base, posix.basename(s.name || e.path)) : opts.dest;
+      } else path = posix.join(opts.parents ? base : opts.dest, e.rel);
+      out.push({ path, entry: e });
+    }
+  }
+  return out;
+}
+
+async function isDirectory(rootfs: string, containerPath: string): Promise<boolean> {
+  try {
+    return (await lstat(await resolveInRoot(rootfs, containerPath))).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Makes the container directory `dir` exist (root-owned 0755 for the ones it creates); returns its host path. */
+async function ensureDir(rootfs: string, dir: string, made: Map<string, string>, owner?: { uid: number; gid: number }): Promise<string> {
+  const known = made.get(dir);
+  if (known) return known;
+  const host = await resolveInRoot(rootfs, dir);
+  let st;
+  try {
+    st = await lstat(host);
+  } catch {
+    st = undefined;
+  }
+  if (!st?.isDirectory()) {
+    if (st) await rm(host, { force: true });
+    if (dir !== '/') await ensureDir(rootfs, posix.dirname(dir), made, owner);
+    await mkdir(host, { mode: 0o755 });
+    // Docker gives the directories a COPY creates the --chown owner too.
+    if (owner) await lchown(host, owner.uid, owner.gid);
+  }
+  made.set(dir, host);
+  return host;
+}
+
+export async function copyInto(rootfs: string, sources: MatchedSource[], opts: CopyOptions): Promise<void> {
+  const targets = await plan(rootfs, sources, opts);
+  const dirs = new Map<string, string>();
+  const links = new Map<string, string>(); // dev:ino of a multiply linked source → host path written
+  const dirTimes: Array<[string, Date, Date]> = [];
+  for (const t of targets) {
+    const st = t.entry.stat;
+    const parent = await ensureDir(rootfs, posix.dirname(t.path), dirs, opts.owner);
+    const host = t.path === '/' ? rootfs : join(parent, posix.basename(t.path));
+    const existing = await lstat(host).catch(() => undefined);
+    const owner = opts.owner ?? { uid: st.uid, gid: st.gid };
+    const mode = opts.mode ?? st.mode & 0o7777;
+    if (st.isDirectory()) {
+      // Copying a directory's contents into one that exists leaves that one as it is.
+      if (t.entry.rel === '' && existing?.isDirectory()) {
+        dirs.set(t.path, host);
+        continue;
+      }
+      if (existing && !existing.isDirectory()) await rm(host, { force: true });
+      if (!existing?.isDirectory()) await mkdir(host, { mode: 0o700 });
+      dirs.set(t.path, host);
+      await lchown(host, owner.uid, owner.gid);
+      await chmod(host, mode);
+      dirTimes.push([host, st.atime, st.mtime]);
+      continue;
+    }
+    if (existing) await rm(host, { recursive: existing.isDirectory(), force: true });
+    const inode = `${st.dev}:${st.ino}`;
+    const first = st.nlink > 1 && !st.isDirectory() ? links.get(inode) : undefined;
+    if (first) {
+      await link(first, host);
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      await symlink(t.entry.link!, host);
+      await lchown(host, owner.uid, owner.gid);
+      await lutimes(host, st.atime, st.mtime);
+    } else {
+      if (st.isFile()) await copyFile(t.entry.path, host, fsc.COPYFILE_EXCL);
+      else if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
+        opts.native.mknod(host, st.mode, { major: Math.floor(st.rdev / 256) & 0xfff, minor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) });
+      } else throw new TsrunError('BUILD_FAILED', `cannot copy ${t.entry.path}: a socket`);
+      await lchown(host, owner.uid, owner.gid);
+      await chmod(host, mode);
+      await utimes(host, st.atime, st.mtime);
+    }
+    if (st.nlink > 1) links.set(inode, host);
+  }
+  // Directory times last: writing their children changed them.
+  for (const [host, atime, mtime] of dirTimes.reverse()) await utimes(host, atime, mtime);
+}
+
+/** Writes one file (a heredoc, a download) at a container path with the given mode and owner. */
+export async function writeInto(rootfs: string, containerPath: string, data: Buffer | string, opts: { mode: number; owner?: { uid: number; gid: number }; mtime?: Date }): Promise<void> {
+  const parent = await ensureDir(rootfs, posix.dirname(containerPath), new Map(), opts.owner);
+  const host = join(parent, posix.basename(containerPath));
+  const existing = await lstat(host).catch(() => undefined);
+  if (existing) await rm(host, { recursive: existing.isDirectory(), force: true });
+  await writeFile(host, data, { mode: opts.mode, flag: 'wx' });
+  await chmod(host, opts.mode);
+  if (opts.owner) await lchown(host, opts.owner.uid, opts.owner.gid);
+  if (opts.mtime) await utimes(host, opts.mtime, opts.mtime);
+}
+
