@@ -73,6 +73,8 @@ export interface BuildResult {
   names: string[];
 }
 
+const EPOCH = new Date(0).toISOString();
+
 // BuildKit's predefined, cache-neutral proxy args: usable in RUN without ARG, never in history.
 const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((a) => [a, a.toLowerCase()]);
 
@@ -244,17 +246,17 @@ export class Builder {
     const ins = this.decode(raw.from, (n) => this.globals.get(n));
     if (ins.kind !== 'FROM') throw at(this.dfName, raw.from, new Error('expected FROM'));
     const step = this.begin(`[${title}] ${raw.from.original}`);
-    const base: Omit<StageState, 'config' | 'layers' | 'key'> = { index: raw.index, name: ins.name, args: new Map(), cmdSet: false };
+    const base: Omit<StageState, 'config' | 'layers' | 'key' | 'time'> = { index: raw.index, name: ins.name, args: new Map(), cmdSet: false };
     const dep = this.stageRef(ins.image, false, raw.index);
     if (dep) {
       const parent = await this.stage(dep.index);
       this.end(step, 0);
-      return { ...base, config: structuredClone(parent.config), layers: [...parent.layers], key: cacheKey('from-stage', parent.key) };
+      return { ...base, config: structuredClone(parent.config), layers: [...parent.layers], key: cacheKey('from-stage', parent.key), time: parent.time };
     }
     const platform = ins.platform ? parsePlatform(ins.platform) : this.platform;
     if (ins.image.toLowerCase() === 'scratch') {
       this.end(step, 0);
-      return { ...base, config: scratchConfig(platform), layers: [], key: cacheKey('scratch', formatPlatform(platform)) };
+      return { ...base, config: scratchConfig(platform), layers: [], key: cacheKey('scratch', formatPlatform(platform)), time: EPOCH };
     }
     const started = Date.now();
     try {
@@ -262,7 +264,7 @@ export class Builder {
       const config = structuredClone(image.config);
       config.history ??= [];
       this.end(step, Date.now() - started);
-      return { ...base, config, layers: image.record.layers.map((l) => ({ ...l })), key: cacheKey('image', image.record.id) };
+      return { ...base, config, layers: image.record.layers.map((l) => ({ ...l })), key: cacheKey('image', image.record.id), time: config.created ?? EPOCH };
     } catch (err) {
       throw at(this.dfName, raw.from, err);
     }
@@ -317,19 +319,20 @@ export class Builder {
       if (hit && (!hit.layer || (await this.layerPresent(hit.layer)))) {
         this.emit({ type: 'cached', step });
         st.key = key;
-        this.applyLayer(st, raw, ins, hit.layer);
+        this.applyLayer(st, raw, ins, hit.layer, hit.created);
         return;
       }
     }
     const layer = await this.withOverlay(st, (rootfs, upper) => prepared.execute(rootfs, upper, step));
-    await this.cache.put(key, layer);
+    const created = new Date().toISOString();
+    await this.cache.put(key, layer, created);
     st.key = key;
-    this.applyLayer(st, raw, ins, layer);
+    this.applyLayer(st, raw, ins, layer, created);
   }
 
-  private applyLayer(st: StageState, raw: RawInstruction, ins: Instruction, layer: ImageLayer | null): void {
+  private applyLayer(st: StageState, raw: RawInstruction, ins: Instruction, layer: ImageLayer | null, time: string): void {
     if (ins.kind === 'WORKDIR') applyWorkdir(st, ins.path);
-    addHistory(st, historyText(raw, ins), layer);
+    addHistory(st, historyText(raw, ins), layer, time);
   }
 
   private async layerPresent(l: ImageLayer): Promise<boolean> {
@@ -547,7 +550,7 @@ export class Builder {
     const started = Date.now();
     const { storeImage } = await import('../image/new-image.js');
     const config: ImageConfig = structuredClone(st.config);
-    config.created = new Date().toISOString();
+    config.created = st.time;
     if (this.opts.labels && Object.keys(this.opts.labels).length) {
       config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...this.opts.labels } };
     }

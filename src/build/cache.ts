@@ -38,9 +38,10 @@ export class BuildCache {
     }
   }
 
-  async put(key: string, layer: ImageLayer | null): Promise<void> {
+  /** `created`: when the step ran; a hit gives the image the same time, and so the same id. */
+  async put(key: string, layer: ImageLayer | null, created: string): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await atomicWriteJson(join(this.dir, `${key}.json`), { layer, created: new Date().toISOString() } satisfies CacheEntry);
+    await atomicWriteJson(join(this.dir, `${key}.json`), { layer, created } satisfies CacheEntry);
   }
 
   /** Every layer an entry names (image GC keeps them). */

@@ -99,25 +99,23 @@ export async function copyInto(rootfs: string, sources: MatchedSource[], opts: C
   const dirTimes: Array<[string, Date, Date]> = [];
   for (const t of targets) {
     const st = t.entry.stat;
-    const parent = await ensureDir(rootfs, posix.dirname(t.path), dirs, opts.owner);
-    const host = t.path === '/' ? rootfs : join(parent, posix.basename(t.path));
-    const existing = await lstat(host).catch(() => undefined);
     const owner = opts.owner ?? { uid: st.uid, gid: st.gid };
     const mode = opts.mode ?? st.mode & 0o7777;
+    const path = t.path.replace(/(.)\/+$/, '$1');
     if (st.isDirectory()) {
+      // Directories are followed like the image's own symlinks would be (inside the rootfs only).
+      const existed = await isDirectory(rootfs, path);
+      const host = await ensureDir(rootfs, path, dirs);
       // Copying a directory's contents into one that exists leaves that one as it is.
-      if (t.entry.rel === '' && existing?.isDirectory()) {
-        dirs.set(t.path, host);
-        continue;
-      }
-      if (existing && !existing.isDirectory()) await rm(host, { force: true });
-      if (!existing?.isDirectory()) await mkdir(host, { mode: 0o700 });
-      dirs.set(t.path, host);
+      if (t.entry.rel === '' && existed) continue;
       await lchown(host, owner.uid, owner.gid);
       await chmod(host, mode);
       dirTimes.push([host, st.atime, st.mtime]);
       continue;
     }
+    const parent = await ensureDir(rootfs, posix.dirname(path), dirs, opts.owner);
+    const host = join(parent, posix.basename(path));
+    const existing = await lstat(host).catch(() => undefined);
     if (existing) await rm(host, { recursive: existing.isDirectory(), force: true });
     const inode = `${st.dev}:${st.ino}`;
     const first = st.nlink > 1 && !st.isDirectory() ? links.get(inode) : undefined;

@@ -21,6 +21,13 @@ export interface StageState {
   key: string;
   /** CMD was set in this stage (then ENTRYPOINT does not reset it). */
   cmdSet: boolean;
+  /**
+   * The time of the newest step so far: a layer step's own (kept in the
+   * cache, so a cached step has the time it first ran), else the base's.
+   * History entries and the image's `created` take it, so an unchanged
+   * rebuild gives the same image id.
+   */
+  time: string;
 }
 
 /** The stage's environment for lookups: ENV wins over ARG, as in Docker. */
@@ -138,8 +145,9 @@ export function applyMetadata(st: StageState, ins: Instruction): boolean {
 }
 
 /** Appends a history entry; `layer` says whether the step made a layer. */
-export function addHistory(st: StageState, createdBy: string, layer: ImageLayer | null): void {
-  const h: ImageHistory = { created: new Date().toISOString(), created_by: createdBy, comment: 'tsrun build' };
+export function addHistory(st: StageState, createdBy: string, layer: ImageLayer | null, time = st.time): void {
+  st.time = time;
+  const h: ImageHistory = { created: time, created_by: createdBy, comment: 'tsrun build' };
   if (layer) {
     st.layers.push(layer);
     st.config.rootfs.diff_ids.push(layer.diffId);
