@@ -62,6 +62,8 @@ export class Tsrun {
       credentials: opts.authFiles?.length ? new DockerConfigCredentials({ readPaths: opts.authFiles }) : undefined,
       imagesInUse: () => this.containersBy((r) => (r.request?.imageId ? [r.request.imageId] : []), (r) => r.id),
       unpackInWorkers: opts.native === undefined,
+      // The build cache's layers stay until `builder prune`; its code loads only when GC runs.
+      pinned: async () => new (await import('./build/cache.js')).BuildCache(this.root).pinned(),
     });
     this.volumes = new VolumeStore({ root: this.root, lock: fileLocker(this.native), usersOf: () =>
       this.containersBy((r) => volumeNames(r.request?.mounts), (r) => `${r.name} (${r.id.slice(0, 12)})`),

@@ -548,14 +548,14 @@ export class Builder {
   private async export(st: StageState): Promise<BuildResult> {
     const step = this.begin('exporting to image');
     const started = Date.now();
-    const { storeImage } = await import('../image/new-image.js');
+    const { storeImage, tagKey } = await import('../image/new-image.js');
     const config: ImageConfig = structuredClone(st.config);
     config.created = st.time;
     if (this.opts.labels && Object.keys(this.opts.labels).length) {
       config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...this.opts.labels } };
     }
     if (config.config && !config.config.OnBuild?.length) delete config.config.OnBuild;
-    const names = this.opts.tags ?? [];
+    const names = (this.opts.tags ?? []).map(tagKey);
     const { id } = await storeImage(this.tsrun.images, { config, layers: st.layers, tags: names });
     this.end(step, Date.now() - started);
     this.emit({ type: 'image', id, names });

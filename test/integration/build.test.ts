@@ -359,8 +359,13 @@ describe.skipIf(skip)('tsrun build', () => {
 
   it('builder prune drops the cache: the next build runs every step', async () => {
     const ctx = context('prune', { Dockerfile: 'FROM localhost/busybox\nRUN echo pruned > /p\n' });
-    expect((await build([ctx])).exitCode).toBe(0);
-    expect((await build([ctx])).stderr).toContain('CACHED');
+    expect((await build(['-t', 'pruned:1', ctx])).exitCode).toBe(0);
+    // The cache keeps its layers when no image names them any more.
+    expect((await sb.tsrun(['rmi', 'pruned:1'])).exitCode).toBe(0);
+    const cached = await build(['-t', 'pruned:1', ctx]);
+    expect(cached.stderr).toContain('CACHED');
+    expect(await runOut('pruned:1', 'cat /p')).toBe('pruned\n');
+    expect((await sb.tsrun(['rmi', 'pruned:1'])).exitCode).toBe(0);
     const p = await sb.tsrun(['builder', 'prune', '-f']);
     expect(p.exitCode, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/Total reclaimed space/);
