@@ -182,10 +182,11 @@ export async function matchSources(root: SourceRoot, patterns: string[], exclude
       out.push({ name, isDir: st.isDirectory(), entries });
       matched++;
     }
-    if (matched === 0) {
+    if (matched === 0 && !GLOB_RE.test(clean)) {
       throw fail(root.kind === 'context' ? `"${src}": not found in the build context (or excluded by .dockerignore)` : `"${src}": not found`);
     }
   }
+  if (out.length === 0 && patterns.length > 0) throw fail(`no source files were specified (${patterns.join(' ')} matched nothing)`);
   return out;
 }
 
