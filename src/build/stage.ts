@@ -57,6 +57,16 @@ export function scratchConfig(platform: { os: string; architecture: string; vari
   };
 }
 
+/**
+ * BuildKit (and the classic builder): a stage whose base image sets no PATH
+ * gets the default one in its config, so RUN and the image both have it.
+ */
+export function ensureDefaultPath(config: ImageConfig): ImageConfig {
+  const c = (config.config ??= {});
+  if (!envMap(c.Env ?? []).has('PATH')) c.Env = [...(c.Env ?? []), DEFAULT_PATH];
+  return config;
+}
+
 /** RUN/CMD/ENTRYPOINT's argv: exec form as is, shell form under the stage's SHELL. */
 export function commandArgs(form: CommandForm, shell: string[] | undefined): string[] {
   return 'exec' in form ? form.exec : [...(shell?.length ? shell : DEFAULT_SHELL), form.shell];

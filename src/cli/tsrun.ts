@@ -3,8 +3,12 @@
 // core lazily so `tsrun --help` and short commands start fast.
 import { Command, CommanderError } from 'commander';
 import { registerAttach } from './commands/attach.js';
+import { registerBuild } from './commands/build.js';
+import { registerBuilder } from './commands/builder.js';
 import { registerCheck } from './commands/check.js';
+import { registerCommit } from './commands/commit.js';
 import { registerCreate } from './commands/create.js';
+import { registerDiff } from './commands/diff.js';
 import { registerExec } from './commands/exec.js';
 import { registerExport } from './commands/export.js';
 import { registerHistory } from './commands/history.js';
@@ -18,6 +22,7 @@ import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
 import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
 import { registerRmi } from './commands/rmi.js';
 import { registerRun } from './commands/run.js';
 import { registerSave } from './commands/save.js';
@@ -47,9 +52,9 @@ const program = new Command('tsrun')
 for (const register of [
   registerRun, registerCreate, registerStart, registerAttach, registerPs, registerLifecycle, registerLogs,
   registerExec, registerInspect, registerTop, registerStats, registerCheck,
-  registerPull, registerImages, registerImage, registerRmi, registerTag, registerHistory, registerLogin,
-  registerSave, registerLoad, registerImport, registerExport,
-  registerVolume, registerNetwork, registerPort,
+  registerPull, registerPush, registerImages, registerImage, registerRmi, registerTag, registerHistory, registerLogin,
+  registerSave, registerLoad, registerImport, registerExport, registerCommit, registerDiff,
+  registerVolume, registerNetwork, registerPort, registerBuild, registerBuilder,
 ]) {
   register(program);
 }

@@ -12,13 +12,15 @@ import type { Locker } from '../util/lock.js';
 import { parseImageConfig, type ImageConfig } from './config.js';
 import { hostPlatform, type Platform } from './platform.js';
 import type { PullDeps, PullEvent, PullResult } from './pull.js';
+import type { PushEvent, PushResult } from './push.js';
 import { familiarName, parseReference, repositoryName, type ImageReference } from './reference.js';
 import type { RegistryClient } from './registry/client.js';
+import type { RegistryPushClient } from './registry/upload.js';
 import type { CredentialSource } from './registry/credentials.js';
 import type { RegistryHostsConfig } from './registry/hosts.js';
 import { ContainerRootfs } from './rootfs.js';
 import { ContentStore } from './store/content.js';
-import { ImageIndex, tagsOf, type IndexData, type ImageRecord } from './store/image-index.js';
+import { ImageIndex, tagsOf, type IndexData, type ImageLayer, type ImageRecord } from './store/image-index.js';
 import { LayerStore } from './store/layers.js';
 import type { UnpackPool } from './unpack/pool.js';
 
@@ -32,6 +34,8 @@ export interface ImagesDeps {
   imagesInUse: () => Promise<Map<string, string[]>>;
   /** Unpack layers in worker threads (needs the real addon: a test's fake native cannot cross into a worker). */
   unpackInWorkers?: boolean;
+  /** Layers no image names yet that garbage collection must keep (the build cache's). */
+  pinned?: () => Promise<ImageLayer[]>;
 }
 
 /** An image as `images`/`inspect` show it. */
@@ -59,6 +63,7 @@ export class Images {
   readonly index: ImageIndex;
   readonly rootfs: ContainerRootfs;
   private client?: RegistryClient;
+  private pushClient?: RegistryPushClient;
   private pool?: UnpackPool;
 
   constructor(private readonly deps: ImagesDeps) {
@@ -81,6 +86,25 @@ export class Images {
       ref,
       { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency: opts.concurrency },
     );
+  }
+
+  /**
+   * `tsrun push`: the local image NAME[:TAG] to its registry, or with
+   * allTags every local tag of NAME (which then must not carry a tag).
+   */
+  async push(reference: string, opts: { allTags?: boolean; onEvent?: (e: PushEvent) => void; concurrency?: number } = {}): Promise<PushResult[]> {
+    const ref = parseReference(reference);
+    // Like pull: the registry client loads only when a push happens.
+    const [{ pushImage, pushAllTags }, { RegistryPushClient }] = await Promise.all([import('./push.js'), import('./registry/upload.js')]);
+    this.pushClient ??= new RegistryPushClient({ hosts: this.deps.hosts, credentials: this.deps.credentials });
+    const deps = { client: this.pushClient, content: this.content, index: this.index };
+    const pushOpts = { onEvent: opts.onEvent, concurrency: opts.concurrency };
+    if (opts.allTags) {
+      // A tag or digest after the last '/' (a ':' before it is a registry port).
+      if (/[:@][^/]*$/.test(reference)) throw new TsrunError('INVALID_ARGUMENT', "tag can't be used with --all-tags/-a");
+      return pushAllTags(deps, ref, pushOpts);
+    }
+    return [await pushImage(deps, ref, pushOpts)];
   }
 
   private async unpacker(): Promise<Pick<PullDeps, 'unpack' | 'warmUnpack'>> {
@@ -204,6 +228,10 @@ export class Images {
           diffIds.add(l.diffId);
           blobs.add(l.digest);
         }
+      }
+      for (const l of (await this.deps.pinned?.()) ?? []) {
+        diffIds.add(l.diffId);
+        blobs.add(l.digest);
       }
       for (const d of await this.layers.list()) if (!diffIds.has(d)) await this.layers.remove(d);
       for (const d of await this.content.list()) if (!blobs.has(d)) await this.content.remove(d);

@@ -4,7 +4,8 @@
 // diffID; as in Docker the stored blob is the uncompressed tar), stored in
 // the content store, unpacked by the escape-proof unpacker, and described
 // by a new config (with the --change instructions applied) and a Docker
-// schema2 manifest; the index names the image last.
+// schema2 manifest (new-image.ts, as commit and build store theirs); the
+// index names the image last.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, rm } from 'node:fs/promises';
@@ -14,10 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import { TsrunError } from '../../errors.js';
 import type { ImageConfig, ImageRuntimeConfig } from '../config.js';
 import type { Images } from '../images.js';
-import { MEDIA_TYPE_DOCKER_CONFIG, MEDIA_TYPE_DOCKER_MANIFEST } from '../media-types.js';
+import { storeImage, tagKey } from '../new-image.js';
 import { hostPlatform, type Platform } from '../platform.js';
-import { parseReference, repositoryName } from '../reference.js';
-import type { ImageRecord } from '../store/image-index.js';
 import { unpackLayer, type UnpackNative } from '../unpack/layer.js';
 import { applyChanges } from './changes.js';
 import { MEDIA_TYPE_DOCKER_LAYER_TAR, decompressed, withScratch } from './common.js';
@@ -35,10 +34,6 @@ export interface ImportOptions {
   platform?: Platform;
 }
 
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
-}
-
 /** Refuses what the network-free import cannot take (URLs). */
 export function checkImportSource(source: string): void {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
@@ -48,12 +43,7 @@ export function checkImportSource(source: string): void {
 
 export async function importRootfs(images: Images, input: Readable, opts: ImportOptions): Promise<{ id: string; name?: string }> {
   // Check the name and the changes before reading a byte.
-  let name: string | undefined;
-  if (opts.reference) {
-    const ref = parseReference(opts.reference);
-    if (ref.digest) throw new TsrunError('INVALID_REFERENCE', `refusing to create a tag with a digest reference: ${opts.reference}`);
-    name = `${repositoryName(ref)}:${ref.tag ?? 'latest'}`;
-  }
+  const name = opts.reference ? tagKey(opts.reference) : undefined;
   const runtime: ImageRuntimeConfig = applyChanges({}, opts.changes ?? []);
   const platform = opts.platform ?? hostPlatform();
   await images.layers.sweep();
@@ -93,29 +83,11 @@ export async function importRootfs(images: Images, input: Readable, opts: Import
         rootfs: { type: 'layers', diff_ids: [diffId] },
         history: [{ created, comment: opts.message ?? `Imported from ${opts.source ?? '-'}` }],
       };
-      const configBytes = Buffer.from(JSON.stringify(config));
-      const id = sha256(configBytes);
-      const manifestBytes = Buffer.from(JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPE_DOCKER_MANIFEST,
-        config: { mediaType: MEDIA_TYPE_DOCKER_CONFIG, size: configBytes.length, digest: id },
-        layers: [{ mediaType: MEDIA_TYPE_DOCKER_LAYER_TAR, size, digest: diffId }],
-      }, null, 3));
-      const manifestDigest = sha256(manifestBytes);
-      await images.content.put(id, configBytes);
-      await images.content.put(manifestDigest, manifestBytes);
-      await images.index.update(async (data) => {
-        if (!(await images.layers.has(diffId))) throw new TsrunError('INVALID_STATE', `layer ${diffId} was removed while it was imported; import again`);
-        const record: ImageRecord = {
-          id,
-          manifestDigest,
-          manifestMediaType: MEDIA_TYPE_DOCKER_MANIFEST,
-          repoDigests: [],
-          layers: [{ diffId, digest: diffId, mediaType: MEDIA_TYPE_DOCKER_LAYER_TAR, size }],
-          added: created,
-        };
-        data.images[id] = record;
-        if (name) data.tags[name] = id;
+      // As `docker load` records it, the stored blob is the uncompressed tar itself.
+      const { id } = await storeImage(images, {
+        config,
+        layers: [{ diffId, digest: diffId, mediaType: MEDIA_TYPE_DOCKER_LAYER_TAR, size }],
+        tags: name ? [name] : [],
       });
       return { id, name };
     } catch (err) {
