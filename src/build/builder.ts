@@ -30,7 +30,7 @@ import type { Dockerfile, Instruction, Lookup, RawInstruction, RawStage, RunMoun
 import { fetchUrl, extractArchive, isUrl } from './add.js';
 import { runStep, runFailed } from './run-step.js';
 import { matchSources, type MatchedSource, type SourceFilter, type SourceRoot } from './sources.js';
-import { addHistory, applyMetadata, commandArgs, envMap, resolveWorkdir, scratchConfig, stageLookup, type StageState } from './stage.js';
+import { addHistory, applyMetadata, commandArgs, ensureDefaultPath, envMap, resolveWorkdir, scratchConfig, stageLookup, type StageState } from './stage.js';
 import { BuildWorkspace } from './workspace.js';
 import { resolveChown } from './chown.js';
 
@@ -261,7 +261,7 @@ export class Builder {
     const started = Date.now();
     try {
       const image = await this.tsrun.images.ensure(ins.image, this.opts.pull ?? 'missing', { platform });
-      const config = structuredClone(image.config);
+      const config = ensureDefaultPath(structuredClone(image.config));
       config.history ??= [];
       this.end(step, Date.now() - started);
       return { ...base, config, layers: image.record.layers.map((l) => ({ ...l })), key: cacheKey('image', image.record.id), time: config.created ?? EPOCH };
