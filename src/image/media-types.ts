@@ -30,6 +30,8 @@ export const MEDIA_TYPE_OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar'
 export const MEDIA_TYPE_OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_TYPE_OCI_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
 export const MEDIA_TYPE_DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+// What `docker load`/`import` record for an uncompressed layer; such images are pushed and pulled as they are.
+export const MEDIA_TYPE_DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 // Non-distributable ("foreign") layers: Windows base layers, fetched from
 // `urls` rather than the registry. Listed so they are recognised and refused.
 export const MEDIA_TYPE_OCI_LAYER_NONDIST_TAR = 'application/vnd.oci.image.layer.nondistributable.v1.tar';
@@ -42,6 +44,7 @@ export const LAYER_MEDIA_TYPES: readonly string[] = [
   MEDIA_TYPE_OCI_LAYER_GZIP,
   MEDIA_TYPE_OCI_LAYER_ZSTD,
   MEDIA_TYPE_DOCKER_LAYER_GZIP,
+  MEDIA_TYPE_DOCKER_LAYER_TAR,
 ];
 export const FOREIGN_LAYER_MEDIA_TYPES: readonly string[] = [
   MEDIA_TYPE_OCI_LAYER_NONDIST_TAR,

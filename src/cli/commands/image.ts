@@ -2,11 +2,13 @@
 // exist at top level (images, rmi, tag, history, pull) share their code.
 import type { Command } from 'commander';
 import { forEachRef, tsrunFor } from '../context.js';
+import { addImageBuild } from './build.js';
 import { addImageHistory } from './history.js';
 import { addImageImport } from './import.js';
 import { addImageList } from './images.js';
 import { addImageLoad } from './load.js';
 import { registerPull } from './pull.js';
+import { addImagePush } from './push.js';
 import { addImageRemove } from './rmi.js';
 import { addImageSave } from './save.js';
 import { addImageTag } from './tag.js';
@@ -18,9 +20,11 @@ export function registerImage(program: Command): void {
   addImageTag(image, 'tag');
   addImageHistory(image, 'history');
   registerPull(image);
+  addImagePush(image, 'push');
   addImageSave(image, 'save');
   addImageLoad(image, 'load');
   addImageImport(image, 'import');
+  addImageBuild(image, 'build');
   image
     .command('inspect')
     .description('show low-level information on images as JSON')

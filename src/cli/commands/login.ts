@@ -32,8 +32,8 @@ export function registerLogin(program: Command): void {
       const { insecureRegistry } = globalOptions(cmd);
       const { envList } = await import('../options.js');
       await verifyLogin(domain, { username: flags.username, password }, { insecure: [...envList(process.env.TSRUN_INSECURE_REGISTRIES), ...(insecureRegistry ?? [])] });
-      const [file] = authFiles();
-      await new DockerConfigCredentials({ readPaths: [file] }).login(domain, flags.username, password);
+      // Writes the first file; all are read, so a credsStore/credHelpers in Docker's config.json keeps the secret in its helper.
+      await new DockerConfigCredentials({ readPaths: authFiles() }).login(domain, flags.username, password);
       process.stdout.write('Login Succeeded\n');
     });
   program
@@ -44,7 +44,7 @@ export function registerLogin(program: Command): void {
       const { loginDomain } = await import('../../image/registry/login.js');
       const { DockerConfigCredentials } = await import('../../image/registry/credentials.js');
       const domain = loginDomain(server);
-      const removed = await new DockerConfigCredentials({ readPaths: [authFiles()[0]] }).logout(domain);
+      const removed = await new DockerConfigCredentials({ readPaths: authFiles() }).logout(domain);
       process.stdout.write(removed ? `Removing login credentials for ${domain}\n` : `Not logged in to ${domain}\n`);
     });
 }

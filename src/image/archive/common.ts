@@ -7,8 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { TsrunError } from '../../errors.js';
 import { decompressor, isZlibError, sniffCompression } from '../compression.js';
 
-/** Docker's media type for an uncompressed layer tar (what `docker load` records). */
-export const MEDIA_TYPE_DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
+export { MEDIA_TYPE_DOCKER_LAYER_TAR } from '../media-types.js';
 
 /**
  * The input with any gzip/zstd compression taken off, sniffed from its

@@ -5,8 +5,32 @@
 // A `Basic` challenge means: send the credentials on every request.
 // What we learn about a host is remembered, so later requests carry the
 // right Authorization header from the start instead of paying a 401 each.
+// Pushes ask for `pull,push` (plus `pull` on a repository mounted from);
+// a token service that answers 5xx or drops the connection is retried by
+// the caller's backoff, as a registry that does so is.
 import { TsrunError } from '../../errors.js';
 import type { Credential, CredentialSource } from './credentials.js';
+
+/** An error worth retrying on the same endpoint (5xx, 429, dropped connection). */
+export class TransientError extends TsrunError {
+  constructor(
+    code: 'REGISTRY_ERROR' | 'REGISTRY_UNREACHABLE',
+    message: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+// Errors while connecting that mean "the connection dropped" (retry it)
+// rather than "nothing is there" (ECONNREFUSED, ENOTFOUND: move on or fail).
+export const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+export function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e?.cause?.code ?? e?.code;
+}
 
 export interface Challenge {
   scheme: string; // lower-cased: 'bearer', 'basic'
@@ -98,6 +122,21 @@ export function pullScope(repositoryPath: string): string {
   return `repository:${repositoryPath}:pull`;
 }
 
+/**
+ * What a push needs: pull and push on the target, and pull on each
+ * repository a blob is mounted from. Several scopes are one string,
+ * space-separated (the token request sends each as its own `scope=`).
+ */
+export function pushScope(repositoryPath: string, mountFrom: string[] = []): string {
+  return [`repository:${repositoryPath}:pull,push`, ...mountFrom.filter((r) => r !== repositoryPath).map(pullScope)].join(' ');
+}
+
+/** 'push' when a scope asks for push on its first repository, else 'pull' (for error wording). */
+export function scopeAction(scope: string): 'pull' | 'push' {
+  const first = scope.split(' ')[0] ?? '';
+  return /:[^:]*\bpush\b[^:]*$/.test(first) ? 'push' : 'pull';
+}
+
 export class Authorizer {
   private readonly opts: AuthorizerOptions;
   private readonly now: () => number;
@@ -112,8 +151,17 @@ export class Authorizer {
     this.now = opts.now ?? Date.now;
   }
 
-  private async credential(host: string): Promise<Credential | undefined> {
-    return this.opts.credentials?.get(host);
+  /** Looked up once per host: a credential helper is a process to run, not a file to read. */
+  private readonly credentials = new Map<string, Promise<Credential | undefined>>();
+
+  private credential(host: string): Promise<Credential | undefined> {
+    let p = this.credentials.get(host);
+    if (!p) {
+      p = Promise.resolve(this.opts.credentials?.get(host));
+      this.credentials.set(host, p);
+      p.catch(() => this.credentials.delete(host));
+    }
+    return p;
   }
 
   /**
@@ -144,13 +192,13 @@ export class Authorizer {
   async onChallenge(host: string, header: string | null, scope: string, what: string, sent?: string): Promise<string> {
     const challenges = parseWwwAuthenticate(header ?? '');
     const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
-    if (!ch) throw await this.unauthorized(host, what, 'no usable WWW-Authenticate challenge');
+    if (!ch) throw await this.unauthorized(host, what, 'no usable WWW-Authenticate challenge', scopeAction(scope));
     // Remember the host's scheme/realm/service; its scope was for this request only.
     const { scope: challengeScope, ...rest } = ch.params;
     this.challenges.set(host, { scheme: ch.scheme, params: rest });
     if (ch.scheme === 'basic') {
       const cred = await this.credential(host);
-      if (cred?.username === undefined) throw await this.unauthorized(host, what);
+      if (cred?.username === undefined) throw await this.unauthorized(host, what, undefined, scopeAction(scope));
       return basicHeader(cred);
     }
     const key = tokenKey(ch, scope);
@@ -174,9 +222,24 @@ export class Authorizer {
   }
 
   /** The error for a request still refused after authenticating. */
-  async unauthorized(host: string, what: string, detail?: string): Promise<TsrunError> {
+  async unauthorized(host: string, what: string, detail?: string, action: 'pull' | 'push' = 'pull'): Promise<TsrunError> {
     const cred = await this.credential(host);
     const suffix = detail ? ` (${detail})` : '';
+    if (action === 'push') {
+      // Docker: "denied: requested access to the resource is denied" with an
+      // account, "unauthorized: authentication required" without one.
+      if (cred) {
+        return new TsrunError(
+          'REGISTRY_DENIED',
+          `push access denied for ${what}: ${detail ?? 'denied: requested access to the resource is denied'} ` +
+            `(as ${cred.username ?? 'the stored identity token'} on ${displayHost(host)})`,
+        );
+      }
+      return new TsrunError(
+        'REGISTRY_UNAUTHORIZED',
+        `push access denied for ${what}: ${detail ?? 'unauthorized: authentication required'}: run \`tsrun login ${displayHost(host)}\``,
+      );
+    }
     if (cred) {
       return new TsrunError(
         'REGISTRY_UNAUTHORIZED',
@@ -202,7 +265,7 @@ export class Authorizer {
     }
     // Ask for our scope and, like distribution's client, any scope the challenge named.
     // `login` asks with no scope at all, as `docker login` does.
-    const scopes = [...new Set([scope, challengeScope].filter((x): x is string => !!x))];
+    const scopes = [...new Set([scope, challengeScope].flatMap((x) => (x ? x.split(' ') : [])).filter(Boolean))];
     const cred = await this.credential(host);
     const headers: Record<string, string> = {};
     if (this.opts.userAgent) headers['user-agent'] = this.opts.userAgent;
@@ -223,9 +286,10 @@ export class Authorizer {
         res = await this.opts.fetch(url, { headers });
       }
     } catch (err) {
-      throw new TsrunError('REGISTRY_UNREACHABLE', `cannot reach the token service ${url.host} for ${host}: ${causeMessage(err)}`, {
-        cause: err,
-      });
+      const msg = `cannot reach the token service ${url.host} for ${host}: ${causeMessage(err)}`;
+      const code = errorCode(err);
+      if (code && DROPPED_CODES.has(code)) throw new TransientError('REGISTRY_UNREACHABLE', msg, undefined, { cause: err });
+      throw new TsrunError('REGISTRY_UNREACHABLE', msg, { cause: err });
     }
     const text = await res.text().catch(() => '');
     if (res.status === 401 || res.status === 403) {
@@ -236,7 +300,15 @@ export class Authorizer {
             `incorrect username or password? run \`tsrun login ${displayHost(host)}\` again`,
         );
       }
-      throw await this.unauthorized(host, scopeRepository(scope));
+      throw await this.unauthorized(host, scopeRepository(scope), undefined, scopeAction(scope));
+    }
+    if (res.status === 429 || res.status >= 500) {
+      const ra = Number(res.headers.get('retry-after'));
+      throw new TransientError(
+        'REGISTRY_ERROR',
+        `token service ${url.host} answered ${res.status} ${res.statusText}`,
+        Number.isFinite(ra) && ra > 0 ? Math.min(ra * 1000, 60_000) : undefined,
+      );
     }
     if (!res.ok) throw new TsrunError('REGISTRY_ERROR', `token service ${url.host} answered ${res.status} ${res.statusText}`);
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
@@ -258,7 +330,7 @@ function tokenKey(ch: Challenge, scope: string): string {
 }
 
 function scopeRepository(scope: string): string {
-  return scope.replace(/^repository:/, '').replace(/:[^:]*$/, '');
+  return (scope.split(' ')[0] ?? '').replace(/^repository:/, '').replace(/:[^:]*$/, '');
 }
 
 /** 'registry-1.docker.io' is what we connect to, but users log in to 'docker.io'. */

@@ -1,7 +1,9 @@
-// A pull-only client for the OCI distribution API (Docker Registry HTTP API
-// v2): manifests by tag or digest, blobs into memory or onto disk with
+// The pull side of the OCI distribution API (Docker Registry HTTP API v2):
+// manifests by tag or digest, blobs into memory or onto disk with
 // resumable, verified downloads. Every byte is checked against its digest
-// before anyone else sees it. Uses Node's global fetch (undici).
+// before anyone else sees it. Uses Node's global fetch (undici). The
+// plumbing below (endpoints, retries, auth, redirects) is shared with the
+// push side, upload.ts, which extends this class.
 import { createReadStream } from 'node:fs';
 import { open, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { TsrunError } from '../../errors.js';
@@ -18,9 +20,9 @@ import {
 } from '../media-types.js';
 import type { Platform } from '../platform.js';
 import { familiarName, familiarString, type ImageReference } from '../reference.js';
-import { Authorizer, causeMessage, displayHost, pullScope } from './auth.js';
+import { Authorizer, DROPPED_CODES, TransientError, causeMessage, displayHost, errorCode, pullScope, scopeAction } from './auth.js';
 import type { CredentialSource } from './credentials.js';
-import { endpointsFor, type RegistryEndpoint, type RegistryHostsConfig } from './hosts.js';
+import { endpointsFor, isTlsCertificateError, tlsAwareFetch, type RegistryEndpoint, type RegistryHostsConfig } from './hosts.js';
 
 export interface RegistryClientOptions {
   hosts?: RegistryHostsConfig;
@@ -76,31 +78,21 @@ const MAX_REDIRECTS = 10;
 const MAX_RETRY_AFTER_MS = 60_000;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 
-// Errors while connecting that mean "this endpoint is not there" (try the
-// next, e.g. https → http) versus a connection that dropped (retry it).
-const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/** An error worth retrying on the same endpoint (5xx, 429, dropped connection). */
-class TransientError extends TsrunError {
-  constructor(
-    code: 'REGISTRY_ERROR' | 'REGISTRY_UNREACHABLE',
-    message: string,
-    readonly retryAfterMs?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, options);
-  }
-}
-
-interface Attempt {
+export interface Attempt {
   ep: RegistryEndpoint;
   /** An http fallback follows this endpoint: do not retry connection errors, move on. */
   hasFallback: boolean;
 }
 
-function errorCode(err: unknown): string | undefined {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.cause?.code ?? e?.code;
+/** One authenticated request (see RegistryClient.request). */
+export interface RequestSpec {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Makes the body; called once per attempt, so a stream can be sent again after a redirect or a 401. */
+  body?: () => BodyInit;
+  /** The token scope (default: pull on the reference's repository). */
+  scope?: string;
+  signal?: AbortSignal;
 }
 
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
@@ -122,12 +114,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-async function discard(res: Response): Promise<void> {
+export async function discard(res: Response): Promise<void> {
   await res.body?.cancel().catch(() => undefined);
 }
 
 /** The registry's JSON error body ({"errors":[{code,message}]}) as text, if any. */
-async function registryErrors(res: Response): Promise<{ codes: string[]; detail: string }> {
+export async function registryErrors(res: Response): Promise<{ codes: string[]; detail: string }> {
   let text = '';
   try {
     text = (await res.text()).slice(0, 64 << 10);
@@ -146,18 +138,28 @@ async function registryErrors(res: Response): Promise<{ codes: string[]; detail:
   }
 }
 
+/**
+ * A registry's error text the way the docker CLI prints it: each code in
+ * lower-case words ("DENIED: requested access ..." → "denied: requested
+ * access ...", "MANIFEST_INVALID: ..." → "manifest invalid: ...").
+ */
+export function dockerErrorText(detail: string): string {
+  return detail.replace(/(^|; )([A-Z_]+):/g, (_m, sep: string, code: string) => `${sep}${code.toLowerCase().replace(/_/g, ' ')}:`);
+}
+
 export class RegistryClient {
-  private readonly hosts: RegistryHostsConfig;
-  private readonly fetchImpl: typeof fetch;
-  private readonly userAgent: string | undefined;
-  private readonly retry: { attempts: number; baseDelayMs: number };
-  private readonly auth: Authorizer;
+  protected readonly hosts: RegistryHostsConfig;
+  protected readonly fetchImpl: typeof fetch;
+  protected readonly userAgent: string | undefined;
+  protected readonly retry: { attempts: number; baseDelayMs: number };
+  protected readonly auth: Authorizer;
   /** Hosts whose https endpoint failed and whose http fallback worked. */
   private readonly plainHttpHosts = new Set<string>();
 
   constructor(opts: RegistryClientOptions = {}) {
     this.hosts = opts.hosts ?? {};
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    // Registries named with --insecure-registry get https without certificate checks.
+    this.fetchImpl = opts.fetch ?? tlsAwareFetch(this.hosts);
     this.userAgent = opts.userAgent;
     this.retry = opts.retry ?? { attempts: 5, baseDelayMs: 500 };
     this.auth = new Authorizer({
@@ -374,8 +376,14 @@ export class RegistryClient {
    * failure falls through to the next), then https, then — only after https
    * could not be connected to — plain http for insecure registries.
    */
-  private async withEndpoints<T>(ref: ImageReference, fn: (at: Attempt) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const eps = endpointsFor(ref.domain, this.hosts);
+  protected async withEndpoints<T>(
+    ref: ImageReference,
+    fn: (at: Attempt) => Promise<T>,
+    signal?: AbortSignal,
+    // Pushes go to the registry itself: a mirror only serves pulls.
+    opts: { mirrors?: boolean } = {},
+  ): Promise<T> {
+    const eps = endpointsFor(ref.domain, this.hosts).filter((e) => opts.mirrors !== false || !e.isMirror);
     let lastErr: unknown;
     let connectFailed = false;
     for (let i = 0; i < eps.length; i++) {
@@ -403,7 +411,7 @@ export class RegistryClient {
   }
 
   /** Retries transient failures with exponential backoff (honouring Retry-After). */
-  private async withRetry<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  protected async withRetry<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
@@ -415,22 +423,33 @@ export class RegistryClient {
     }
   }
 
+  /** A GET with the pull scope. */
+  protected send(at: Attempt, ref: ImageReference, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    return this.request(at, ref, url, { headers, ...(signal ? { signal } : {}) });
+  }
+
   /**
    * One request to an endpoint with authentication: sends what earlier
    * challenges asked for, and on a 401 answers the challenge and retries once.
    */
-  private async send(at: Attempt, ref: ImageReference, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    const scope = pullScope(ref.path);
+  protected async request(at: Attempt, ref: ImageReference, url: string, spec: RequestSpec): Promise<Response> {
+    const scope = spec.scope ?? pullScope(ref.path);
     let authorization = await this.auth.authorization(at.ep.host, scope);
     for (let round = 0; ; round++) {
-      const h: Record<string, string> = { ...headers };
+      const h: Record<string, string> = { ...spec.headers };
       if (this.userAgent) h['user-agent'] = this.userAgent;
       if (authorization) h['authorization'] = authorization;
-      const res = await this.fetchFollowing(at, url, h, signal);
+      const res = await this.fetchFollowing(at, url, h, spec.signal, spec);
       if (res.status !== 401) return res;
       const challenge = res.headers.get('www-authenticate');
+      const action = scopeAction(scope);
+      if (round > 0) {
+        // A push refused with a token in hand: the registry's words say why (DENIED, UNAUTHORIZED).
+        const detail = action === 'push' ? dockerErrorText((await registryErrors(res)).detail) || undefined : undefined;
+        if (action !== 'push') await discard(res);
+        throw await this.auth.unauthorized(at.ep.host, familiarName(ref), detail, action);
+      }
       await discard(res);
-      if (round > 0) throw await this.auth.unauthorized(at.ep.host, familiarName(ref));
       authorization = await this.auth.onChallenge(at.ep.host, challenge, scope, familiarName(ref), authorization);
     }
   }
@@ -440,7 +459,13 @@ export class RegistryClient {
    * header is never sent to another origin (blob storage such as S3 rejects
    * it, and it must not leak there).
    */
-  private async fetchFollowing(at: Attempt, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+  private async fetchFollowing(
+    at: Attempt,
+    url: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+    spec: Pick<RequestSpec, 'method' | 'body'> = {},
+  ): Promise<Response> {
     let current = new URL(url);
     const origin = current.origin;
     for (let hop = 0; ; hop++) {
@@ -448,11 +473,29 @@ export class RegistryClient {
       if (current.origin !== origin) delete h['authorization'];
       let res: Response;
       try {
-        res = await this.fetchImpl(current, { headers: h, redirect: 'manual', ...(signal ? { signal } : {}) });
+        const body = spec.body?.();
+        res = await this.fetchImpl(current, {
+          headers: h,
+          redirect: 'manual',
+          ...(spec.method ? { method: spec.method } : {}),
+          // A stream body needs half duplex in Node's fetch.
+          ...(body !== undefined ? { body, duplex: 'half' } : {}),
+          ...(signal ? { signal } : {}),
+        } as RequestInit);
       } catch (err) {
         if (isAbort(err, signal)) throw err;
-        const msg = `cannot reach registry ${displayHost(at.ep.host)} at ${current.origin}: ${causeMessage(err)}`;
         const code = errorCode(err);
+        if (isTlsCertificateError(code)) {
+          // Not "nothing there": never fall back to http over a certificate that does not verify.
+          const host = displayHost(at.ep.host);
+          throw new TsrunError(
+            'REGISTRY_ERROR',
+            `cannot verify the TLS certificate of ${host} at ${current.origin}: ${causeMessage(err)}` +
+              (at.ep.skipTlsVerify ? '' : `; if you trust this registry, use --insecure-registry ${host}`),
+            { cause: err },
+          );
+        }
+        const msg = `cannot reach registry ${displayHost(at.ep.host)} at ${current.origin}: ${causeMessage(err)}`;
         // A dropped connection is retried, unless an http fallback is waiting.
         if (code && DROPPED_CODES.has(code) && !at.hasFallback) {
           throw new TransientError('REGISTRY_UNREACHABLE', msg, undefined, { cause: err });
@@ -498,7 +541,7 @@ export class RegistryClient {
   }
 
   /** Turns a non-2xx answer into the error a user can act on. */
-  private async statusError(res: Response, at: Attempt, ref: ImageReference, what: string, isManifest: boolean): Promise<TsrunError> {
+  protected async statusError(res: Response, at: Attempt, ref: ImageReference, what: string, isManifest: boolean): Promise<TsrunError> {
     const { codes, detail } = await registryErrors(res);
     const host = displayHost(at.ep.host);
     const said = detail ? `: ${detail}` : '';

@@ -1,7 +1,12 @@
-// Which URLs serve a registry domain, in the order to try them. Follows
-// Docker's daemon: registry-mirrors apply only to Docker Hub and are tried
-// before it; https always first; plain http only for insecure registries
-// (configured ones, and loopback addresses, which Docker trusts by default).
+// Which URLs serve a registry domain, in the order to try them, and how to
+// talk TLS to them. Follows Docker's daemon: registry-mirrors apply only to
+// Docker Hub and are tried before it; https always first; plain http only
+// for insecure registries (configured ones, and loopback addresses, which
+// Docker trusts by default). A registry named with --insecure-registry also
+// gets https without certificate verification (a self-signed certificate),
+// as Docker does; a loopback address does not: there, unlike Docker, a bad
+// certificate stays an error unless the user names the registry, so that
+// skipping verification is always a choice somebody made.
 import { isIP } from 'node:net';
 
 export interface RegistryHostsConfig {
@@ -21,6 +26,8 @@ export interface RegistryEndpoint {
   insecureAllowed: boolean;
   /** Try only when the endpoint before it could not be connected to (https→http fallback). */
   fallbackOnly: boolean;
+  /** https without certificate verification (the registry was named with --insecure-registry); absent otherwise. */
+  skipTlsVerify?: true;
 }
 
 export const DOCKER_HUB_DOMAIN = 'docker.io';
@@ -43,7 +50,11 @@ export function isLoopbackHost(hostPort: string): boolean {
 
 /** Whether plain http is allowed for `domain` (host[:port]). */
 export function isInsecureRegistry(domain: string, cfg: RegistryHostsConfig = {}): boolean {
-  if (isLoopbackHost(domain)) return true;
+  return isLoopbackHost(domain) || isNamedInsecure(domain, cfg);
+}
+
+/** Whether `domain` (host[:port]) was named in the insecure list: its TLS certificate is not verified. */
+export function isNamedInsecure(domain: string, cfg: RegistryHostsConfig = {}): boolean {
   const d = domain.toLowerCase();
   // An entry without a port covers every port of that host.
   return (cfg.insecure ?? []).some((e) => {
@@ -52,22 +63,59 @@ export function isInsecureRegistry(domain: string, cfg: RegistryHostsConfig = {}
   });
 }
 
-function mirrorEndpoint(url: string): RegistryEndpoint {
+/**
+ * fetch, except that https requests to a registry named in `cfg.insecure`
+ * skip certificate verification. Node's fetch has no per-request TLS
+ * option and Node does not export its undici, so the undici package's own
+ * fetch with an Agent that does not verify serves those hosts (its own
+ * fetch, not Node's with its dispatcher: the two undici versions need not
+ * agree on the dispatcher interface). Loaded on first use only.
+ */
+export function tlsAwareFetch(cfg: RegistryHostsConfig = {}, base: typeof fetch = globalThis.fetch): typeof fetch {
+  if (!(cfg.insecure ?? []).length) return base;
+  let insecure: Promise<typeof fetch> | undefined;
+  const load = async (): Promise<typeof fetch> => {
+    const undici = await import('undici');
+    const dispatcher = new undici.Agent({ connect: { rejectUnauthorized: false } });
+    return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+      undici.fetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+  };
+  return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    if (url.protocol === 'https:' && isNamedInsecure(url.host, cfg)) return (await (insecure ??= load()))(input, init);
+    return base(input, init);
+  }) as typeof fetch;
+}
+
+// Node's codes for a certificate that does not verify: these are answers,
+// not "nothing there", so they never fall back to plain http.
+const TLS_CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'INVALID_CA',
+]);
+
+export function isTlsCertificateError(code: string | undefined): boolean {
+  return code !== undefined && TLS_CERT_CODES.has(code);
+}
+
+function mirrorEndpoint(url: string, cfg: RegistryHostsConfig): RegistryEndpoint {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`;
   const u = new URL(withScheme);
   const baseUrl = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
-  return { baseUrl, host: u.host, isMirror: true, insecureAllowed: u.protocol === 'http:', fallbackOnly: false };
+  return { baseUrl, host: u.host, isMirror: true, insecureAllowed: u.protocol === 'http:', fallbackOnly: false, ...(isNamedInsecure(u.host, cfg) ? { skipTlsVerify: true as const } : {}) };
 }
 
 /** The endpoints for `domain` (as in ImageReference.domain), best first. */
 export function endpointsFor(domain: string, cfg: RegistryHostsConfig = {}): RegistryEndpoint[] {
   const out: RegistryEndpoint[] = [];
   if (domain === DOCKER_HUB_DOMAIN) {
-    for (const m of cfg.mirrors ?? []) out.push(mirrorEndpoint(m));
+    for (const m of cfg.mirrors ?? []) out.push(mirrorEndpoint(m, cfg));
   }
   const host = domain === DOCKER_HUB_DOMAIN ? DOCKER_HUB_API_HOST : domain;
   const insecure = isInsecureRegistry(domain, cfg);
-  out.push({ baseUrl: `https://${host}`, host, isMirror: false, insecureAllowed: insecure, fallbackOnly: false });
-  if (insecure) out.push({ baseUrl: `http://${host}`, host, isMirror: false, insecureAllowed: true, fallbackOnly: true });
+  const tls = isNamedInsecure(domain, cfg) ? { skipTlsVerify: true as const } : {};
+  out.push({ baseUrl: `https://${host}`, host, isMirror: false, insecureAllowed: insecure, fallbackOnly: false, ...tls });
+  if (insecure) out.push({ baseUrl: `http://${host}`, host, isMirror: false, insecureAllowed: true, fallbackOnly: true, ...tls });
   return out;
 }

@@ -2,9 +2,9 @@
 // (answering its Basic or Bearer challenge, with no repository scope, as
 // `docker login` does) before anything is stored.
 import { TsrunError } from '../../errors.js';
-import { Authorizer, causeMessage } from './auth.js';
+import { Authorizer, causeMessage, errorCode } from './auth.js';
 import { StaticCredentials, type Credential } from './credentials.js';
-import { endpointsFor, type RegistryHostsConfig } from './hosts.js';
+import { endpointsFor, isTlsCertificateError, tlsAwareFetch, type RegistryHostsConfig } from './hosts.js';
 
 /** The registry host `login SERVER` means: docker.io (and its aliases) or HOST[:PORT], without a scheme or path. */
 export function loginDomain(server: string | undefined): string {
@@ -17,7 +17,7 @@ export function loginDomain(server: string | undefined): string {
   return host;
 }
 
-export async function verifyLogin(domain: string, cred: Credential, hosts: RegistryHostsConfig = {}, fetchImpl: typeof fetch = fetch): Promise<void> {
+export async function verifyLogin(domain: string, cred: Credential, hosts: RegistryHostsConfig = {}, fetchImpl: typeof fetch = tlsAwareFetch(hosts)): Promise<void> {
   let lastErr: unknown;
   // Mirrors are not the registry the user logs in to.
   for (const ep of endpointsFor(domain, hosts).filter((e) => !e.isMirror)) {
@@ -27,6 +27,13 @@ export async function verifyLogin(domain: string, cred: Credential, hosts: Regis
     try {
       res = await fetchImpl(url);
     } catch (err) {
+      if (isTlsCertificateError(errorCode(err))) {
+        throw new TsrunError(
+          'REGISTRY_ERROR',
+          `login to ${domain} failed: cannot verify its TLS certificate: ${causeMessage(err)}; if you trust this registry, use --insecure-registry ${domain}`,
+          { cause: err },
+        );
+      }
       lastErr = err;
       continue; // https refused: an insecure registry may still answer over http
     }
