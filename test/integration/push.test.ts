@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Options, type Result } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podmanBox, type PodmanBox } from '../helpers/podman-runc.js';
 import { ALPINE, IMAGE_FIXTURE_DIR, fixtureAlpine, fixtureMultiArch, pushImage, type FixtureAlpine } from '../helpers/image-fixtures.js';
 import { REGISTRY_BIN, registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { busybox, missingTools, sandbox, type Sandbox } from '../helpers/tsrun.js';
@@ -119,50 +120,6 @@ async function startTlsRegistry(): Promise<{ host: string; stop(): Promise<void>
   }
   await stop();
   throw new Error('the TLS docker-registry did not start');
-}
-
-interface PodmanBox {
-  podman(args: string[], opts?: Options): Promise<Result>;
-  cleanup(): Promise<void>;
-}
-
-// Podman with its own storage, runroot and config: runtime runc (this tests
-// image interop, not tsrun-oci) and the ulimits this host allows.
-const HOST_SIDE_EFFECTS = ['/run/containers', '/var/lib/containers'];
-function podmanBox(): PodmanBox {
-  const base = mkdtempSync(join(tmpdir(), 'tsrun-push-podman-'));
-  const preexisting = HOST_SIDE_EFFECTS.filter((p) => existsSync(p));
-  const conf = join(base, 'containers.conf');
-  writeFileSync(conf, [
-    '[containers]',
-    'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
-    'netns = "none"',
-    '[engine]',
-    'runtime = "runc"',
-    'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"',
-    `events_logfile_path = "${base}/events.log"`,
-    `tmp_dir = "${base}/tmp"`,
-    '[network]',
-    `network_config_dir = "${base}/networks"`,
-    '',
-  ].join('\n'));
-  const global = ['--root', join(base, 'storage'), '--runroot', join(base, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
-  const podman = (args: string[], opts: Options = {}) =>
-    execa('podman', [...global, ...args], { reject: false, stdin: 'ignore', env: { CONTAINERS_CONF: conf, TMPDIR: base }, ...opts }) as unknown as Promise<Result>;
-  return {
-    podman,
-    async cleanup() {
-      await podman(['rm', '--all', '--force', '--time', '0']);
-      await podman(['rmi', '--all', '--force']);
-      const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
-        .filter((m): m is string => !!m && (m === base || m.startsWith(`${base}/`)))
-        .sort((a, b) => b.length - a.length);
-      for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
-      rmSync(base, { recursive: true, force: true });
-      for (const p of HOST_SIDE_EFFECTS) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
-    },
-  };
 }
 
 describe.skipIf(skip)('tsrun push', () => {

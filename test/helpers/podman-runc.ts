@@ -1,0 +1,65 @@
+// A throwaway Podman for image interop tests (build, push, pull): its own
+// storage, runroot and config, runtime runc (this is about images, not
+// tsrun-oci; oci-podman.ts is the one that drives tsrun-oci), and the
+// ulimits this host allows (no CAP_SYS_RESOURCE here). Everything it makes
+// lives under one temp dir and goes with cleanup().
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type Options, type Result } from 'execa';
+
+export interface PodmanBox {
+  base: string;
+  /** `podman --root ... ARGS` with this box's containers.conf; never throws on exit codes. */
+  podman(args: string[], opts?: Options): Promise<Result>;
+  /** The busybox tree as IMAGE in this box's storage. */
+  importTree(dir: string, image: string): Promise<Result>;
+  cleanup(): Promise<void>;
+}
+
+// Paths Podman (as root) creates whatever its configuration says; removed at
+// the end only when this box created them.
+const HOST_SIDE_EFFECTS = ['/run/containers', '/var/lib/containers'];
+
+export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
+  const base = mkdtempSync(join(tmpdir(), prefix));
+  const preexisting = HOST_SIDE_EFFECTS.filter((p) => existsSync(p));
+  const conf = join(base, 'containers.conf');
+  writeFileSync(conf, [
+    '[containers]',
+    'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
+    'netns = "none"',
+    '[engine]',
+    'runtime = "runc"',
+    'cgroup_manager = "cgroupfs"',
+    'events_logger = "file"',
+    `events_logfile_path = "${base}/events.log"`,
+    `tmp_dir = "${base}/tmp"`,
+    '[network]',
+    `network_config_dir = "${base}/networks"`,
+    '',
+  ].join('\n'));
+  const global = ['--root', join(base, 'storage'), '--runroot', join(base, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const env = { CONTAINERS_CONF: conf, TMPDIR: base, BUILDAH_ISOLATION: 'oci' };
+  const podman = (args: string[], opts: Options = {}) =>
+    execa('podman', [...global, ...args], { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), env, ...opts }) as unknown as Promise<Result>;
+  return {
+    base,
+    podman,
+    importTree: (dir, image) => {
+      const tar = execFileSync('tar', ['-C', dir, '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
+      return podman(['import', '-c', 'CMD ["sh"]', '-', image], { input: tar });
+    },
+    async cleanup() {
+      await podman(['rm', '--all', '--force', '--time', '0']);
+      await podman(['rmi', '--all', '--force']);
+      const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
+        .filter((m): m is string => !!m && (m === base || m.startsWith(`${base}/`)))
+        .sort((a, b) => b.length - a.length);
+      for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
+      rmSync(base, { recursive: true, force: true });
+      for (const p of HOST_SIDE_EFFECTS) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
+    },
+  };
+}
