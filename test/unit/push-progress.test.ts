@@ -2,7 +2,7 @@
 // state change, never per chunk) and redrawn bars on one; with --all-tags
 // one intro per repository and fresh layer lines per tag.
 import { describe, expect, it } from 'vitest';
-import { progressBar } from '../../src/cli/pull-progress.js';
+import { progressBar } from '../../src/cli/layer-lines.js';
 import { pushReporter } from '../../src/cli/push-progress.js';
 
 function sink(isTTY: boolean) {
