@@ -107,7 +107,8 @@ function track(child: ChildProcess): void {
   child.once('exit', () => live.delete(child));
 }
 
-async function freePort(): Promise<number> {
+/** A port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createNetServer();
     srv.once('error', reject);

@@ -10,14 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Options, type Result } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podmanBox, type PodmanBox } from '../helpers/podman-runc.js';
 import { ALPINE, IMAGE_FIXTURE_DIR, fixtureAlpine, fixtureMultiArch, pushImage, type FixtureAlpine } from '../helpers/image-fixtures.js';
-import { REGISTRY_BIN, registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { REGISTRY_BIN, freePort, registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { busybox, missingTools, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
 const skip = registryTestSkipReason('push');
@@ -60,17 +59,6 @@ async function refusingProxy(target: TestRegistry): Promise<{ host: string; clos
         server.close(() => r());
       }),
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** docker-registry over https with a fresh self-signed certificate for 127.0.0.1. */
