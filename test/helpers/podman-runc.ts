@@ -15,6 +15,8 @@ export interface PodmanBox {
   podman(args: string[], opts?: Options): Promise<Result>;
   /** The busybox tree as IMAGE in this box's storage. */
   importTree(dir: string, image: string): Promise<Result>;
+  /** An image's config blob as stored (`podman image inspect` leaves out Shell, Healthcheck and OnBuild). */
+  rawConfig(image: string): Promise<{ config?: Record<string, unknown>; author?: string }>;
   cleanup(): Promise<void>;
 }
 
@@ -40,7 +42,9 @@ export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
     `network_config_dir = "${base}/networks"`,
     '',
   ].join('\n'));
-  const global = ['--root', join(base, 'storage'), '--runroot', join(base, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const storage = join(base, 'storage');
+  const runroot = join(base, 'run');
+  const global = ['--root', storage, '--runroot', runroot, '--storage-driver', 'overlay', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
   const env = { CONTAINERS_CONF: conf, TMPDIR: base, BUILDAH_ISOLATION: 'oci' };
   const podman = (args: string[], opts: Options = {}) =>
     execa('podman', [...global, ...args], { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), env, ...opts }) as unknown as Promise<Result>;
@@ -50,6 +54,11 @@ export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
     importTree: (dir, image) => {
       const tar = execFileSync('tar', ['-C', dir, '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
       return podman(['import', '-c', 'CMD ["sh"]', '-', image], { input: tar });
+    },
+    async rawConfig(image) {
+      const r = await execa('skopeo', ['inspect', '--raw', '--config', `containers-storage:[overlay@${storage}+${runroot}]${image}`], { reject: false, env });
+      if (r.exitCode !== 0) throw new Error(`skopeo inspect ${image}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as { config?: Record<string, unknown>; author?: string };
     },
     async cleanup() {
       await podman(['rm', '--all', '--force', '--time', '0']);

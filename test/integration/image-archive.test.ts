@@ -9,8 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { execa, type Options, type Result } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podmanBox, type PodmanBox } from '../helpers/podman-runc.js';
 import { ALPINE, IMAGE_FIXTURE_DIR, fixtureAlpine, pushImage, type FixtureAlpine } from '../helpers/image-fixtures.js';
 import { ALPINE_CHECK_SCRIPT, expectAlpineRun } from '../helpers/alpine-check.js';
 import { podmanMissing } from '../helpers/oci-podman.js';
@@ -58,53 +59,6 @@ function dockerArchive(layers: Buffer[], opts: { diffIds?: string[]; gzipLayers?
   });
   entries.push({ name: 'manifest.json', body: JSON.stringify([{ Config: cfgName, RepoTags: [opts.tag ?? 'broken:latest'], Layers: names }]) });
   return tarArchive(entries);
-}
-
-interface PodmanBox {
-  base: string;
-  podman(args: string[], opts?: Options): Promise<Result>;
-  cleanup(): Promise<void>;
-}
-
-// Podman with its own storage, runroot, tmp dir and events log, runtime runc
-// (this is an interop test of the image formats, not of tsrun-oci), and the
-// ulimits this host allows (no CAP_SYS_RESOURCE to raise nproc).
-const HOST_SIDE_EFFECTS = ['/run/containers', '/var/lib/containers'];
-function podmanBox(): PodmanBox {
-  const base = mkdtempSync(join(tmpdir(), 'tsrun-archive-podman-'));
-  const preexisting = HOST_SIDE_EFFECTS.filter((p) => existsSync(p));
-  const conf = join(base, 'containers.conf');
-  writeFileSync(conf, [
-    '[containers]',
-    'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
-    'netns = "none"',
-    '[engine]',
-    'runtime = "runc"',
-    'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"',
-    `events_logfile_path = "${base}/events.log"`,
-    `tmp_dir = "${base}/tmp"`,
-    '[network]',
-    `network_config_dir = "${base}/networks"`,
-    '',
-  ].join('\n'));
-  const global = ['--root', join(base, 'storage'), '--runroot', join(base, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
-  const podman = (args: string[], opts: Options = {}) =>
-    execa('podman', [...global, ...args], { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), env: { CONTAINERS_CONF: conf }, ...opts }) as unknown as Promise<Result>;
-  return {
-    base,
-    podman,
-    async cleanup() {
-      await podman(['rm', '--all', '--force', '--time', '0']);
-      await podman(['rmi', '--all', '--force']);
-      const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
-        .filter((m): m is string => !!m && (m === base || m.startsWith(`${base}/`)))
-        .sort((a, b) => b.length - a.length);
-      for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
-      rmSync(base, { recursive: true, force: true });
-      for (const p of HOST_SIDE_EFFECTS) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
-    },
-  };
 }
 
 describe.skipIf(skip)('save, load, import, export', () => {
@@ -342,7 +296,7 @@ describe.skipIf(skip)('save, load, import, export', () => {
   describe.skipIf(noPodman)('with Podman (runc)', () => {
     let pm: PodmanBox;
     beforeAll(async () => {
-      pm = podmanBox();
+      pm = podmanBox('tsrun-archive-podman-');
       const tarball = execFileSync('tar', ['-C', busybox(), '-c', '.'], { maxBuffer: 1 << 30 });
       const r = await pm.podman(['import', '-c', 'CMD ["sh","-c","echo from podman"]', '-c', 'ENV P=1', '-', 'localhost/pbox:1'], { input: tarball });
       expect(r.exitCode, r.stderr).toBe(0);
