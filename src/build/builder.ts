@@ -110,6 +110,7 @@ export class Builder {
   private readonly byName = new Map<string, RawStage>();
   private ws!: BuildWorkspace;
   private steps = 0;
+  private readonly cleanups: Array<Promise<void>> = [];
 
   constructor(private readonly tsrun: Tsrun, private readonly opts: BuildOptions) {
     this.cache = new BuildCache(tsrun.root);
@@ -147,6 +148,7 @@ export class Builder {
       await Promise.allSettled(this.stages.values());
       throw err;
     } finally {
+      await Promise.allSettled(this.cleanups);
       if (!this.opts.workspace) await this.ws.close();
     }
   }
@@ -348,11 +350,13 @@ export class Builder {
       const merged = await rootfs.create(id, st.layers.map((l) => l.diffId));
       const { upper } = rootfs.paths(id);
       await fn(merged, upper);
-      await rootfs.unmount(id);
+      // Nothing runs in it any more: a lazy unmount spares the wait for a
+      // clean one, and the upperdir is as still as after it.
+      await rootfs.unmount(id, { lazy: true });
       return await writeLayer(this.tsrun.images, upper, { native: this.tsrun.native });
     } finally {
-      await rootfs.remove(id);
-      await this.ws.released(id);
+      // Deleting the step's tree overlaps the next step; the build waits for it before it ends.
+      this.cleanups.push(rootfs.remove(id).then(() => this.ws.released(id)));
     }
   }
 

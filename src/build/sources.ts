@@ -10,7 +10,7 @@
 // each entry's relative path, type, mode, owner, link target and bytes, not
 // its times: a touched but unchanged file still hits the cache.
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { createReadStream, readFileSync, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { posix, join } from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -190,9 +190,13 @@ export async function matchSources(root: SourceRoot, patterns: string[], exclude
   return out;
 }
 
-async function fileDigest(path: string): Promise<string> {
+// Small files are read whole and hashed at once; big ones stream.
+const READ_WHOLE_MAX = 1 << 20;
+
+async function fileDigest(path: string, size: number): Promise<string> {
   const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  if (size <= READ_WHOLE_MAX) return h.update(readFileSync(path)).digest('hex');
+  for await (const c of createReadStream(path, { highWaterMark: READ_WHOLE_MAX })) h.update(c as Buffer);
   return h.digest('hex');
 }
 
@@ -203,7 +207,7 @@ export async function sourcesDigest(sources: MatchedSource[], withOwners: boolea
     h.update(`source ${s.name} ${s.isDir}\0`);
     for (const e of s.entries) {
       const st = e.stat;
-      const body = st.isFile() ? await fileDigest(e.path) : st.isSymbolicLink() ? e.link ?? '' : st.isBlockDevice() || st.isCharacterDevice() ? String(st.rdev) : '';
+      const body = st.isFile() ? await fileDigest(e.path, st.size) : st.isSymbolicLink() ? e.link ?? '' : st.isBlockDevice() || st.isCharacterDevice() ? String(st.rdev) : '';
       const owner = withOwners ? `${st.uid}:${st.gid}` : '';
       h.update(`${e.rel}\0${st.mode.toString(8)}\0${owner}\0${st.nlink > 1 && st.isFile() ? 'h' : ''}\0${body}\0`);
     }

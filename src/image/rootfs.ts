@@ -94,11 +94,12 @@ export class ContainerRootfs {
     }
   }
 
-  async unmount(id: string): Promise<void> {
+  /** `lazy`: detach at once (MNT_DETACH) when the caller knows nothing uses the mount any more. */
+  async unmount(id: string, opts: { lazy?: boolean } = {}): Promise<void> {
     if (!(await this.isMounted(id))) return;
     const p = this.paths(id);
     try {
-      this.native.umount(p.merged, 0);
+      this.native.umount(p.merged, opts.lazy ? MNT_DETACH : 0);
     } catch {
       // Still busy (a process or another namespace holds it): detach it.
       this.native.umount(p.merged, MNT_DETACH);
