@@ -4,35 +4,28 @@
 // only the stages the target needs are built, each as soon as what it needs
 // is there, so independent stages build in parallel. Inside a stage the
 // instructions run in order against a StageState. A step that changes files
-// (RUN, COPY, ADD, a WORKDIR that creates its directory) works on an overlay
-// of the stage's layers and its upperdir becomes the step's layer
+// (RUN, COPY, ADD, a WORKDIR that creates its directory: file-steps.ts)
+// works on an overlay of the stage's layers and its upperdir becomes the step's layer
 // (image/layer/write.ts, the one way tsrun writes a layer); every other
 // instruction only edits the config and adds an empty_layer history entry.
 //
 // Every step has a content-based cache key (cache.ts); a hit reuses the
 // layer without running anything. The image is stored and tagged in one
 // index update when the whole build succeeded, and not at all otherwise.
-import { readFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import { PassThrough, type Writable } from 'node:stream';
 import { TsrunError } from '../errors.js';
 import type { ImageConfig } from '../image/config.js';
 import type { PullPolicy } from '../image/images.js';
 import { hostPlatform, formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import type { ImageLayer } from '../image/store/image-index.js';
 import type { Tsrun } from '../tsrun.js';
-import type { MountSpec } from '../volume/flags.js';
 import { BuildCache, cacheKey } from './cache.js';
-import { copyInto, isDirPath, writeInto } from './copy.js';
 import { decodeInstruction } from './dockerfile/decode.js';
 import { parseDockerfile } from './dockerfile/parser.js';
-import type { Dockerfile, Instruction, Lookup, RawInstruction, RawStage, RunMount } from './dockerfile/types.js';
-import { fetchUrl, extractArchive, isUrl } from './add.js';
-import { runStep, runFailed } from './run-step.js';
-import { matchSources, type MatchedSource, type SourceFilter, type SourceRoot } from './sources.js';
-import { addHistory, applyMetadata, commandArgs, ensureDefaultPath, envMap, resolveWorkdir, scratchConfig, stageLookup, type StageState } from './stage.js';
+import type { Dockerfile, Instruction, Lookup, RawInstruction, RawStage } from './dockerfile/types.js';
+import { FileSteps } from './file-steps.js';
+import type { SourceFilter } from './sources.js';
+import { addHistory, applyMetadata, ensureDefaultPath, resolveWorkdir, scratchConfig, stageLookup, type StageState } from './stage.js';
 import { BuildWorkspace } from './workspace.js';
-import { resolveChown } from './chown.js';
 
 export interface BuildOptions {
   /** Where the build keeps its scratch and leftovers ledger (default: its own, closed at the end). */
@@ -76,7 +69,7 @@ export interface BuildResult {
 const EPOCH = new Date(0).toISOString();
 
 // BuildKit's predefined, cache-neutral proxy args: usable in RUN without ARG, never in history.
-const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((a) => [a, a.toLowerCase()]);
+export const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((a) => [a, a.toLowerCase()]);
 
 function platformArgs(target: Platform, build: Platform): Record<string, string> {
   return {
@@ -109,6 +102,7 @@ export class Builder {
   private readonly stages = new Map<number, Promise<StageState>>();
   private readonly byName = new Map<string, RawStage>();
   private ws!: BuildWorkspace;
+  private files!: FileSteps;
   private steps = 0;
   private readonly cleanups: Array<Promise<void>> = [];
 
@@ -119,8 +113,8 @@ export class Builder {
     this.platform = opts.platform ?? hostPlatform();
     this.buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
     for (const s of this.df.stages) {
-      const name = /\s+as\s+(\S+)\s*$/i.exec(s.from.args)?.[1]?.toLowerCase();
-      if (name) this.byName.set(name, s);
+      const name = stageNameOf(s);
+      if (name) this.byName.set(name.toLowerCase(), s);
     }
   }
 
@@ -134,6 +128,14 @@ export class Builder {
     this.evalGlobalArgs();
     const target = this.targetStage();
     this.ws = this.opts.workspace ?? (await BuildWorkspace.open(this.tsrun));
+    this.files = new FileSteps({
+      tsrun: this.tsrun, opts: this.opts, ws: this.ws, platform: this.platform, buildArgs: this.buildArgs,
+      emit: (e) => this.emit(e),
+      stageFor: (ref, st) => {
+        const dep = this.stageRef(ref, true, st.index);
+        return dep ? this.stage(dep.index) : undefined;
+      },
+    });
     try {
       // Start every stage the target needs at once; each waits only for its own inputs.
       for (const idx of this.needed(target.index)) void this.stage(idx).catch(() => {});
@@ -225,23 +227,17 @@ export class Builder {
 
   private async runStage(raw: RawStage): Promise<StageState> {
     const total = raw.instructions.length + 1;
-    const label = (i: number) => `${this.stageName(raw)} ${i}/${total}`;
+    const label = (i: number) => `${stageNameOf(raw) ?? `stage-${raw.index}`} ${i}/${total}`;
     const st = await this.from(raw, label(1));
-    const stageLabel = (i: number) => label(i);
     // The base image's ONBUILD triggers run first, as if they were written right after FROM.
     const triggers = st.config.config?.OnBuild ?? [];
     if (st.config.config) st.config.config.OnBuild = null;
     for (const t of triggers) {
       const ins = parseDockerfile(`FROM scratch\n${t}\n`).stages[0].instructions[0];
-      await this.step(st, { ...ins, line: raw.from.line, original: `ONBUILD ${t}` }, `${stageLabel(1)} ONBUILD`);
+      await this.step(st, { ...ins, line: raw.from.line, original: `ONBUILD ${t}` }, `${label(1)} ONBUILD`);
     }
-    for (const [i, ins] of raw.instructions.entries()) await this.step(st, ins, stageLabel(i + 2));
+    for (const [i, ins] of raw.instructions.entries()) await this.step(st, ins, label(i + 2));
     return st;
-  }
-
-  private stageName(raw: RawStage): string {
-    const name = /\s+as\s+(\S+)\s*$/i.exec(raw.from.args)?.[1];
-    return name ?? `stage-${raw.index}`;
   }
 
   private async from(raw: RawStage, title: string): Promise<StageState> {
@@ -314,7 +310,7 @@ export class Builder {
 
   /** RUN, COPY, ADD, WORKDIR: the steps that may change files, cached by content. */
   private async fsStep(st: StageState, raw: RawInstruction, ins: Instruction, step: number): Promise<void> {
-    const prepared = await this.prepare(st, raw, ins);
+    const prepared = await this.files.prepare(st, raw, ins);
     const key = cacheKey(st.key, ins, prepared.keyExtra);
     if (!this.opts.noCache) {
       const hit = await this.cache.get(key);
@@ -360,194 +356,6 @@ export class Builder {
     }
   }
 
-  /** What a file step reads (for its cache key) and how it runs on a miss. */
-  private async prepare(st: StageState, raw: RawInstruction, ins: Instruction): Promise<{ keyExtra: unknown; execute: (rootfs: string, upper: string, step: number) => Promise<void> }> {
-    const c = st.config.config ?? {};
-    switch (ins.kind) {
-      case 'WORKDIR': {
-        const path = resolveWorkdir(c.WorkingDir, ins.path);
-        return {
-          keyExtra: path,
-          execute: async (rootfs) => {
-            const { resolveInRoot } = await import('../util/resolve-in-root.js');
-            const { mkdir } = await import('node:fs/promises');
-            await mkdir(await resolveInRoot(rootfs, path), { recursive: true, mode: 0o755 });
-            if (c.User && !/^(0|root)(:.*)?$/.test(c.User)) {
-              // BuildKit gives a WORKDIR it creates to the stage's USER.
-              const owner = await resolveChown(rootfs, c.User);
-              const { lchown } = await import('node:fs/promises');
-              if (owner) await lchown(await resolveInRoot(rootfs, path), owner.uid, owner.gid);
-            }
-          },
-        };
-      }
-      case 'RUN':
-        return this.prepareRun(st, raw, ins);
-      case 'COPY':
-      case 'ADD':
-        return this.prepareCopy(st, ins);
-      default:
-        throw new TsrunError('DOCKERFILE_INVALID', `${ins.kind} is not supported here`);
-    }
-  }
-
-  private async prepareRun(st: StageState, raw: RawInstruction, ins: Extract<Instruction, { kind: 'RUN' }>) {
-    const c = st.config.config ?? {};
-    const args = runArgs(ins, c.Shell);
-    // Build args are the command's environment (ENV wins), and so part of its key.
-    const env = new Map<string, string>();
-    for (const [k, v] of st.args) if (v !== undefined) env.set(k, v);
-    for (const k of PROXY_ARGS) if (this.buildArgs.has(k)) env.set(k, this.buildArgs.get(k)!);
-    for (const [k, v] of envMap(c.Env ?? [])) env.set(k, v);
-    const argEnv = [...st.args].filter(([k]) => !envMap(c.Env ?? []).has(k));
-    const mounts: MountSpec[] = [];
-    const mountKeys: unknown[] = [];
-    let script: string | undefined;
-    if (args === null) {
-      // A heredoc script with a #! line runs as a file, read-only, where the container sees it.
-      script = join(this.ws.dir, `script-${st.index}-${raw.line}`);
-      const { writeFile } = await import('node:fs/promises');
-      await writeFile(script, ins.heredocs[0].content, { mode: 0o755 });
-      mounts.push({ type: 'bind', source: script, target: '/dev/.tsrun-heredoc', readonly: true, propagation: 'rprivate', createSource: false, mode: 'ro' });
-    }
-    for (const m of ins.mounts) {
-      const spec = await this.runMount(st, m);
-      mounts.push(spec.mount);
-      mountKeys.push(spec.key);
-    }
-    const argv = args ?? ['/dev/.tsrun-heredoc'];
-    return {
-      keyExtra: { argEnv, mounts: mountKeys, network: ins.network ?? this.opts.network ?? 'default' },
-      execute: async (rootfs: string, upper: string, step: number) => {
-        const code = await runStep(this.tsrun, {
-          rootfs, upper, args: argv,
-          env: [...env].map(([k, v]) => `${k}=${v}`),
-          user: c.User || undefined,
-          workdir: c.WorkingDir || undefined,
-          network: ins.network ?? this.opts.network ?? 'default',
-          mounts,
-          stdout: this.output(step, 'stdout'),
-          stderr: this.output(step, 'stderr'),
-          onContainer: (n) => this.ws.containerCreated(n),
-          onRemoved: (n) => this.ws.released(n),
-        });
-        if (code !== 0) throw runFailed(`process ${JSON.stringify(argv.join(' '))}`, code);
-      },
-    };
-  }
-
-  private output(step: number, stream: 'stdout' | 'stderr'): Writable {
-    const out = new PassThrough();
-    out.on('data', (data: Buffer) => this.emit({ type: 'output', step, stream, data }));
-    return out;
-  }
-
-  private async runMount(st: StageState, m: RunMount): Promise<{ mount: MountSpec; key: unknown }> {
-    const target = m.target ? resolveWorkdir(st.config.config?.WorkingDir, m.target) : undefined;
-    const bind = (source: string, t: string, readonly: boolean): MountSpec => ({ type: 'bind', source, target: t, readonly, propagation: 'rprivate', createSource: false, mode: readonly ? 'ro' : '' });
-    switch (m.type) {
-      case 'cache': {
-        if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a cache mount needs a target');
-        const { mkdir, chown, chmod } = await import('node:fs/promises');
-        const dir = join(this.tsrun.root, 'build', 'cache-mounts', cacheKey('cache-mount', m.id ?? target));
-        await mkdir(dir, { recursive: true });
-        if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
-        if (m.mode !== undefined) await chmod(dir, m.mode);
-        return { mount: bind(dir, target, !!m.readonly), key: { cache: m.id ?? target, target } };
-      }
-      case 'tmpfs':
-        if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a tmpfs mount needs a target');
-        return { mount: { type: 'tmpfs', target, options: m.size ? [`size=${m.size}`] : [] }, key: { tmpfs: target, size: m.size } };
-      case 'secret': {
-        const id = m.id ?? (m.target ? posix.basename(m.target) : undefined);
-        if (!id) throw new TsrunError('DOCKERFILE_INVALID', 'a secret mount needs an id or a target');
-        const src = this.opts.secrets?.[id];
-        if (!src) throw new TsrunError('BUILD_FAILED', `secret ${id} not found: pass it with --secret id=${id},src=FILE`);
-        // The secret's content is not part of the key (BuildKit: secrets never bust or enter the cache).
-        return { mount: bind(src, target ?? `/run/secrets/${id}`, true), key: { secret: id, target } };
-      }
-      case 'bind': {
-        if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a bind mount needs a target');
-        const root = await this.sourceRoot(st, m.from);
-        const [src] = await matchSources(root.root, [m.source ?? '.']);
-        const { sourcesDigest } = await import('./sources.js');
-        return { mount: bind(src.entries[0].path, target, m.readonly !== false), key: { bind: target, from: m.from, content: await sourcesDigest([src], root.root.kind !== 'context') } };
-      }
-      default:
-        throw new TsrunError('UNSUPPORTED', `RUN --mount=type=${m.type} is not supported`);
-    }
-  }
-
-  /** The root COPY --from / --mount from= reads: the context, a stage, or an image. */
-  private async sourceRoot(st: StageState, from: string | undefined): Promise<{ root: SourceRoot; key: string }> {
-    if (!from) return { root: { dir: this.opts.contextDir, kind: 'context', filter: this.opts.ignore }, key: 'context' };
-    const dep = this.stageRef(from, true, st.index);
-    let layers: ImageLayer[];
-    let key: string;
-    if (dep) {
-      const other = await this.stage(dep.index);
-      layers = other.layers;
-      key = other.key;
-    } else {
-      const image = await this.tsrun.images.ensure(from, this.opts.pull ?? 'missing', { platform: this.platform });
-      layers = image.record.layers;
-      key = image.record.id;
-    }
-    // A read-only view of those layers, for as long as the build runs.
-    const id = await this.ws.overlayId();
-    const dir = await this.tsrun.images.rootfs.create(id, layers.map((l) => l.diffId));
-    return { root: { dir, kind: 'rootfs' }, key };
-  }
-
-  private async prepareCopy(st: StageState, ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>) {
-    const c = st.config.config ?? {};
-    const dest = resolveWorkdir(c.WorkingDir, ins.dest) + (isDirPath(ins.dest) && ins.dest !== '/' ? '/' : '');
-    const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
-    const fileSources = ins.sources.filter((s) => !heredocs.has(s) && !(ins.kind === 'ADD' && isUrl(s)));
-    const urls = ins.kind === 'ADD' ? ins.sources.filter((s) => isUrl(s)) : [];
-    const { root, key: rootKey } = await this.sourceRoot(st, ins.from);
-    const { excludeMatcher } = await import('./exclude.js');
-    const matched: MatchedSource[] = fileSources.length ? await matchSources(root, fileSources, excludeMatcher(ins.exclude)) : [];
-    const { sourcesDigest } = await import('./sources.js');
-    const downloads = await Promise.all(urls.map((u) => fetchUrl(u, this.ws.dir, ins.checksum)));
-    const keyExtra = {
-      root: rootKey,
-      content: await sourcesDigest(matched, root.kind !== 'context'),
-      heredocs: ins.heredocs.map((h) => h.content),
-      urls: downloads.map((d) => d.digest),
-    };
-    const many = ins.sources.length > 1;
-    return {
-      keyExtra,
-      execute: async (rootfs: string) => {
-        const owner = ins.chown ? await resolveChown(rootfs, ins.chown) : undefined;
-        const mode = ins.chmod !== undefined ? parseMode(ins.chmod) : undefined;
-        const dirHint = dest.endsWith('/') || many;
-        const fileOwner = owner ?? (root.kind === 'context' ? { uid: 0, gid: 0 } : undefined);
-        for (const h of ins.heredocs) {
-          const path = dirHint ? posix.join(dest, h.name) : dest;
-          await writeInto(rootfs, path, h.content, { mode: mode ?? 0o644, owner: owner ?? { uid: 0, gid: 0 } });
-        }
-        for (const d of downloads) {
-          const path = dirHint ? posix.join(dest, d.name) : dest;
-          await writeInto(rootfs, path, await readFile(d.file), { mode: mode ?? 0o600, owner: owner ?? { uid: 0, gid: 0 }, mtime: d.mtime });
-        }
-        for (const s of matched) {
-          if (ins.kind === 'ADD' && !s.isDir) {
-            const extracted = await extractArchive(s.entries[0].path, this.ws.dir, this.tsrun.native);
-            if (extracted) {
-              // An archive is unpacked into the destination directory, owners as in the archive.
-              const [tree] = await matchSources({ dir: extracted, kind: 'rootfs' }, ['.']);
-              await copyInto(rootfs, [tree], { dest: dest.replace(/\/?$/, '/'), dirHint: true, owner, mode, native: this.tsrun.native });
-              continue;
-            }
-          }
-          await copyInto(rootfs, [s], { dest, dirHint, owner: fileOwner, mode, parents: ins.parents, native: this.tsrun.native });
-        }
-      },
-    };
-  }
-
   /** Stores the target stage as an image and names it: one index update, after everything else worked. */
   private async export(st: StageState): Promise<BuildResult> {
     const step = this.begin('exporting to image');
@@ -567,30 +375,14 @@ export class Builder {
   }
 }
 
+/** `FROM image AS name`: the name as written. */
+function stageNameOf(raw: RawStage): string | undefined {
+  return /\s+as\s+(\S+)\s*$/i.exec(raw.from.args)?.[1];
+}
+
 function applyWorkdir(st: StageState, path: string): void {
   const c = (st.config.config ??= {});
   c.WorkingDir = resolveWorkdir(c.WorkingDir, path);
-}
-
-/** RUN's argv; null for a heredoc script that must run as a file (#!). */
-function runArgs(ins: Extract<Instruction, { kind: 'RUN' }>, shell: string[] | undefined): string[] | null {
-  if ('exec' in ins.command || ins.heredocs.length === 0) return commandArgs(ins.command, shell);
-  const only = /^\s*\d*<<-?\s*(["']?)([^"'\s]+)\1\s*$/.exec(ins.command.shell);
-  if (only && ins.heredocs.length === 1) {
-    // `RUN <<EOF`: the body is the script (BuildKit); with a #! line it runs as that interpreter's file.
-    const body = ins.heredocs[0].content;
-    if (body.startsWith('#!')) return null;
-    return commandArgs({ shell: body }, shell);
-  }
-  // `RUN cmd <<EOF`: the shell gets the heredocs back as written and reads them itself.
-  const text = [ins.command.shell, ...ins.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') ? '' : '\n'}${h.name}`)].join('\n');
-  return commandArgs({ shell: text }, shell);
-}
-
-/** --chmod: octal (BuildKit also takes symbolic modes; those are refused with a clear error here). */
-function parseMode(s: string): number {
-  if (!/^[0-7]{3,4}$/.test(s)) throw new TsrunError('DOCKERFILE_INVALID', `invalid --chmod ${JSON.stringify(s)}: use an octal mode such as 0755`);
-  return parseInt(s, 8);
 }
 
 /** The history's created_by: BuildKit's form (`RUN /bin/sh -c ...`, `ENV a=b`). */

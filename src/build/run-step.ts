@@ -7,7 +7,7 @@
 // runtime's, not the step's, so they are taken out of the upperdir after
 // the run, as BuildKit and Buildah do.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Writable } from 'node:stream';
 import { TsrunError } from '../errors.js';
@@ -97,13 +97,6 @@ export async function removeByName(tsrun: Tsrun, name: string): Promise<void> {
     return;
   }
   await tsrun.containers.remove(id, true);
-}
-
-/** A heredoc script with a #! line runs as a file: written where the container sees it read-only. */
-export async function scriptFile(workDir: string, content: string): Promise<string> {
-  const file = join(workDir, `script-${Date.now()}-${Math.random().toString(16).slice(2)}`);
-  await writeFile(file, content, { mode: 0o755 });
-  return file;
 }
 
 export function runFailed(what: string, code: number): TsrunError {

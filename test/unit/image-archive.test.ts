@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { TsrunError } from '../../src/errors.js';
-import { applyChange, applyChanges, keyValues, splitWords } from '../../src/image/archive/changes.js';
+import { applyChanges } from '../../src/image/archive/changes.js';
 import { TarWriter, tarHeaderBlocks, type TarWriteEntry } from '../../src/image/archive/tar-write.js';
 import type { ImageRuntimeConfig } from '../../src/image/config.js';
 import { readTar } from '../../src/image/unpack/tar.js';
@@ -205,7 +205,7 @@ describe('--change instructions', () => {
     const bad = (line: string, msg: RegExp) => {
       let err: unknown;
       try {
-        applyChange({}, line);
+        applyChanges({}, [line]);
       } catch (e) {
         err = e;
       }
@@ -216,17 +216,19 @@ describe('--change instructions', () => {
     bad('RUN echo hi', /RUN is not a valid change command/);
     bad('FROM alpine', /FROM is not a valid change command/);
     bad('', /invalid change/);
-    bad('EXPOSE http', /invalid port/);
-    bad('EXPOSE 70000', /invalid port range/);
-    bad('ENV A="unterminated', /unmatched "/);
-    bad('ENV =x', /is not KEY=VALUE/);
-    bad('ENV LONELY', /needs a value/);
-    bad('USER', /USER needs a user/);
+    bad('EXPOSE http', /invalid containerPort: http/);
+    bad('EXPOSE 70000', /invalid containerPort: 70000/);
+    bad('ENV A="unterminated', /matching double-quote/);
+    bad('ENV =x', /ENV names can not be blank/);
+    bad('ENV LONELY', /ENV must have two arguments/);
+    bad('USER', /USER requires exactly one argument/);
     bad('STOPSIGNAL kill now', /invalid signal/);
   });
 
-  it('splitWords and keyValues follow Dockerfile quoting', () => {
-    expect(splitWords(`a "b c" 'd e' f\\ g ""`)).toEqual(['a', 'b c', 'd e', 'f g', '']);
-    expect(keyValues('LABEL', 'k="v \\"q\\""')).toEqual([['k', 'v "q"']]);
+  it('a change means what the line means in a Dockerfile: variables, ENTRYPOINT resetting CMD', () => {
+    expect(apply('ENV A=1', 'ENV B=$A-${A:+set}', 'WORKDIR /srv/$A').Env).toEqual(['A=1', 'B=1-set']);
+    expect(apply('ENV A=1', 'WORKDIR /srv/$A').WorkingDir).toBe('/srv/1');
+    expect(applyChanges({ Cmd: ['sh'] }, ['ENTRYPOINT ["/app"]']).Cmd).toBeNull();
+    expect(applyChanges({ Cmd: ['sh'] }, ['CMD ["x"]', 'ENTRYPOINT ["/app"]']).Cmd).toEqual(['x']);
   });
 });
