@@ -58,6 +58,7 @@ export type BuildEvent =
   | { type: 'cached'; step: number }
   | { type: 'output'; step: number; stream: 'stdout' | 'stderr'; data: Buffer }
   | { type: 'done'; step: number; seconds: number }
+  | { type: 'error'; step: number; message: string }
   | { type: 'warning'; message: string }
   | { type: 'image'; id: string; names: string[] };
 
@@ -303,6 +304,7 @@ export class Builder {
     try {
       await this.fsStep(st, raw, ins, step);
     } catch (err) {
+      this.emit({ type: 'error', step, message: err instanceof Error ? err.message : String(err) });
       throw at(this.dfName, raw, err);
     }
     this.end(step, Date.now() - started);

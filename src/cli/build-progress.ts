@@ -38,6 +38,12 @@ function plainReporter(out: Out): (e: BuildEvent) => void {
         out.write(`#${e.step} DONE ${e.seconds.toFixed(1)}s\n`);
         return;
       }
+      case 'error': {
+        const rest = partial.get(e.step);
+        if (rest) out.write(`#${e.step} ${elapsed(e.step)} ${rest}\n`);
+        out.write(`#${e.step} ERROR: ${e.message}\n`);
+        return;
+      }
       case 'warning':
         out.write(`WARNING: ${e.message}\n`);
         return;
@@ -54,6 +60,7 @@ interface LiveStep {
   start: number;
   end?: number;
   cached?: boolean;
+  error?: string;
   tail: string[];
 }
 
@@ -75,9 +82,11 @@ function liveReporter(out: Out): (e: BuildEvent) => void {
     lines.push(`[+] Building ${secs(Date.now() - begun)} (${done}/${steps.size})${final ? ' FINISHED' : ''}`);
     for (const s of steps.values()) {
       const time = s.cached ? '' : secs((s.end ?? Date.now()) - s.start);
-      const text = `${s.cached ? '=> CACHED ' : '=> '}${s.title}`;
+      const text = `${s.cached ? '=> CACHED ' : s.error ? '=> ERROR ' : '=> '}${s.title}`;
       lines.push(`${cut(text).padEnd(Math.min(width() - 8, 72))} ${time}`.trimEnd());
-      if (s.end === undefined) for (const t of s.tail) lines.push(`\x1b[2m${cut(`=> => ${t}`)}\x1b[0m`);
+      // A running step shows its last lines of output; a failed one keeps them, with the error.
+      if (s.end === undefined || s.error) for (const t of s.tail) lines.push(`\x1b[2m${cut(`=> => ${t}`)}\x1b[0m`);
+      if (s.error) lines.push(cut(`=> => ERROR: ${s.error}`));
     }
     lines.push(...notes);
     out.write(`${drawn ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\r\x1b[2K${l}`).join('\n')}\n\x1b[J`);
@@ -108,6 +117,17 @@ function liveReporter(out: Out): (e: BuildEvent) => void {
           if (e.type === 'cached') s.cached = true;
         }
         break;
+      }
+      case 'error': {
+        const s = steps.get(e.step);
+        if (s) {
+          s.end = Date.now();
+          s.error = e.message;
+        }
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        draw();
+        return;
       }
       case 'warning':
         notes.push(`WARNING: ${e.message}`);
