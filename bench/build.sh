@@ -22,26 +22,16 @@ runs=${BENCH_N:-3}
 n_files=${BENCH_FILES:-2000}
 mb=${BENCH_MB:-50}
 base_tmp=${BENCH_TMP:-/tmp}
-die() { echo "build: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root"
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_N must be a positive integer"
-[ -f "$repo/dist/cli/tsrun.js" ] || die "build first: npm run build"
+name=build
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+preflight
 fixture=${BENCH_ROOTFS:-$repo/rootfs-fixtures/out/busybox}
 [ -d "$fixture" ] || fixture=$(bash "$repo/rootfs-fixtures/busybox.sh")
 have_podman=1
 command -v podman >/dev/null && command -v runc >/dev/null || { have_podman=0; echo "build: podman or runc not installed, its column is skipped" >&2; }
 
-# Host paths podman creates as root whatever we say; removed at the end only
-# when this run created them.
-side_effects=(/var/lib/containers /run/containers)
-preexisting=()
-for p in "${side_effects[@]}"; do [ -e "$p" ] && preexisting+=("$p"); done
-
 tmp=$(mktemp -d "$base_tmp/tsrun-bench-build.XXXXXX")
-unmount_under() {
-  awk -v p="$1/" 'index($5, p) == 1 || $5 == substr(p, 1, length(p) - 1) { print $5 }' /proc/self/mountinfo |
-    sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
 tsrun() { local d=$1; shift; node -- "$repo/dist/cli/tsrun.js" --root "$d/root" --runroot "$d/run" "$@"; }
 podman_in() { local d=$1; shift; TMPDIR=$d/tmp podman --root "$d/storage" --runroot "$d/run" --tmpdir "$d/tmp" --storage-driver overlay "$@"; }
 tsrun_reset() {
@@ -62,15 +52,11 @@ cleanup() {
   for d in "$tmp"/podman-*; do [ -d "$d" ] && podman_reset "$d"; done
   unmount_under "$tmp"
   rm -rf "$tmp"
-  for p in "${side_effects[@]}"; do
-    [[ " ${preexisting[*]:-} " == *" $p "* ]] || rm -rf "$p"
-  done
+  remove_side_effects
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 # --- context: n_files files, about mb MiB: 95% small text files, 5% larger
 # ones of random bytes (compressible and incompressible layer data alike) ---

@@ -21,27 +21,17 @@ driver=${BENCH_PODMAN_DRIVER:-overlay}
 # takes the filesystem's inode-creation cost (and other tenants' I/O) out
 # of the comparison, leaving what the pullers themselves spend.
 base_tmp=${BENCH_TMP:-/tmp}
-die() { echo "pull: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root"
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_N must be a positive integer"
-[ -f "$repo/dist/cli/tsrun.js" ] || die "build first: npm run build"
+name=pull
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+preflight
 for t in docker-registry skopeo curl gzip tar; do command -v "$t" >/dev/null || die "$t is missing (scripts/setup.sh)"; done
 have_podman=1
 command -v podman >/dev/null || { have_podman=0; echo "pull: podman not installed, its column is skipped" >&2; }
 
-# Host paths podman/skopeo create as root whatever we say; removed at the
-# end only when this run created them.
-side_effects=(/var/lib/containers /run/containers)
-preexisting=()
-for p in "${side_effects[@]}"; do [ -e "$p" ] && preexisting+=("$p"); done
 
 tmp=$(mktemp -d "$base_tmp/tsrun-bench-pull.XXXXXX")
 reg_pid=
-unmount_under() {
-  # Deepest first; podman's overlay driver leaves its storage dir bind-mounted.
-  awk -v p="$1/" 'index($5, p) == 1 || $5 == substr(p, 1, length(p) - 1) { print $5 }' /proc/self/mountinfo |
-    sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
 podman_reset() {
   [ -d "$1" ] || return 0
   podman --root "$1/storage" --runroot "$1/run" --tmpdir "$1/tmp" --storage-driver "$driver" system reset -f >/dev/null 2>&1 || true
@@ -54,15 +44,11 @@ cleanup() {
   for d in "$tmp"/podman-*; do [ -d "$d" ] && podman_reset "$d"; done
   unmount_under "$tmp"
   rm -rf "$tmp"
-  for p in "${side_effects[@]}"; do
-    [[ " ${preexisting[*]:-} " == *" $p "* ]] || rm -rf "$p"
-  done
+  remove_side_effects
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 # --- image --------------------------------------------------------------------
 read -r n_layers plain_bytes gz_bytes n_files < <(node "$here/make-pull-image.mjs" "$tmp/layout" "$layers" "$mb")

@@ -19,25 +19,16 @@ layers=${BENCH_LAYERS:-4}
 mb=${BENCH_MB:-100}
 driver=${BENCH_PODMAN_DRIVER:-overlay}
 base_tmp=${BENCH_TMP:-/tmp}
-die() { echo "push: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root"
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_N must be a positive integer"
-[ -f "$repo/dist/cli/tsrun.js" ] || die "build first: npm run build"
+name=push
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+preflight
 for t in docker-registry skopeo curl gzip tar podman; do command -v "$t" >/dev/null || die "$t is missing (scripts/setup.sh)"; done
 
-# Host paths podman/skopeo create as root whatever we say; removed at the
-# end only when this run created them.
-side_effects=(/var/lib/containers /run/containers)
-preexisting=()
-for p in "${side_effects[@]}"; do [ -e "$p" ] && preexisting+=("$p"); done
 
 tmp=$(mktemp -d "$base_tmp/tsrun-bench-push.XXXXXX")
 src_pid=
 dst_pid=
-unmount_under() {
-  awk -v p="$1/" 'index($5, p) == 1 || $5 == substr(p, 1, length(p) - 1) { print $5 }' /proc/self/mountinfo |
-    sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
 # The registry was started in a command substitution: not our child, so
 # poll until it is gone (its port is reused by the next start).
 stop_registry() {
@@ -55,15 +46,11 @@ cleanup() {
     --storage-driver "$driver" system reset -f >/dev/null 2>&1
   unmount_under "$tmp"
   rm -rf "$tmp"
-  for p in "${side_effects[@]}"; do
-    [[ " ${preexisting[*]:-} " == *" $p "* ]] || rm -rf "$p"
-  done
+  remove_side_effects
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # Starts docker-registry NAME on PORT with storage under $tmp/NAME; prints its pid.
