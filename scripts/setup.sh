@@ -18,9 +18,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Debian's distribution server, skopeo pushes OCI layouts to it, htpasswd -B
 # makes its bcrypt users, openssl signs its token server's JWTs, zstd
 # compresses zstd layers. Bridge networking runs ip (iproute2), nft
-# (nftables) and nsenter (util-linux); its tests fetch with curl.
+# (nftables) and nsenter (util-linux); its tests fetch with curl. Build's
+# ADD unpacks bzip2 and xz archives with bzip2 and xz (xz-utils).
 packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 cpio
-  docker-registry skopeo apache2-utils openssl zstd iproute2 nftables util-linux curl)
+  docker-registry skopeo apache2-utils openssl zstd iproute2 nftables util-linux curl bzip2 xz-utils)
 # The VM tier boots a distribution kernel: Debian's package, or Ubuntu's.
 if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then
   packages+=(linux-image-generic)
