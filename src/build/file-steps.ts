@@ -4,6 +4,7 @@
 // runtime, with its --mount's), COPY and ADD (sources.ts finds and hashes
 // what they read, copy.ts writes it), and a WORKDIR that creates its
 // directory.
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -92,30 +93,61 @@ export class FileSteps {
       await writeFile(script, ins.heredocs[0].content, { mode: 0o755 });
       mounts.push({ type: 'bind', source: script, target: '/dev/.tsrun-heredoc', readonly: true, propagation: 'rprivate', createSource: false, mode: 'ro' });
     }
+    const exclusive: Array<{ mount: MountSpec & { type: 'bind' }; sharing: 'locked' | 'private' }> = [];
     for (const m of ins.mounts) {
       const spec = await this.runMount(st, m);
       mounts.push(spec.mount);
       mountKeys.push(spec.key);
+      if (spec.sharing && spec.mount.type === 'bind') exclusive.push({ mount: spec.mount, sharing: spec.sharing });
     }
     const argv = args ?? ['/dev/.tsrun-heredoc'];
     return {
       keyExtra: { argEnv, mounts: mountKeys, network: ins.network ?? this.c.opts.network ?? 'default' },
       execute: async (rootfs: string, upper: string, step: number) => {
-        const code = await runStep(this.c.tsrun, {
+        const code = await this.withCaches(exclusive, mounts, (held) => runStep(this.c.tsrun, {
           rootfs, upper, args: argv,
           env: [...env].map(([k, v]) => `${k}=${v}`),
           user: c.User || undefined,
           workdir: c.WorkingDir || undefined,
           network: ins.network ?? this.c.opts.network ?? 'default',
-          mounts,
+          mounts: held,
           stdout: this.output(step, 'stdout'),
           stderr: this.output(step, 'stderr'),
           onContainer: (n) => this.c.ws.containerCreated(n),
           onRemoved: (n) => this.c.ws.released(n),
-        });
+        }));
         if (code !== 0) throw runFailed(`process ${JSON.stringify(argv.join(' '))}`, code);
       },
     };
+  }
+
+  /**
+   * Cache mounts' sharing=, as BuildKit has it: `locked` waits until no
+   * other RUN holds the cache, `private` takes a fresh, empty one while
+   * another RUN holds it; `shared` (the default) takes no lock. The locks
+   * are flocks beside the cache dirs, so they hold across builds.
+   */
+  private async withCaches<T>(exclusive: Array<{ mount: MountSpec & { type: 'bind' }; sharing: 'locked' | 'private' }>, mounts: MountSpec[], fn: (mounts: MountSpec[]) => Promise<T>): Promise<T> {
+    const { open, mkdir } = await import('node:fs/promises');
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    const handles: Array<{ close(): Promise<void> }> = [];
+    const held = [...mounts];
+    try {
+      for (const { mount, sharing } of exclusive) {
+        const fh = await open(`${mount.source}.lock`, 'a', 0o600);
+        handles.push(fh);
+        if (sharing === 'locked') {
+          while (!this.c.tsrun.native.flock(fh.fd, true)) await sleep(20);
+        } else if (!this.c.tsrun.native.flock(fh.fd, true)) {
+          const fresh = join(this.c.ws.dir, `cache-${randomBytes(6).toString('hex')}`);
+          await mkdir(fresh, { mode: 0o755 });
+          held[held.indexOf(mount)] = { ...mount, source: fresh };
+        }
+      }
+      return await fn(held);
+    } finally {
+      for (const fh of handles) await fh.close();
+    }
   }
 
   private output(step: number, stream: 'stdout' | 'stderr'): Writable {
@@ -124,7 +156,7 @@ export class FileSteps {
     return out;
   }
 
-  private async runMount(st: StageState, m: RunMount): Promise<{ mount: MountSpec; key: unknown }> {
+  private async runMount(st: StageState, m: RunMount): Promise<{ mount: MountSpec; key: unknown; sharing?: 'locked' | 'private' }> {
     const target = m.target ? resolveWorkdir(st.config.config?.WorkingDir, m.target) : undefined;
     const bind = (source: string, t: string, readonly: boolean): MountSpec => ({ type: 'bind', source, target: t, readonly, propagation: 'rprivate', createSource: false, mode: readonly ? 'ro' : '' });
     switch (m.type) {
@@ -135,7 +167,8 @@ export class FileSteps {
         await mkdir(dir, { recursive: true });
         if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
         if (m.mode !== undefined) await chmod(dir, m.mode);
-        return { mount: bind(dir, target, !!m.readonly), key: { cache: m.id ?? target, target } };
+        const sharing = m.sharing === 'locked' || m.sharing === 'private' ? m.sharing : undefined;
+        return { mount: bind(dir, target, !!m.readonly), key: { cache: m.id ?? target, target }, ...(sharing ? { sharing } : {}) };
       }
       case 'tmpfs':
         if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a tmpfs mount needs a target');

@@ -295,6 +295,20 @@ describe.skipIf(skip)('tsrun build', () => {
     expect(s.stderr).toContain('checksum mismatch');
   });
 
+  it('a cache mount with sharing=locked is held by one RUN at a time, also across parallel stages', async () => {
+    const run = 'RUN --mount=type=cache,id=shared-cache,sharing=locked,target=/c test ! -e /c/busy && touch /c/busy && sleep 1 && rm /c/busy && echo ran >> /c/log';
+    const ctx = context('locked-cache', {
+      Dockerfile: [
+        'FROM localhost/busybox AS a', run, 'FROM localhost/busybox AS b', run,
+        'FROM localhost/busybox', 'COPY --from=a /etc/passwd /a', 'COPY --from=b /etc/passwd /b',
+        'RUN --mount=type=cache,id=shared-cache,target=/c cat /c/log > /log',
+      ].join('\n'),
+    });
+    const r = await build(['--network', 'none', '-t', 'locked:1', ctx]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await runOut('locked:1', 'wc -l < /log')).toBe('2\n');
+  });
+
   it('takes the context as a tar on stdin, a bare Dockerfile on stdin, and -f -', async () => {
     const ctx = context('stdin', { Dockerfile: 'FROM localhost/busybox\nCOPY x /x\n', x: 'from tar\n' });
     const tar = execFileSync('tar', ['-C', ctx, '-cz', '.']);
