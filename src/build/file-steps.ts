@@ -186,7 +186,20 @@ export class FileSteps {
         const root = await this.sourceRoot(st, m.from);
         const [src] = await matchSources(root.root, [m.source ?? '.']);
         const { sourcesDigest } = await import('./sources.js');
-        return { mount: bind(src.entries[0].path, target, m.readonly !== false), key: { bind: target, from: m.from, content: await sourcesDigest([src], root.root.kind !== 'context') } };
+        const key = { bind: target, from: m.from, content: await sourcesDigest([src], root.root.kind !== 'context') };
+        let source = src.entries[0].path;
+        if (root.root.kind === 'context' && (m.readonly === false || root.root.filter)) {
+          // The user's own files are never bound writable, nor with what
+          // .dockerignore leaves out: the RUN gets a copy, whose writes are
+          // discarded with it (BuildKit's rw bind mounts do the same).
+          const { mkdir } = await import('node:fs/promises');
+          const copy = join(this.c.ws.dir, `bind-${randomBytes(6).toString('hex')}`);
+          await mkdir(copy, { mode: 0o755 });
+          const dest = src.isDir ? '/' : '/file';
+          await copyInto(copy, [src], { dest, dirHint: false, native: this.c.tsrun.native });
+          source = join(copy, dest);
+        }
+        return { mount: bind(source, target, m.readonly !== false), key };
       }
       default:
         throw new TsrunError('UNSUPPORTED', `RUN --mount=type=${m.type} is not supported`);

@@ -262,6 +262,7 @@ describe.skipIf(skip)('tsrun build', () => {
         'RUN --mount=type=cache,target=/cache echo run >> /cache/log && wc -l < /cache/log > /count',
         'RUN --mount=type=secret,id=token cat /run/secrets/token > /seen-secret-length && test ! -e /run/secrets/token-left',
         'RUN --mount=type=bind,source=data,target=/mnt cat /mnt/d > /bound',
+        'RUN --mount=type=bind,rw,target=/ctx rm /ctx/data/d && ls /ctx > /listed',
         'ADD arch.tar.gz /unpacked/',
         'ADD plain.tar /plain/',
         `ADD --checksum=sha256:${createHash('sha256').update('downloaded\n').digest('hex')} http://127.0.0.1:${port}/file.txt /downloads/`,
@@ -269,6 +270,8 @@ describe.skipIf(skip)('tsrun build', () => {
       ].join('\n'),
       'data/d': 'bound data\n',
       'notarchive.gz': 'not really gzip\n',
+      'private.key': 'ignored\n',
+      '.dockerignore': 'private.key\n',
     });
     mkdirSync(join(ctx, 'arch/inner'), { recursive: true });
     writeFileSync(join(ctx, 'arch/inner/x'), 'from tar.gz\n');
@@ -279,6 +282,10 @@ describe.skipIf(skip)('tsrun build', () => {
     writeFileSync(secret, 's3cret\n');
     const r = await build(['--secret', `id=token,src=${secret}`, '-t', 'mnt:1', ctx]);
     expect(r.exitCode, r.stderr).toBe(0);
+    // A writable bind of the context writes to a copy; .dockerignore applies to it.
+    expect(readFileSync(join(ctx, 'data/d'), 'utf8')).toBe('bound data\n');
+    expect(await runOut('mnt:1', 'cat /listed')).not.toContain('private.key');
+    expect(await runOut('mnt:1', 'cat /listed')).toContain('notarchive.gz');
     expect(await runOut('mnt:1', 'cat /count /seen-secret-length /bound /unpacked/inner/x /plain/inner/x /downloads/file.txt /raw/notarchive.gz; ls /run/secrets 2>/dev/null | wc -l; ls /cache 2>/dev/null | wc -l'))
       .toBe('1\ns3cret\nbound data\nfrom tar.gz\nfrom tar.gz\ndownloaded\nnot really gzip\n0\n0\n');
     // The cache mount outlives the build; the secret never enters the image (only what the RUN wrote did).
