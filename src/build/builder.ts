@@ -323,7 +323,7 @@ export class Builder {
         return;
       }
     }
-    const layer = await this.withOverlay(st, (rootfs, upper) => prepared.execute(rootfs, upper, step));
+    const layer = await this.withOverlay(st, (rootfs) => prepared.execute(rootfs, step));
     const created = new Date().toISOString();
     await this.cache.put(key, layer, created);
     st.key = key;
@@ -339,19 +339,24 @@ export class Builder {
     return (await this.tsrun.images.layers.has(l.diffId)) && (await this.tsrun.images.content.has(l.digest));
   }
 
-  /** Mounts an overlay of the stage's layers, runs `fn` on it, and turns its upperdir into a layer. */
-  private async withOverlay(st: StageState, fn: (rootfs: string, upper: string) => Promise<void>): Promise<ImageLayer | null> {
-    const { writeLayer } = await import('../image/layer/write.js');
-    const rootfs = this.tsrun.images.rootfs;
+  /**
+   * Mounts an overlay of the stage's layers, runs `fn` on it, and turns its
+   * upperdir into a layer, less the stubs of the mount points `fn` names.
+   */
+  private async withOverlay(st: StageState, fn: (rootfs: string) => Promise<string[] | void>): Promise<ImageLayer | null> {
+    const [{ writeLayer }, { lowerLookup, mountStubs }] = await Promise.all([import('../image/layer/write.js'), import('../image/layer/upper.js')]);
+    const { rootfs, layers } = this.tsrun.images;
     const id = await this.ws.overlayId();
     try {
       const merged = await rootfs.create(id, st.layers.map((l) => l.diffId));
       const { upper } = rootfs.paths(id);
-      await fn(merged, upper);
+      const mounted = await fn(merged);
       // Nothing runs in it any more: a lazy unmount spares the wait for a
       // clean one, and the upperdir is as still as after it.
       await rootfs.unmount(id, { lazy: true });
-      return await writeLayer(this.tsrun.images, upper, { native: this.tsrun.native });
+      const lower = lowerLookup(st.layers.map((l) => layers.diffDir(l.diffId)).reverse(), this.tsrun.native);
+      const skip = mounted ? await mountStubs(upper, mounted, lower) : undefined;
+      return await writeLayer(this.tsrun.images, upper, { native: this.tsrun.native, skip });
     } finally {
       // Deleting the step's tree overlaps the next step; the build waits for it before it ends.
       this.cleanups.push(rootfs.remove(id).then(() => this.ws.released(id)));

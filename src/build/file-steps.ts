@@ -19,7 +19,7 @@ import { cacheKey } from './cache.js';
 import { resolveChown } from './chown.js';
 import { copyInto, isDirPath, writeInto } from './copy.js';
 import type { Instruction, RawInstruction, RunMount } from './dockerfile/types.js';
-import { runFailed, runStep } from './run-step.js';
+import { mountDestinations, runFailed, runStep } from './run-step.js';
 import { matchSources, type MatchedSource, type SourceRoot } from './sources.js';
 import { commandArgs, envMap, resolveWorkdir, type StageState } from './stage.js';
 import type { BuildWorkspace } from './workspace.js';
@@ -37,7 +37,8 @@ export interface StepContext {
 
 export interface PreparedStep {
   keyExtra: unknown;
-  execute: (rootfs: string, upper: string, step: number) => Promise<void>;
+  /** Runs the step on the overlay mounted at rootfs; returns where the runtime mounted things (their stubs stay out of the layer). */
+  execute: (rootfs: string, step: number) => Promise<string[] | void>;
 }
 
 export class FileSteps {
@@ -103,9 +104,9 @@ export class FileSteps {
     const argv = args ?? ['/dev/.tsrun-heredoc'];
     return {
       keyExtra: { argEnv, mounts: mountKeys, network: ins.network ?? this.c.opts.network ?? 'default' },
-      execute: async (rootfs: string, upper: string, step: number) => {
+      execute: async (rootfs: string, step: number) => {
         const code = await this.withCaches(exclusive, mounts, (held) => runStep(this.c.tsrun, {
-          rootfs, upper, args: argv,
+          rootfs, args: argv,
           env: [...env].map(([k, v]) => `${k}=${v}`),
           user: c.User || undefined,
           workdir: c.WorkingDir || undefined,
@@ -117,6 +118,7 @@ export class FileSteps {
           onRemoved: (n) => this.c.ws.released(n),
         }));
         if (code !== 0) throw runFailed(`process ${JSON.stringify(argv.join(' '))}`, code);
+        return mountDestinations(mounts);
       },
     };
   }

@@ -4,11 +4,11 @@
 //
 // The runtime creates mount points that the image lacks (/etc/hosts for the
 // network files, a --mount target, /proc in a scratch image): those are the
-// runtime's, not the step's, so they are taken out of the upperdir after
-// the run, as BuildKit and Buildah do.
+// runtime's, not the step's. mountDestinations() names them, and the layer
+// leaves them out (layer/upper.ts mountStubs, which commit uses too), as
+// BuildKit and Buildah do.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { TsrunError } from '../errors.js';
 import { runAttached } from '../runtime/run.js';
@@ -19,7 +19,6 @@ import type { MountSpec } from '../volume/flags.js';
 
 export interface RunStepRequest {
   rootfs: string;
-  upper: string;
   args: string[];
   env: string[];
   user?: string;
@@ -35,36 +34,14 @@ export interface RunStepRequest {
 
 const ETC_FILES = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf'];
 
-async function exists(rootfs: string, p: string): Promise<boolean> {
-  try {
-    await lstat(await resolveInRoot(rootfs, p));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Nothing but empty files and directories below (a mount point the runtime made). */
-async function hollow(path: string): Promise<boolean> {
-  const st = await lstat(path).catch(() => undefined);
-  if (!st) return false;
-  if (st.isFile()) return st.size === 0;
-  if (!st.isDirectory()) return false;
-  for (const n of await readdir(path)) if (!(await hollow(join(path, n)))) return false;
-  return true;
+/** Where the runtime mounts something in a RUN's container: the mount points it may have to create. */
+export function mountDestinations(mounts: MountSpec[]): string[] {
+  return [...defaultMounts().map((m) => m.destination), ...ETC_FILES, ...mounts.map((m) => m.target)];
 }
 
 /** Runs the command; returns its exit code (the caller turns non-zero into the build's error). */
 export async function runStep(tsrun: Tsrun, req: RunStepRequest): Promise<number> {
-  // The mount points that are not in the image yet: taken out again afterwards.
-  const destinations = [...defaultMounts().map((m) => m.destination), ...ETC_FILES, ...req.mounts.map((m) => m.target)];
-  const created: string[] = [];
-  for (const d of destinations) {
-    let top: string | undefined;
-    for (let p = d; p !== '/'; p = posix.dirname(p)) if (!(await exists(req.rootfs, p))) top = p;
-    if (top && !created.includes(top)) created.push(top);
-  }
-  if (req.workdir && !(await exists(req.rootfs, req.workdir))) {
+  if (req.workdir) {
     // Docker creates a missing WORKDIR for RUN; the directory is part of the step.
     await mkdir(await resolveInRoot(req.rootfs, req.workdir), { recursive: true, mode: 0o755 });
   }
@@ -81,10 +58,6 @@ export async function runStep(tsrun: Tsrun, req: RunStepRequest): Promise<number
   } finally {
     await removeByName(tsrun, name);
     await req.onRemoved(name);
-    for (const p of created) {
-      const inUpper = join(req.upper, p);
-      if (await hollow(inUpper)) await rm(inUpper, { recursive: true, force: true });
-    }
   }
 }
 
