@@ -96,17 +96,7 @@ changed=$ctx/src/d07/f1007.txt
 [ -f "$changed" ] || changed=$(find "$ctx/src" -name '*.txt' | sort | sed -n 8p)
 orig=$(cat "$changed")
 
-cat >"$tmp/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-netns = "none"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$tmp/podman-events.log"
-EOF
-export CONTAINERS_CONF=$tmp/containers.conf
+podman_config "$tmp"
 tar -C "$fixture" --exclude=./.tsrun-fixture -cf "$tmp/busybox.tar" .
 
 # One round of one tool: fresh store with the base imported (untimed), then

@@ -30,3 +30,19 @@ unmount_under() {
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# Podman's configuration for every benchmark: runtime runc, the ulimits this
+# host allows (no CAP_SYS_RESOURCE), no network, events in a file under DIR.
+podman_config() {
+  cat >"$1/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+netns = "none"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$1/podman-events.log"
+EOF
+  export CONTAINERS_CONF=$1/containers.conf
+}

@@ -84,17 +84,7 @@ TMPDIR=$tmp/skopeo-tmp skopeo --insecure-policy copy --quiet --dest-tls-verify=f
   "oci:$tmp/layout:latest" "docker://$ref"
 
 # --- the three pullers, each into a fresh store -----------------------------------
-cat >"$tmp/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-netns = "none"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$tmp/podman-events.log"
-EOF
-export CONTAINERS_CONF=$tmp/containers.conf
+podman_config "$tmp"
 
 pull_tsrun() {
   local d=$tmp/tsrun-$1 t0

@@ -100,17 +100,7 @@ dst_fresh() {
 }
 
 # --- both tools get the image (untimed) ------------------------------------------------
-cat >"$tmp/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-netns = "none"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$tmp/podman-events.log"
-EOF
-export CONTAINERS_CONF=$tmp/containers.conf
+podman_config "$tmp"
 ts=(node -- "$repo/dist/cli/tsrun.js" --root "$tmp/tsrun/root" --runroot "$tmp/tsrun/run")
 pm=(podman --root "$tmp/podman/storage" --runroot "$tmp/podman/run" --tmpdir "$tmp/podman/tmp" --storage-driver "$driver")
 mkdir -p "$tmp/podman/tmp"
