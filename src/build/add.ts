@@ -4,10 +4,11 @@
 // Docker does), checked against --checksum when given.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { TsrunError } from '../errors.js';
 import { unpackTarStream, type UnpackNative } from '../image/unpack/layer.js';
@@ -35,13 +36,19 @@ export async function fetchUrl(url: string, workDir: string, checksum?: string):
     throw new TsrunError('BUILD_FAILED', `failed to download ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
   }
   if (!res.ok) throw new TsrunError('BUILD_FAILED', `failed to download ${url}: the server answered ${res.status} ${res.statusText}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  // Streamed to the build's scratch dir, hashed on the way: a large download never sits in memory.
+  const file = join(workDir, `download-${randomBytes(6).toString('hex')}`);
+  const hash = createHash('sha256');
+  const hashed = new Transform({ transform: (chunk: Buffer, _e, cb) => cb(null, hash.update(chunk) && chunk) });
+  try {
+    await pipeline(Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream), hashed, createWriteStream(file, { mode: 0o600 }));
+  } catch (err) {
+    throw new TsrunError('BUILD_FAILED', `failed to download ${url}: ${(err as Error).message}`, { cause: err });
+  }
+  const digest = `sha256:${hash.digest('hex')}`;
   if (checksum && checksum !== digest) {
     throw new TsrunError('BUILD_FAILED', `checksum mismatch for ${url}: expected ${checksum}, got ${digest}`);
   }
-  const file = join(workDir, `download-${randomBytes(6).toString('hex')}`);
-  await writeFile(file, body, { mode: 0o600 });
   const modified = res.headers.get('last-modified');
   const name = posix.basename(new URL(url).pathname) || 'index.html';
   return { file, name, digest, ...(modified && !Number.isNaN(Date.parse(modified)) ? { mtime: new Date(modified) } : {}) };

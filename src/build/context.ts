@@ -6,7 +6,9 @@
 //   -f '-': the Dockerfile comes from stdin.
 // .dockerignore: `<Dockerfile>.dockerignore` beside the Dockerfile wins over
 // CONTEXT/.dockerignore.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TsrunError } from '../errors.js';
@@ -45,16 +47,16 @@ export async function prepareContext(opts: { context: string; file?: string; std
   let dockerfilePath: string | undefined;
   if (opts.context === '-') {
     if (opts.file === '-') throw new TsrunError('INVALID_ARGUMENT', 'invalid argument: can\'t use stdin for both build context and dockerfile');
-    const data = await readAll(opts.stdin);
+    // Streamed to a file: a context tar can be large; only a bare Dockerfile is read back whole.
     const file = join(opts.workDir, 'context.input');
-    await writeFile(file, data, { mode: 0o600 });
-    const extracted = data.length ? await extractArchive(file, opts.workDir, opts.native) : null;
+    await pipeline(opts.stdin, createWriteStream(file, { mode: 0o600 }));
+    const extracted = (await stat(file)).size ? await extractArchive(file, opts.workDir, opts.native) : null;
     if (extracted) dir = extracted;
     else {
       // Not an archive: the input is the Dockerfile, the context is empty.
       dir = join(opts.workDir, 'empty-context');
       await mkdir(dir, { recursive: true });
-      dockerfile = data.toString('utf8');
+      dockerfile = await readFile(file, 'utf8');
     }
   } else {
     dir = resolve(opts.context);

@@ -152,13 +152,14 @@ export async function copyInto(rootfs: string, sources: MatchedSource[], opts: C
   for (const [host, atime, mtime] of dirTimes.reverse()) await utimes(host, atime, mtime);
 }
 
-/** Writes one file (a heredoc, a download) at a container path with the given mode and owner. */
-export async function writeInto(rootfs: string, containerPath: string, data: Buffer | string, opts: { mode: number; owner?: { uid: number; gid: number }; mtime?: Date }): Promise<void> {
+/** Writes one file at a container path with the given mode and owner: a heredoc's text, or a host file's bytes (a download). */
+export async function writeInto(rootfs: string, containerPath: string, data: string | { file: string }, opts: { mode: number; owner?: { uid: number; gid: number }; mtime?: Date }): Promise<void> {
   const parent = await ensureDir(rootfs, posix.dirname(containerPath), new Map(), opts.owner);
   const host = join(parent, posix.basename(containerPath));
   const existing = await lstat(host).catch(() => undefined);
   if (existing) await rm(host, { recursive: existing.isDirectory(), force: true });
-  await writeFile(host, data, { mode: opts.mode, flag: 'wx' });
+  if (typeof data === 'string') await writeFile(host, data, { mode: opts.mode, flag: 'wx' });
+  else copyFileSync(data.file, host, fsc.COPYFILE_EXCL);
   await chmod(host, opts.mode);
   if (opts.owner) await lchown(host, opts.owner.uid, opts.owner.gid);
   if (opts.mtime) await utimes(host, opts.mtime, opts.mtime);

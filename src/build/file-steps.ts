@@ -5,7 +5,6 @@
 // what they read, copy.ts writes it), and a WORKDIR that creates its
 // directory.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { TsrunError } from '../errors.js';
@@ -42,6 +41,9 @@ export interface PreparedStep {
 }
 
 export class FileSteps {
+  /** Mounted views of other stages and images (COPY --from, RUN --mount from=), by their cache key. */
+  private readonly views = new Map<string, Promise<string>>();
+
   constructor(private readonly c: StepContext) {}
 
   /** What a file step reads (for its cache key) and how it runs on a miss. */
@@ -185,7 +187,7 @@ export class FileSteps {
       }
       case 'bind': {
         if (!target) throw new TsrunError('DOCKERFILE_INVALID', 'a bind mount needs a target');
-        const root = await this.sourceRoot(st, m.from);
+        const root = await this.sourceRoot(st, m.from, { writable: m.readonly === false });
         const [src] = await matchSources(root.root, [m.source ?? '.']);
         const { sourcesDigest } = await import('./sources.js');
         const key = { bind: target, from: m.from, content: await sourcesDigest([src], root.root.kind !== 'context') };
@@ -209,7 +211,7 @@ export class FileSteps {
   }
 
   /** The root COPY --from / --mount from= reads: the context, a stage, or an image. */
-  private async sourceRoot(st: StageState, from: string | undefined): Promise<{ root: SourceRoot; key: string }> {
+  private async sourceRoot(st: StageState, from: string | undefined, opts: { writable?: boolean } = {}): Promise<{ root: SourceRoot; key: string }> {
     if (!from) return { root: { dir: this.c.opts.contextDir, kind: 'context', filter: this.c.opts.ignore }, key: 'context' };
     const dep = this.c.stageFor(from, st);
     let layers: ImageLayer[];
@@ -223,10 +225,17 @@ export class FileSteps {
       layers = image.record.layers;
       key = image.record.id;
     }
-    // A read-only view of those layers, for as long as the build runs.
-    const id = await this.c.ws.overlayId();
-    const dir = await this.c.tsrun.images.rootfs.create(id, layers.map((l) => l.diffId));
-    return { root: { dir, kind: 'rootfs' }, key };
+    // A view of those layers for as long as the build runs, mounted once per
+    // stage or image; a writable bind mount gets one of its own, whose writes
+    // no later step sees.
+    const mount = async () => this.c.tsrun.images.rootfs.create(await this.c.ws.overlayId(), layers.map((l) => l.diffId));
+    let dir: Promise<string>;
+    if (opts.writable) dir = mount();
+    else {
+      dir = this.views.get(key) ?? mount();
+      this.views.set(key, dir);
+    }
+    return { root: { dir: await dir, kind: 'rootfs' }, key };
   }
 
   private async prepareCopy(st: StageState, ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>) {
@@ -260,7 +269,7 @@ export class FileSteps {
         }
         for (const d of downloads) {
           const path = dirHint ? posix.join(dest, d.name) : dest;
-          await writeInto(rootfs, path, await readFile(d.file), { mode: mode ?? 0o600, owner: owner ?? { uid: 0, gid: 0 }, mtime: d.mtime });
+          await writeInto(rootfs, path, { file: d.file }, { mode: mode ?? 0o600, owner: owner ?? { uid: 0, gid: 0 }, mtime: d.mtime });
         }
         for (const s of matched) {
           if (ins.kind === 'ADD' && !s.isDir) {

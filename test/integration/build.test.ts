@@ -183,6 +183,22 @@ describe.skipIf(skip)('tsrun build', () => {
     expect(await runOut('stages:builder', 'cat /artifact; test -e /flavour || echo no-flavour')).toBe('built\nno-flavour\n');
   });
 
+  it('a writable bind mount of another stage writes to its own view: later steps never see it', async () => {
+    const ctx = context('rw-stage-bind', {
+      Dockerfile: [
+        'FROM localhost/busybox AS builder',
+        'RUN echo built > /artifact',
+        'FROM localhost/busybox',
+        'RUN --mount=type=bind,from=builder,rw,target=/b echo scribbled > /b/scribble && echo changed > /b/artifact',
+        'RUN --mount=type=bind,from=builder,target=/b cat /b/artifact > /seen && (test -e /b/scribble && echo leaked || echo clean) >> /seen',
+        'COPY --from=builder /artifact /copied',
+      ].join('\n'),
+    });
+    const r = await build(['--network', 'none', '-t', 'rwbind:1', ctx]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await runOut('rwbind:1', 'cat /seen /copied')).toBe('built\nclean\nbuilt\n');
+  });
+
   it('.dockerignore and <Dockerfile>.dockerignore decide what COPY sees', async () => {
     const ctx = context('ignore', {
       Dockerfile: 'FROM localhost/busybox\nCOPY . /ctx/\nRUN cd /ctx && find . -type f | sort\n',
