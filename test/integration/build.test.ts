@@ -4,11 +4,12 @@
 // and links, deletions, stdin contexts, ONBUILD, and bad input that tags
 // nothing and leaves nothing behind (also after a SIGKILL).
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busybox, cli, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
 
@@ -372,6 +373,33 @@ describe.skipIf(skip)('tsrun build', () => {
         expect(buildOverlays()).toEqual([]);
       });
     }
+  });
+
+  it('a full disk under --root fails the build with ENOSPC: one line, nothing tagged, no step left behind', async () => {
+    const ctx = context('full-disk', { Dockerfile: 'FROM localhost/busybox\nRUN echo before > /before\nCOPY big /big\n' });
+    writeFileSync(join(ctx, 'big'), randomBytes(40 << 20));
+    // A 24 MiB tmpfs as --root, in a mount namespace of its own so the host's mount table never sees it.
+    const script = `
+      set -u
+      mkdir -p "$ROOT" && mount -t tmpfs -o size=24m tsrun-buildfull "$ROOT" || exit 99
+      T="node -- $CLI --root $ROOT --runroot $ROOT/run"
+      tar -C "$BUSYBOX" --exclude=./.tsrun-fixture -c . | $T import - localhost/busybox >/dev/null || exit 98
+      $T build --network none -t full:1 "$CTX" >/dev/null 2>"$ROOT/../stderr"
+      echo "exit=$?"
+      echo "tagged=$($T images -q full:1 | grep -c .)"
+      echo "step-overlays=$(ls "$ROOT/overlay" | grep -c '^build-')"
+      echo "containers=$(ls "$ROOT/containers" 2>/dev/null | grep -c .)"
+      echo "work=$(ls -A "$ROOT/build/work" | grep -c .)"
+      echo "layer-scratch=$(ls -A "$ROOT/images/tmp" 2>/dev/null | grep -v '\\.lock$' | grep -c .)"`;
+    const base = join(dir, 'full-disk-root');
+    mkdirSync(base, { recursive: true });
+    const r = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+      env: { ROOT: join(base, 'root'), CLI: cli, CTX: ctx, BUSYBOX: busybox(), PATH: process.env.PATH },
+      reject: false,
+    });
+    expect(r.stdout.split('\n'), r.stderr).toEqual(['exit=1', 'tagged=0', 'step-overlays=0', 'containers=0', 'work=0', 'layer-scratch=0']);
+    const stderr = readFileSync(join(base, 'stderr'), 'utf8');
+    expect(stderr.split('\n').filter((l) => l.startsWith('tsrun: '))).toEqual([expect.stringMatching(/^tsrun: Dockerfile:3: COPY big \/big: .*ENOSPC/)]);
   });
 
   it('a build killed with SIGKILL leaves nothing the next build does not clean', async () => {
