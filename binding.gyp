@@ -20,8 +20,12 @@
         "native/src/lock.cc",
         "native/src/handoff.cc",
         "native/src/cgroup.cc",
-        "native/src/fsops.cc"
+        "native/src/fsops.cc",
+        "native/src/seccomp.cc",
+        "native/src/hooks.cc",
+        "native/src/sysctl.cc"
       ],
+      "libraries": ["-lseccomp"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],

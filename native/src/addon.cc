@@ -4,6 +4,7 @@
 #include "cgroup.h"
 #include "errors.h"
 #include "fsops.h"
+#include "hooks.h"
 #include "spawn.h"
 
 static Napi::Value SetErrorClassJs(const Napi::CallbackInfo &info) {
@@ -29,6 +30,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));          // fsops.cc
   exports.Set("mount", Napi::Function::New(env, Mount));                    // fsops.cc
   exports.Set("umount", Napi::Function::New(env, Umount));                  // fsops.cc
+  exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile));  // seccomp.cc
+  exports.Set("seccompInfo", Napi::Function::New(env, SeccompInfo));        // seccomp.cc
+  exports.Set("runHooks", Napi::Function::New(env, RunHooks));              // hooks.cc
   return exports;
 }
 

@@ -33,7 +33,10 @@ void child_capabilities(const container_config *c) {
     child_fail("capabilities", "prctl", nullptr);
   for (int cap = 0; cap < 64; cap++) {
     if (!(c->cap_ambient & (1ULL << cap))) continue;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) child_fail("capabilities", "prctl", nullptr);
+    // A capability missing from the permitted or inheritable set cannot be
+    // raised; runc only warns then, and so the spec still runs here.
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EPERM)
+      child_fail("capabilities", "prctl", nullptr);
   }
   if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail("no_new_privs", "prctl", nullptr);

@@ -42,6 +42,12 @@ void child_wait_start(const container_config *c);         // process.cc
 void child_bounding_set(const container_config *c);       // caps.cc
 void child_switch_user(const container_config *c);        // process.cc
 void child_capabilities(const container_config *c);       // caps.cc
+void child_sysctls(const container_config *c);           // sysctl.cc
+void child_seccomp(const container_config *c);           // seccomp.cc
+// Runs a hook list with the state document; fails the child on error.
+void child_run_hooks(const container_config *c, const hook_list *list, const char *state, const char *phase); // hooks.cc
+// Asks the parent to run the createRuntime hooks and waits for its answer.
+void child_sync_hooks(const container_config *c);        // spawn.cc
 void child_close_fds();                                    // process.cc
 [[noreturn]] void child_exec(const container_config *c);   // process.cc
 void child_init_disguise();                                // init.cc

@@ -143,6 +143,43 @@ ConfigHolder::ConfigHolder(const Napi::Object &o) {
   cfg.exec_mode = flag(o, "execMode");
   cfg.exec_fifo_fd = -1;
 
+  Napi::Value sc = o.Get("sysctl");
+  if (sc.IsArray()) {
+    Napi::Array a = sc.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Object e = a.Get(i).As<Napi::Object>();
+      sysctls.push_back({keep(str(e, "key")), keep(str(e, "value"))});
+    }
+  }
+  Napi::Value sf = o.Get("seccomp");
+  if (sf.IsObject()) {
+    Napi::Object so = sf.As<Napi::Object>();
+    Napi::Value filter = so.Get("filter");
+    if (!filter.IsBuffer()) throw Napi::TypeError::New(o.Env(), "config.seccomp.filter must be a Buffer");
+    Napi::Buffer<char> b = filter.As<Napi::Buffer<char>>();
+    if (b.Length() == 0 || b.Length() % 8 != 0 || b.Length() / 8 > 0xffff)
+      throw Napi::TypeError::New(o.Env(), "config.seccomp.filter is not a BPF program");
+    seccomp.assign(b.Data(), b.Length());
+    cfg.seccomp_filter = seccomp.data();
+    cfg.seccomp_len = b.Length() / 8;
+    cfg.seccomp_flags = (unsigned)num(so, "flags");
+  }
+  Napi::Value hooks = o.Get("hooks");
+  if (hooks.IsObject()) {
+    Napi::Object h = hooks.As<Napi::Object>();
+    create_runtime.load(arr(h, "createRuntime"));
+    create_container.load(arr(h, "createContainer"));
+    start_container.load(arr(h, "startContainer"));
+    Napi::Object st = o.Get("hookState").As<Napi::Object>();
+    cfg.state_creating = keep(str(st, "creating"));
+    cfg.state_created = keep(str(st, "created"));
+  }
+  cfg.create_runtime = create_runtime.list();
+  cfg.create_container = create_container.list();
+  cfg.start_container = start_container.list();
+  cfg.sysctls = sysctls.data();
+  cfg.n_sysctls = sysctls.size();
+
   cfg.joins = joins.data();
   cfg.n_joins = joins.size();
   cfg.mounts = mounts.data();

@@ -36,6 +36,23 @@ struct ns_join {
   const char *path;
 };
 
+struct sysctl_spec {
+  const char *key;  // "net.ipv4.ip_forward" or "net/ipv4/ip_forward"
+  const char *value;
+};
+
+struct hook_spec {
+  const char *path;
+  char *const *argv;  // NULL-terminated; argv[0] is the hook's own
+  char *const *envp;  // NULL-terminated
+  int timeout_s;      // 0: no limit
+};
+
+struct hook_list {
+  const hook_spec *items;
+  size_t n;
+};
+
 struct container_config {
   const char *rootfs;
   bool readonly_root;
@@ -75,6 +92,22 @@ struct container_config {
   // O_PATH fd of the exec fifo (create/start split), or -1: the child stops
   // before execve until `start` opens the fifo for reading.
   int exec_fifo_fd;
+  // Written under /proc/sys after the rootfs is entered, before the
+  // read-only paths are applied.
+  const sysctl_spec *sysctls;
+  size_t n_sysctls;
+  // A compiled filter (struct sock_filter[seccomp_len]) or NULL.
+  const void *seccomp_filter;
+  size_t seccomp_len;
+  unsigned seccomp_flags;
+  // OCI hooks the runtime runs itself: createRuntime (prestart included)
+  // in the parent, createContainer and startContainer in the child.
+  hook_list create_runtime, create_container, start_container;
+  // The state JSON hooks get on stdin, minus its opening '{' and the pid,
+  // which only the parent knows (sent with SYNC_GO into host_pid).
+  const char *state_creating;
+  const char *state_created;
+  pid_t host_pid;
   // `exec` into a running container: namespaces are joined, not made, so
   // the rootfs, hostname and loopback steps are skipped.
   bool exec_mode;

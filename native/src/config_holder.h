@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config.h"
+#include "hooks.h"
 
 class ConfigHolder {
  public:
@@ -23,4 +24,7 @@ class ConfigHolder {
   std::vector<const char *> masked, readonly, argv, envp;
   std::vector<gid_t> groups;
   std::vector<rlimit_spec> rlimits;
+  std::vector<sysctl_spec> sysctls;
+  std::string seccomp;
+  HookStore create_runtime, create_container, start_container;
 };

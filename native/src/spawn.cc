@@ -21,6 +21,7 @@
 #include "child.h"
 #include "config_holder.h"
 #include "errors.h"
+#include "hooks.h"
 #include "monitor_launch.h"
 #include "spawn.h"
 #include "sync.h"
@@ -57,6 +58,17 @@ static void fork_into_pid_namespace(const container_config *c) {
   _exit(0);
 }
 
+void child_sync_hooks(const container_config *c) {
+  sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = SYNC_HOOKS;
+  if (send(g_child_sync_fd, &m, sizeof m, MSG_NOSIGNAL) != (ssize_t)sizeof m) child_fail("hooks", "send", nullptr);
+  ssize_t n;
+  do { n = recv(g_child_sync_fd, &m, sizeof m, 0); } while (n < 0 && errno == EINTR);
+  // Anything else: the parent reported the hook's failure itself.
+  if (n != (ssize_t)sizeof m || m.type != SYNC_HOOKS_DONE) _exit(1);
+}
+
 [[noreturn]] void child_main(const container_config *c, int sync_fd) {
   g_child_sync_fd = sync_fd;
   // First: until execve nothing in the container may open /proc/PID/exe
@@ -74,6 +86,8 @@ static void fork_into_pid_namespace(const container_config *c) {
   ssize_t n;
   do { n = recv(sync_fd, &go, sizeof go, 0); } while (n < 0 && errno == EINTR);
   if (n != (ssize_t)sizeof go || go.type != SYNC_GO) _exit(1);  // parent went away
+  // Our copy of the config; only the host pid (for hooks' state) is new.
+  const_cast<container_config *>(c)->host_pid = go.value[0];
 
   // Only now, inside its cgroup (the parent wrote cgroup.procs before GO),
   // may the process take a cgroup namespace: its root is the cgroup the
@@ -87,16 +101,25 @@ static void fork_into_pid_namespace(const container_config *c) {
     if ((c->clone_flags & CLONE_NEWUTS) && c->hostname && sethostname(c->hostname, s_len(c->hostname)) != 0)
       child_fail("hostname", "sethostname", c->hostname);
     child_prepare_rootfs(c);
+    if (c->create_runtime.n) child_sync_hooks(c);
+    child_run_hooks(c, &c->create_container, c->state_creating, "createContainer");
     child_enter_rootfs(c);
+    child_sysctls(c);
     child_mask_paths(c);
   }
   child_setup_console(c);
   child_setup_stdio(c);
   child_set_process_limits(c);
   child_wait_start(c);
+  // Without no_new_privs the kernel takes a filter only from a process
+  // holding CAP_SYS_ADMIN, so it goes on before the capabilities are
+  // dropped (as in runc); with it, as close to execve as possible.
+  if (!c->no_new_privs) child_seccomp(c);
   child_bounding_set(c);
   child_switch_user(c);
   child_capabilities(c);
+  if (c->no_new_privs) child_seccomp(c);
+  if (!c->exec_mode) child_run_hooks(c, &c->start_container, c->state_created, "startContainer");
   child_close_fds();
   if (c->init) child_run_init(c);
   child_exec(c);
@@ -142,7 +165,25 @@ int recv_frame(int fd, sync_msg *m, int *passed_fd, int timeout_ms, sync_msg *er
 // Reads the child's frames until EOF (exec succeeded) or, with an exec
 // fifo, SYNC_CREATED. Returns 0, or fills *err and returns -1. Follows the
 // pid across a pid-namespace fork and reaps the intermediate.
-static int read_frames(int fd, pid_t *pid, bool until_created, int *pty_fd, sync_msg *err) {
+// Runs the createRuntime hooks for the child that asked (SYNC_HOOKS).
+static int parent_hooks(int fd, const container_config *c, pid_t pid, sync_msg *err) {
+  hook_failure f = {};
+  if (run_hooks(&c->create_runtime, pid, c->state_creating, &f) != 0) {
+    char what[1024];
+    describe_hook_failure(&c->create_runtime.items[f.index], &f, what, sizeof what);
+    set_error(err, f.err, "hooks", "createRuntime", what);
+    return -1;
+  }
+  sync_msg done = {};
+  done.type = SYNC_HOOKS_DONE;
+  if (send(fd, &done, sizeof done, MSG_NOSIGNAL) != (ssize_t)sizeof done) {
+    set_error(err, errno, "hooks", "send");
+    return -1;
+  }
+  return 0;
+}
+
+static int read_frames(int fd, const container_config *c, pid_t *pid, bool until_created, int *pty_fd, sync_msg *err) {
   for (;;) {
     sync_msg m;
     int got = recv_frame(fd, &m, pty_fd, kSetupTimeoutMs, err);
@@ -159,6 +200,12 @@ static int read_frames(int fd, pid_t *pid, bool until_created, int *pty_fd, sync
     switch (m.type) {
       case SYNC_ERROR: *err = m; return -1;
       case SYNC_CREATED: return 0;
+      case SYNC_HOOKS:
+        if (parent_hooks(fd, c, *pid, err) != 0) {
+          kill(*pid, SIGKILL);
+          return -1;
+        }
+        break;
       case SYNC_PID: {
         int status;
         while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
@@ -261,11 +308,12 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (rc == 0) {
     sync_msg go = {};
     go.type = SYNC_GO;
+    go.value[0] = pid;
     if (send(sp[0], &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
       set_error(&err, errno, "setup", "send");
       rc = -1;
     } else {
-      rc = read_frames(sp[0], &pid, fifo >= 0, &pty_fd, &err);
+      rc = read_frames(sp[0], c, &pid, fifo >= 0, &pty_fd, &err);
     }
   }
   int sync_fd = -1;

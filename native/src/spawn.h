@@ -9,3 +9,5 @@ Napi::Value Flock(const Napi::CallbackInfo &info);
 Napi::Value Mkfifo(const Napi::CallbackInfo &info);
 Napi::Value SendFd(const Napi::CallbackInfo &info);
 Napi::Value WaitExec(const Napi::CallbackInfo &info);
+Napi::Value SeccompCompile(const Napi::CallbackInfo &info);
+Napi::Value SeccompInfo(const Napi::CallbackInfo &info);

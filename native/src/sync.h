@@ -6,7 +6,12 @@
 //   ---------------------------------------------------------------------
 //   clone(CLONE_NEW*) ────────────────────►   blocks reading the socket
 //   [host-side set-up: cgroups, veth]
-//   SYNC_GO ──────────────────────────────►   setns, mounts, pivot_root,
+//   SYNC_GO {value[0]=host pid} ──────────►   setns, mounts
+//                  ◄──────────────────────    SYNC_HOOKS (only with
+//                                             createRuntime/prestart hooks)
+//   [createRuntime hooks]
+//   SYNC_HOOKS_DONE ──────────────────────►   createContainer hooks,
+//                                             pivot_root,
 //                                             devices, hostname, lo, user,
 //                                             capabilities, no_new_privs
 //                  ◄──────────────────────    SYNC_PTY + SCM_RIGHTS(master)
@@ -34,6 +39,8 @@ enum sync_type : uint32_t {
   SYNC_ERROR = 3,
   SYNC_PID = 4,
   SYNC_CREATED = 5,
+  SYNC_HOOKS = 6,       // child → parent: mounts done, run createRuntime hooks
+  SYNC_HOOKS_DONE = 7,  // parent → child: they succeeded; go on
 };
 
 struct sync_msg {

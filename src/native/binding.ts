@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { NativeSystemError, TsrunError } from '../errors.js';
 import { CLONE_FLAGS } from './constants.js';
-import type { ExitStatus, NativeContainerConfig, NativeDeviceRule, SpawnOptions, SpawnResult } from './types.js';
+import type { OciSeccomp } from '../spec/oci.js';
+import type { ExitStatus, NativeContainerConfig, NativeDeviceRule, NativeHook, SpawnOptions, SpawnResult } from './types.js';
 
-export type { ExitStatus, NativeContainerConfig, NativeDeviceRule, SpawnOptions, SpawnResult } from './types.js';
+export type { ExitStatus, NativeContainerConfig, NativeDeviceRule, NativeHook, SpawnOptions, SpawnResult } from './types.js';
 
 export interface NativeBinding {
   /**
@@ -44,6 +45,12 @@ export interface NativeBinding {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   /** umount2(2) on the host (MNT_* flags from constants.ts). */
   umount(target: string, flags: number): void;
+  /** Compiles an OCI linux.seccomp object with libseccomp into a BPF program (struct sock_filter[]); unknown syscall names are skipped. */
+  seccompCompile(seccomp: OciSeccomp): Buffer;
+  /** libseccomp's version and whether the kernel has seccomp filters. */
+  seccompInfo(): { libseccomp: string; kernel: boolean; apiLevel: number };
+  /** Runs OCI hooks in order with `{"pid":PID,` + stateRest on stdin; throws a NativeSystemError (step "hooks") for the first that fails. */
+  runHooks(hooks: NativeHook[], phase: string, pid: number, stateRest: string): void;
 }
 
 // What the .node file exports: the facade, except that namespaces are
@@ -117,6 +124,12 @@ export const native: NativeBinding = {
     checkString('umount', 'target', target);
     checkUint('umount', 'flags', flags);
     load().umount(target, flags);
+  },
+  seccompCompile: (seccomp) => load().seccompCompile(seccomp),
+  seccompInfo: () => load().seccompInfo(),
+  runHooks: (hooks, phase, pid, stateRest) => {
+    for (const h of hooks) checkString('runHooks', 'path', h.path);
+    load().runHooks(hooks, phase, pid, stateRest);
   },
 };
 

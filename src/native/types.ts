@@ -28,6 +28,9 @@ export interface NativeDevice {
   gid: number;
 }
 
+/** An OCI hook, resolved: args never empty (args[0] is the hook's argv[0]); timeout in seconds, 0 for none. */
+export interface NativeHook { path: string; args: string[]; env: string[]; timeout: number }
+
 export interface NativeRlimit { resource: number; soft: number; hard: number }
 
 export interface NativeContainerConfig {
@@ -67,6 +70,14 @@ export interface NativeContainerConfig {
   killOnParentDeath: boolean;
   /** `exec`: join the namespaces in joinNamespaces (pid included) and skip rootfs set-up. */
   execMode?: boolean;
+  /** linux.sysctl, written under the container's /proc/sys before the read-only paths. */
+  sysctl?: Array<{ key: string; value: string }>;
+  /** A compiled seccomp program (src/runtime/seccomp-filter.ts) and SECCOMP_FILTER_FLAG_* bits. */
+  seccomp?: { filter: Buffer; flags: number } | null;
+  /** Hooks the native side runs: createRuntime (prestart first) in the parent, the others in the container. */
+  hooks?: { createRuntime: NativeHook[]; createContainer: NativeHook[]; startContainer: NativeHook[] };
+  /** With hooks: the state JSON per phase without its opening '{' (the pid is put in front natively). */
+  hookState?: { creating: string; created: string };
 }
 
 export interface SpawnOptions {

@@ -18,12 +18,14 @@ import { createCgroup, openCgroup, resolveCgroupPath, type Cgroup, type CgroupDe
 import { TsrunError } from '../errors.js';
 import { MONITOR_PATH, type NativeBinding, type SpawnResult } from '../native/binding.js';
 import { CLONE_FLAGS } from '../native/constants.js';
-import type { OciProcess, OciSpec } from '../spec/oci.js';
+import type { OciHooks, OciProcess, OciSpec } from '../spec/oci.js';
 import { atomicWriteFile, atomicWriteJson } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
 import { setupError } from './exit-error.js';
 import { resolveMountTargets } from './mount-targets.js';
 import { toNativeConfig } from './native-config.js';
+import { nativeHooks, runAfterHooks } from './hooks.js';
+import { compileSeccomp } from './seccomp-filter.js';
 import { isSameProcess, pidStartTime, signalPid } from './proc.js';
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -40,6 +42,8 @@ export interface EngineRecord {
   created: string;
   cgroupPath: string;
   annotations: Record<string, string>;
+  /** The spec's poststart/poststop hooks, kept so start and delete need not read the bundle. */
+  hooks?: Pick<OciHooks, 'poststart' | 'poststop'>;
 }
 
 /** The runtime-spec `state` document, plus what tsrun's verbs need. */
@@ -176,6 +180,8 @@ export class Engine {
       killOnParentDeath: false,
     });
     config.noPivot ||= !!opts.noPivot;
+    Object.assign(config, nativeHooks(spec.hooks, { id, bundle, annotations: spec.annotations }));
+    if (spec.linux?.seccomp) config.seccomp = await compileSeccomp(this.deps.native, spec.linux.seccomp, this.seccompCache());
     await resolveMountTargets(config);
     const cgroupPath = resolveCgroupPath(spec.linux?.cgroupsPath, id, this.deps.cgroupParent);
 
@@ -192,6 +198,9 @@ export class Engine {
     const record: EngineRecord = {
       id, bundle, rootfs, pid: 0, created: new Date().toISOString(), cgroupPath, annotations: spec.annotations ?? {},
     };
+    if (spec.hooks?.poststart?.length || spec.hooks?.poststop?.length) {
+      record.hooks = { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop };
+    }
     let cgroup: Cgroup | undefined;
     let started: SpawnResult | undefined;
     try {
@@ -247,6 +256,11 @@ export class Engine {
     }
   }
 
+  // Compiled filters, by profile digest (see seccomp-filter.ts).
+  private seccompCache(): string {
+    return join(this.deps.stateDir, '.seccomp');
+  }
+
   private monitorArgv(dir: string, cgroup: Cgroup, terminal: boolean, m: MonitorOptions): string[] {
     const argv = [MONITOR_PATH, '--dir', dir, '--pid', '0'];
     if (m.logPath) argv.push('--log', m.logPath);
@@ -259,9 +273,9 @@ export class Engine {
     return argv;
   }
 
-  /** Lets a created container's process exec its command. */
-  async start(id: string): Promise<void> {
-    await this.withLock(id, async () => {
+  /** Lets a created container's process exec its command; returns warnings (a failed poststart hook). */
+  async start(id: string): Promise<string[]> {
+    return this.withLock(id, async () => {
       const rec = await this.load(id);
       const st = await this.state(id, rec);
       if (st.status !== 'created') {
@@ -296,6 +310,8 @@ export class Engine {
           throw setupError(err, pending.args);
         }
       }
+      const warning = runAfterHooks(this.deps.native, 'poststart', rec.hooks?.poststart, rec.pid, rec);
+      return warning ? [warning] : [];
     });
   }
 
@@ -394,8 +410,9 @@ export class Engine {
    * kills every process in its cgroup first. Leaves no cgroup, monitor or
    * state behind.
    */
-  async delete(id: string, force = false): Promise<void> {
-    await this.withLock(id, async () => {
+  /** Removes a stopped container (or any, with force); returns warnings (a failed poststop hook). */
+  async delete(id: string, force = false): Promise<string[]> {
+    return this.withLock(id, async () => {
       const rec = await this.load(id);
       const st = await this.state(id, rec);
       const cg = openCgroup(this.cgroupDeps, rec.cgroupPath);
@@ -405,7 +422,9 @@ export class Engine {
       this.dropPending(id);
       await this.killEverything(rec, cg);
       await cg.destroy();
+      const warning = runAfterHooks(this.deps.native, 'poststop', rec.hooks?.poststop, rec.pid, rec);
       await rm(this.dir(id), { recursive: true, force: true });
+      return warning ? [warning] : [];
     });
   }
 
@@ -443,6 +462,7 @@ export class Engine {
       killOnParentDeath: opts.killOnParentDeath,
     });
     config.execMode = true;
+    if (spec.linux?.seccomp) config.seccomp = await compileSeccomp(this.deps.native, spec.linux.seccomp, this.seccompCache());
     config.cloneFlags = 0;
     config.mounts = [];
     config.devices = [];

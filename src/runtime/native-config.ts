@@ -126,6 +126,7 @@ export function toNativeConfig(
     hostname: spec.hostname ?? null,
     mounts: (spec.mounts ?? []).map(translateMount),
     devices,
+    sysctl: Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ key, value: String(value) })),
     maskedPaths: spec.linux?.maskedPaths ?? [],
     readonlyPaths: spec.linux?.readonlyPaths ?? [],
     args: p.args,

@@ -11,6 +11,8 @@
 import { CAPABILITIES, CLONE_FLAGS } from '../native/constants.js';
 import { TsrunError } from '../errors.js';
 import { DEFAULT_DEVICE_RULES } from '../spec/defaults.js';
+import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from '../spec/seccomp.js';
+import type { OciNamespace } from '../spec/oci.js';
 import { OCI_VERSION, type OciMount, type OciProcess, type OciSpec } from '../spec/oci.js';
 
 export const OCI_VERSION_MIN = '1.0.0';
@@ -25,7 +27,7 @@ export interface OciFeatures {
     namespaces: string[];
     capabilities: string[];
     cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean };
-    seccomp: { enabled: boolean };
+    seccomp: { enabled: boolean; actions?: string[]; operators?: string[]; archs?: string[]; knownFlags?: string[]; supportedFlags?: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
   };
@@ -52,14 +54,20 @@ export function features(info: { version: string; commit: string }): OciFeatures
   return {
     ociVersionMin: OCI_VERSION_MIN,
     ociVersionMax: OCI_VERSION,
-    // No hook is run; prepareBundleSpec refuses a spec that has any.
-    hooks: [],
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: [...MOUNT_OPTIONS],
     linux: {
       namespaces: NAMESPACES,
       capabilities: [...CAPABILITIES],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: SECCOMP_ACTIONS.filter((a) => a !== 'SCMP_ACT_NOTIFY'),
+        operators: ['SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_LE', 'SCMP_CMP_LT', 'SCMP_CMP_MASKED_EQ', 'SCMP_CMP_NE'],
+        archs: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_S390', 'SCMP_ARCH_S390X', 'SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64'],
+        knownFlags: Object.keys(SECCOMP_FLAGS),
+        supportedFlags: Object.keys(SECCOMP_FLAGS),
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },
@@ -82,9 +90,9 @@ export interface PreparedSpec {
 
 /**
  * Applies the runtime's rules to a bundle's config.json:
- *  - refuses what tsrun cannot honour and must not silently skip: seccomp
- *    (runc built without libseccomp refuses too), hooks, sysctls, AppArmor
- *    and SELinux labels, and any systemd cgroup path when
+ *  - refuses what tsrun cannot honour and must not silently skip: sysctls
+ *    outside the container's namespaces (runc's rule), AppArmor and SELinux
+ *    labels on a host without them, and any systemd cgroup path when
  *    `systemdCgroup` (--systemd-cgroup) is set;
  *  - appends runc's default device allow-list to linux.resources.devices
  *    (runc's specconv always does: engines write only "deny all" and their
@@ -110,24 +118,12 @@ export function prepareBundleSpec(input: OciSpec, host: HostCgroups, opts: { sys
     );
   }
   if (!spec.process) throw new TsrunError('INVALID_ARGUMENT', 'config.json has no process');
-  if (linux.seccomp) {
-    throw new TsrunError(
-      'UNSUPPORTED',
-      'config.json sets linux.seccomp but tsrun-oci cannot apply seccomp filters yet; run without a profile (podman --security-opt seccomp=unconfined, or seccomp_profile = "unconfined" in containers.conf)',
-    );
-  }
-  const hooks = Object.entries(spec.hooks ?? {}).filter(([, list]) => Array.isArray(list) && list.length > 0);
-  if (hooks.length > 0) {
-    throw new TsrunError('UNSUPPORTED', `config.json has ${hooks.map(([k]) => k).join(', ')} hooks; tsrun-oci does not run OCI hooks`);
-  }
-  if (linux.sysctl && Object.keys(linux.sysctl).length > 0) {
-    throw new TsrunError('UNSUPPORTED', `config.json sets sysctls (${Object.keys(linux.sysctl).join(', ')}); tsrun-oci cannot apply linux.sysctl yet`);
-  }
+  if (linux.sysctl) checkSysctls(linux.sysctl, linux.namespaces ?? []);
   if (proc.apparmorProfile) {
-    throw new TsrunError('UNSUPPORTED', `process.apparmorProfile "${proc.apparmorProfile}" is set but tsrun-oci has no AppArmor support`);
+    throw new TsrunError('UNSUPPORTED', `process.apparmorProfile "${proc.apparmorProfile}" is set but AppArmor is not enabled on this host`);
   }
   if (proc.selinuxLabel || linux.mountLabel) {
-    throw new TsrunError('UNSUPPORTED', 'config.json sets an SELinux label but tsrun-oci has no SELinux support');
+    throw new TsrunError('UNSUPPORTED', 'config.json sets an SELinux label but SELinux is not enabled on this host');
   }
 
   const resources = (linux.resources ??= {});
@@ -149,6 +145,34 @@ export function prepareBundleSpec(input: OciSpec, host: HostCgroups, opts: { sys
   }
   if (spec.mounts) spec.mounts = mounts;
   return { spec, warnings };
+}
+
+/**
+ * runc's rule for linux.sysctl: a key may be set only when the namespace
+ * that scopes it is the container's own (IPC keys with an ipc namespace,
+ * net.* with a network namespace that is not the host's, the host and
+ * domain names with a uts namespace); anything else would change the host.
+ */
+export function checkSysctls(sysctl: Record<string, string>, namespaces: OciNamespace[]): void {
+  const own = (type: string) => namespaces.some((n) => n.type === type);
+  const ipcKeys = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+  for (const raw of Object.keys(sysctl)) {
+    const key = raw.replaceAll('/', '.');
+    if (ipcKeys.has(key) || key.startsWith('fs.mqueue.')) {
+      if (own('ipc')) continue;
+      throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not allowed as it conflicts with the OCI "ipc" namespace`);
+    }
+    if (key.startsWith('net.')) {
+      const net = namespaces.find((n) => n.type === 'network');
+      if (net && net.path !== '/proc/1/ns/net') continue;
+      throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" not allowed in host network namespace`);
+    }
+    if (key === 'kernel.domainname' || key === 'kernel.hostname') {
+      if (own('uts')) continue;
+      throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not allowed as it conflicts with the OCI "uts" namespace`);
+    }
+    throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not in a separate kernel namespace`);
+  }
 }
 
 const MOUNT_FLAG_OPTS = new Set(['nosuid', 'nodev', 'noexec', 'ro', 'rw', 'relatime', 'noatime', 'strictatime']);

@@ -45,6 +45,8 @@ export interface OciProcess {
   rlimits?: OciRlimit[];
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
+  /** AppArmor profile to exec into (only set on hosts with AppArmor). */
+  apparmorProfile?: string;
 }
 
 /** One device-cgroup rule; type 'a' (or none) means every device, major/minor -1 or absent mean any. */
@@ -99,8 +101,51 @@ export interface LinuxResources {
   blockIO?: LinuxBlockIO;
 }
 
+/** One argument condition of a seccomp rule (runtime-spec config-linux.md). */
+export interface OciSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
+}
+
+export interface OciSeccompSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: OciSeccompArg[];
+}
+
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: OciSeccompSyscall[];
+}
+
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  /** Seconds; absent means no limit. */
+  timeout?: number;
+}
+
+export interface OciHooks {
+  prestart?: OciHook[];
+  createRuntime?: OciHook[];
+  createContainer?: OciHook[];
+  startContainer?: OciHook[];
+  poststart?: OciHook[];
+  poststop?: OciHook[];
+}
+
 export interface OciLinux {
   namespaces?: OciNamespace[];
+  seccomp?: OciSeccomp;
   maskedPaths?: string[];
   readonlyPaths?: string[];
   rootfsPropagation?: string;
@@ -117,5 +162,6 @@ export interface OciSpec {
   hostname?: string;
   mounts?: OciMount[];
   linux?: OciLinux;
+  hooks?: OciHooks;
   annotations?: Record<string, string>;
 }

@@ -188,6 +188,23 @@ export class FakeNative implements NativeBinding {
     this.umounts.push({ target, flags });
   }
 
+  readonly compiled: unknown[] = [];
+  readonly hookRuns: Array<{ phase: string; pid: number; paths: string[]; state: string }> = [];
+
+  /** A stand-in program (one BPF "return ALLOW" per compile), recorded. */
+  seccompCompile(seccomp: unknown): Buffer {
+    this.compiled.push(seccomp);
+    return Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]);
+  }
+
+  seccompInfo(): { libseccomp: string; kernel: boolean; apiLevel: number } {
+    return { libseccomp: 'fake', kernel: true, apiLevel: 6 };
+  }
+
+  runHooks(hooks: Array<{ path: string }>, phase: string, pid: number, stateRest: string): void {
+    this.hookRuns.push({ phase, pid, paths: hooks.map((h) => h.path), state: `{"pid":${pid},${stateRest}` });
+  }
+
   /** SIGKILLs every child still running and waits for them. */
   async cleanup(): Promise<void> {
     for (const [pid, child] of this.children) {
