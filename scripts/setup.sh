@@ -19,9 +19,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # makes its bcrypt users, openssl signs its token server's JWTs, zstd
 # compresses zstd layers. Bridge networking runs ip (iproute2), nft
 # (nftables) and nsenter (util-linux); its tests fetch with curl. Build's
-# ADD unpacks bzip2 and xz archives with bzip2 and xz (xz-utils).
-packages=(busybox-static tmux python3 make g++ procps podman runc qemu-system-x86 cpio
-  docker-registry skopeo apache2-utils openssl zstd iproute2 nftables util-linux curl bzip2 xz-utils)
+# ADD unpacks bzip2 and xz archives with bzip2 and xz (xz-utils). The addon
+# links libseccomp (libseccomp-dev). The interop tests build the OCI
+# runtime-tools suite and crictl with Go (golang-go) and drive containerd.
+packages=(busybox-static tmux python3 make g++ libseccomp-dev procps podman runc qemu-system-x86 cpio
+  docker-registry skopeo apache2-utils openssl zstd iproute2 nftables util-linux curl bzip2 xz-utils
+  golang-go containerd)
 # The VM tier boots a distribution kernel: Debian's package, or Ubuntu's.
 if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then
   packages+=(linux-image-generic)
