@@ -112,6 +112,8 @@ export interface EngineDeps {
   cgroups?: Partial<CgroupDeps>;
   cgroupParent?: string;
   locker?: Locker;
+  /** Compiled seccomp programs (default: STATEDIR/.seccomp). */
+  seccompCacheDir?: string;
 }
 
 // Namespaces `exec` joins; mount last, since the /proc paths of the others
@@ -258,7 +260,7 @@ export class Engine {
 
   // Compiled filters, by profile digest (see seccomp-filter.ts).
   private seccompCache(): string {
-    return join(this.deps.stateDir, '.seccomp');
+    return this.deps.seccompCacheDir ?? join(this.deps.stateDir, '.seccomp');
   }
 
   private monitorArgv(dir: string, cgroup: Cgroup, terminal: boolean, m: MonitorOptions): string[] {

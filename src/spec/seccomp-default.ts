@@ -28,7 +28,7 @@ const ALWAYS_ALLOWED = [
   `fgetxattr flistxattr fremovexattr fsetxattr getxattr lgetxattr listxattr llistxattr lremovexattr lsetxattr
    removexattr setxattr`,
   // reading, writing and moving data between descriptors
-  `close close_range copy_file_range dup dup2 dup3 pread64 preadv preadv2 pwrite64 pwritev pwritev2 read readv
+  `close close_range copy_file_range dup dup2 dup3 pipe pipe2 pread64 preadv preadv2 pwrite64 pwritev pwritev2 read readv
    sendfile sendfile64 splice tee vmsplice write writev`,
   // waiting for descriptors and events
   `epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait epoll_pwait2 epoll_wait epoll_wait_old

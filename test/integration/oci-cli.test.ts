@@ -26,12 +26,14 @@ describe('oci-features', () => {
     }
   });
 
-  it('features: runc shape, no seccomp, no systemd', () => {
+  it('features: runc shape, seccomp and every hook phase, no systemd', () => {
     const f = features({ version: '0.1.0', commit: 'abc' });
     expect(f.ociVersionMax).toBe('1.2.0');
     expect(f.linux.namespaces).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
     expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false });
-    expect(f.linux.seccomp.enabled).toBe(false);
+    expect(f.linux.seccomp).toMatchObject({ enabled: true, actions: expect.arrayContaining(['SCMP_ACT_ERRNO', 'SCMP_ACT_KILL_PROCESS']) });
+    expect(f.linux.seccomp.actions).not.toContain('SCMP_ACT_NOTIFY');
+    expect(f.hooks).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
     expect(f.linux.capabilities).toContain('CAP_SYS_ADMIN');
   });
 
@@ -56,15 +58,22 @@ describe('oci-features', () => {
     expect(noNs.warnings).toHaveLength(1);
   });
 
-  it('refuses seccomp, hooks, sysctls and --systemd-cgroup, saying why', () => {
+  it('takes seccomp, hooks and namespaced sysctls; refuses sysctls outside its namespaces and --systemd-cgroup, saying why', () => {
     const refuse = (patch: (s: OciSpec & Record<string, unknown>) => void, opts = {}) => {
       const s = base() as OciSpec & Record<string, unknown>;
       patch(s);
       return () => prepareBundleSpec(s, { mode: 'v2' }, opts);
     };
-    expect(refuse((s) => Object.assign(s.linux!, { seccomp: { defaultAction: 'SCMP_ACT_ERRNO' } }))).toThrow(/seccomp=unconfined/);
-    expect(refuse((s) => (s.hooks = { prestart: [{ path: '/bin/true' }] }))).toThrow(/prestart hooks/);
-    expect(refuse((s) => (s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' }))).toThrow(/sysctl/);
+    expect(refuse((s) => Object.assign(s.linux!, { seccomp: { defaultAction: 'SCMP_ACT_ERRNO' } }))).not.toThrow();
+    expect(refuse((s) => (s.hooks = { prestart: [{ path: '/bin/true' }] }))).not.toThrow();
+    const ownNs = (s: OciSpec) => s.linux!.namespaces!.push({ type: 'network' }, { type: 'ipc' });
+    expect(refuse((s) => {
+      ownNs(s);
+      s.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1000000', 'fs.mqueue.msg_max': '20' };
+    })).not.toThrow();
+    expect(refuse((s) => (s.linux!.sysctl = { 'kernel.panic': '1' }))).toThrow(/sysctl "kernel.panic" is not in a separate kernel namespace/);
+    expect(refuse((s) => (s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' }))).toThrow(/not allowed in host network namespace/);
+    expect(refuse((s) => (s.linux!.sysctl = { 'kernel.shmmax': '1' }))).toThrow(/conflicts with the OCI "ipc" namespace/);
     expect(refuse(() => {}, { systemdCgroup: true })).toThrow(/systemd cgroup driver is not supported/);
   });
 
@@ -131,7 +140,7 @@ describe.skipIf(skip)('tsrun-oci', () => {
     const r = await sb.oci(['features']);
     expect(r.exitCode).toBe(0);
     const f = JSON.parse(String(r.stdout));
-    expect(f).toMatchObject({ ociVersionMin: '1.0.0', ociVersionMax: '1.2.0', linux: { cgroup: { systemd: false }, seccomp: { enabled: false } } });
+    expect(f).toMatchObject({ ociVersionMin: '1.0.0', ociVersionMax: '1.2.0', linux: { cgroup: { systemd: false }, seccomp: { enabled: true } } });
     expect(f.mountOptions).toContain('rbind');
   });
 
@@ -319,7 +328,7 @@ describe.skipIf(skip)('tsrun-oci', () => {
     expect((await sb.oci(['--systemd-cgroup', 'list', '-q'])).exitCode).toBe(0);
   });
 
-  it('leaves no state directory behind', () => {
-    expect(existsSync(sb.root) ? readdirSync(sb.root) : []).toEqual([]);
+  it('leaves no state directory behind (only the compiled seccomp programs it keeps)', () => {
+    expect(existsSync(sb.root) ? readdirSync(sb.root).filter((n) => n !== '.seccomp') : []).toEqual([]);
   });
 });

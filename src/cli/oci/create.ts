@@ -69,7 +69,7 @@ export function registerCreate(program: Command): void {
     .description('executes the user defined process in a created container')
     .argument('<container-id>')
     .action(async (id: string, _f: unknown, cmd: Command) => {
-      await (await engineWith(cmd, id)).start(id);
+      for (const w of await (await engineWith(cmd, id)).start(id)) log(globals(cmd), 'warning', w);
     });
 
   createOptions(program.command('run').description('create and run a container').argument('<container-id>'))
@@ -82,7 +82,7 @@ export function registerCreate(program: Command): void {
       const engine = await engineFor(cmd);
       const { pid } = await createContainer(id, flags, cmd);
       try {
-        await engine.start(id);
+        for (const w of await engine.start(id)) log(globals(cmd), 'warning', w);
       } catch (err) {
         await engine.delete(id, true).catch(() => {});
         throw err;
