@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -102,6 +103,41 @@ void add_rule(Napi::Env env, scmp_filter_ctx ctx, uint32_t act, int nr, const st
   if (rc < 0) throw invalid(env, "cannot add the rule for " + name + ": " + strerror(-rc));
 }
 
+// The highest syscall number libseccomp knows for an architecture.
+int max_known_nr(uint32_t arch) {
+  for (int nr = 1023; nr >= 0; nr--) {
+    char *name = seccomp_syscall_resolve_num_arch(arch, nr);
+    if (name) {
+      free(name);
+      return nr;
+    }
+  }
+  return -1;
+}
+
+// runc's stub: a syscall newer than this libseccomp (so absent from any
+// profile) fails with ENOSYS, not the default errno, so libc falls back to
+// the call it replaces (fchmodat2 → fchmodat, and the like) instead of
+// reporting EPERM. Prepended per architecture; the exported program after
+// it is unchanged (classic BPF jumps are relative and only go forward).
+std::string enosys_stub(const std::vector<uint32_t> &arches) {
+  std::vector<sock_filter> out;
+  for (uint32_t arch : arches) {
+    int max = max_known_nr(arch);
+    if (max < 0) continue;
+    bool x86_64 = arch == SCMP_ARCH_X86_64;
+    unsigned char rest = x86_64 ? 4 : 3;
+    out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4));  // seccomp_data.arch
+    out.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, rest));
+    out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0));  // seccomp_data.nr
+    // x32 calls arrive as x86_64 with bit 30 set: libseccomp's part.
+    if (x86_64) out.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40000000, 2, 0));
+    out.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max, 0, 1));
+    out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+  }
+  return std::string(reinterpret_cast<const char *>(out.data()), out.size() * sizeof(sock_filter));
+}
+
 }  // namespace
 
 // seccompCompile(seccomp): Buffer of struct sock_filter, ready for
@@ -118,12 +154,15 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo &info) {
   // The filter is only exported: whether no_new_privs is set is the
   // runtime's business, not libseccomp's.
   seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_NNP, 0);
+  std::vector<uint32_t> arch_list = {seccomp_arch_native()};
   Napi::Value arches = s.Get("architectures");
   if (arches.IsArray()) {
     Napi::Array a = arches.As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) {
-      int rc = seccomp_arch_add(f.ctx, arch_of(env, str(a.Get(i))));
+      uint32_t arch = arch_of(env, str(a.Get(i)));
+      int rc = seccomp_arch_add(f.ctx, arch);
       if (rc < 0 && rc != -EEXIST) throw invalid(env, "cannot add architecture " + str(a.Get(i)) + ": " + strerror(-rc));
+      if (rc == 0 && arch != SCMP_ARCH_X32) arch_list.push_back(arch);
     }
   }
   Napi::Value calls = s.Get("syscalls");
@@ -145,7 +184,8 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo &info) {
   int fd = (int)syscall(SYS_memfd_create, "seccomp-bpf", MFD_CLOEXEC);
   if (fd < 0) throw MakeSystemError(env, errno, "seccomp", "memfd_create", nullptr);
   int rc = seccomp_export_bpf(f.ctx, fd);
-  std::string out;
+  // With ALLOW as the default an unknown call is allowed anyway.
+  std::string out = def == SCMP_ACT_ALLOW ? std::string() : enosys_stub(arch_list);
   if (rc == 0) {
     lseek(fd, 0, SEEK_SET);
     char buf[8192];
@@ -168,6 +208,9 @@ Napi::Value SeccompInfo(const Napi::CallbackInfo &info) {
   // PR_GET_SECCOMP works without a filter; EINVAL means no seccomp in this kernel.
   o.Set("kernel", prctl_get_seccomp_ok());
   o.Set("apiLevel", (double)seccomp_api_get());
+  // Bumped whenever seccompCompile's output changes for the same input, so
+  // programs cached by an older addon are not reused.
+  o.Set("program", 2);
   return o;
 }
 

@@ -48,7 +48,7 @@ export interface NativeBinding {
   /** Compiles an OCI linux.seccomp object with libseccomp into a BPF program (struct sock_filter[]); unknown syscall names are skipped. */
   seccompCompile(seccomp: OciSeccomp): Buffer;
   /** libseccomp's version and whether the kernel has seccomp filters. */
-  seccompInfo(): { libseccomp: string; kernel: boolean; apiLevel: number };
+  seccompInfo(): { libseccomp: string; kernel: boolean; apiLevel: number; program: number };
   /** Runs OCI hooks in order with `{"pid":PID,` + stateRest on stdin; throws a NativeSystemError (step "hooks") for the first that fails. */
   runHooks(hooks: NativeHook[], phase: string, pid: number, stateRest: string): void;
 }

@@ -1,7 +1,7 @@
 // A spec's linux.seccomp → the BPF program the native child installs.
 // Compiling takes libseccomp a few milliseconds, so each program is kept
-// under the runroot by the digest of its profile (and of the libseccomp
-// that made it): every later start or exec with the same profile reads
+// under the runroot by the digest of its profile (and of the libseccomp and
+// compiler version that made it): every later start or exec with the same profile reads
 // the file instead.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -38,7 +38,8 @@ function refuseNotify(s: OciSeccomp): void {
 export async function compileSeccomp(native: NativeBinding, seccomp: OciSeccomp, cacheDir: string): Promise<CompiledSeccomp> {
   refuseNotify(seccomp);
   const flags = flagsOf(seccomp);
-  const digest = createHash('sha256').update(native.seccompInfo().libseccomp).update('\0').update(JSON.stringify(seccomp)).digest('hex');
+  const { libseccomp, program } = native.seccompInfo();
+  const digest = createHash('sha256').update(`${libseccomp}/${program}\0`).update(JSON.stringify(seccomp)).digest('hex');
   const file = join(cacheDir, `${digest}.bpf`);
   try {
     return { filter: await readFile(file), flags };

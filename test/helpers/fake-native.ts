@@ -197,8 +197,8 @@ export class FakeNative implements NativeBinding {
     return Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]);
   }
 
-  seccompInfo(): { libseccomp: string; kernel: boolean; apiLevel: number } {
-    return { libseccomp: 'fake', kernel: true, apiLevel: 6 };
+  seccompInfo(): { libseccomp: string; kernel: boolean; apiLevel: number; program: number } {
+    return { libseccomp: 'fake', kernel: true, apiLevel: 6, program: 1 };
   }
 
   runHooks(hooks: Array<{ path: string }>, phase: string, pid: number, stateRest: string): void {
