@@ -5,9 +5,10 @@ import type { Command } from 'commander';
 import type { NetworkFlags } from '../runtime/container-network.js';
 import type { CreateRequest } from '../runtime/containers.js';
 import type { ResourceFlags } from '../spec/resources.js';
+import type { ConfinementFlags } from '../spec/security.js';
 import { collect } from './options.js';
 
-export interface ContainerFlags extends ResourceFlags, NetworkFlags {
+export interface ContainerFlags extends ResourceFlags, NetworkFlags, ConfinementFlags {
   rootfs?: string;
   pull?: string;
   platform?: string;
@@ -70,6 +71,21 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--dns <ip>', 'a nameserver for /etc/resolv.conf (repeatable)', collect)
     .option('--dns-search <domain>', 'a search domain for /etc/resolv.conf (repeatable)', collect)
     .option('--dns-option <option>', 'an options entry for /etc/resolv.conf (repeatable)', collect)
+    .option('--privileged', 'every capability and host device, no seccomp filter, no masked or read-only paths')
+    .option('--cap-add <cap>', 'add a capability (e.g. NET_ADMIN, or ALL) (repeatable)', collect)
+    .option('--cap-drop <cap>', 'drop a capability (e.g. CHOWN, or ALL) (repeatable)', collect)
+    .option('--security-opt <opt>', 'seccomp=unconfined|PROFILE.json, no-new-privileges[=false], apparmor=..., label=... (repeatable)', collect)
+    .option('--device <host[:container][:rwm]>', 'give the container a host device (repeatable)', collect)
+    .option('--device-cgroup-rule <rule>', "allow devices in the device cgroup, e.g. 'c 1:3 rwm' (repeatable)", collect)
+    .option('--ulimit <name=soft[:hard]>', 'a resource limit, e.g. nofile=1024:2048 (repeatable)', collect)
+    .option('--shm-size <bytes>', 'size of /dev/shm (default 64m)')
+    .option('--sysctl <key=value>', 'a namespaced sysctl: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* (repeatable)', collect)
+    .option('--group-add <group>', 'an additional group, by name (from the image) or id (repeatable)', collect)
+    .option('--oom-score-adj <n>', "the container's OOM score adjustment (-1000 to 1000)")
+    .option('--cgroupns <mode>', 'cgroup namespace: private (default) or host')
+    .option('--ipc <mode>', 'IPC namespace: private (default), shareable, host, none, or container:NAME')
+    .option('--pid <mode>', 'PID namespace: host, or container:NAME')
+    .option('--uts <mode>', "UTS namespace: host (the host's name)")
     .helpOption('--help', 'display help for command')
     .passThroughOptions();
 }
@@ -100,6 +116,13 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     cpusetCpus: flags.cpusetCpus, pidsLimit: flags.pidsLimit, deviceReadBps: flags.deviceReadBps, deviceWriteBps: flags.deviceWriteBps,
   };
   const resources = parseResourceFlags(limitFlags);
+  const { parseConfinementFlags } = await import('../spec/security.js');
+  const confinement = parseConfinementFlags({
+    privileged: flags.privileged, capAdd: flags.capAdd, capDrop: flags.capDrop, securityOpt: flags.securityOpt,
+    device: flags.device, deviceCgroupRule: flags.deviceCgroupRule, ulimit: flags.ulimit, shmSize: flags.shmSize,
+    sysctl: flags.sysctl, groupAdd: flags.groupAdd, oomScoreAdj: flags.oomScoreAdj, cgroupns: flags.cgroupns,
+    ipc: flags.ipc, pid: flags.pid, uts: flags.uts,
+  }, { cwd: process.cwd() });
   const out = process.stdout;
   const { pullReporter } = await import('./pull-progress.js');
   return {
@@ -131,6 +154,7 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     macAddress: flags.macAddress,
     networkAlias: flags.networkAlias,
     resources,
+    confinement,
     limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
   };
 }

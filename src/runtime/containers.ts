@@ -11,6 +11,9 @@ import type { CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
 import { buildSpec, type RunOptions } from '../spec/build.js';
+import { joinNamespaces, type NamespaceJoins } from '../spec/namespaces.js';
+import type { Confinement } from '../spec/security.js';
+import { checkSysctlNamespaces, type SysctlNamespace } from '../spec/sysctl.js';
 import type { OciProcess, OciSpec } from '../spec/oci.js';
 import { processConfig } from '../image/config.js';
 import type { ImageView, Images, PullPolicy } from '../image/images.js';
@@ -89,7 +92,9 @@ export class Containers {
   readonly engine: Engine;
 
   constructor(private readonly deps: ContainersDeps) {
-    this.engine = new Engine({ native: deps.native, stateDir: join(deps.runroot, 'containers'), cgroups: deps.cgroups });
+    this.engine = new Engine({
+      native: deps.native, stateDir: join(deps.runroot, 'containers'), cgroups: deps.cgroups, seccompCacheDir: join(deps.runroot, 'seccomp'),
+    });
   }
 
   get store(): ContainerStore {
@@ -135,8 +140,12 @@ export class Containers {
     });
     const joinedId = network.mode.startsWith('container:') ? network.mode.slice('container:'.length) : undefined;
     const joined = joinedId ? { dir: this.deps.store.dir(joinedId), hostname: (await this.deps.store.readSpec(joinedId)).hostname } : undefined;
+    const confinement = req.confinement ? await this.resolveNamespaceJoins(req.confinement, joinedId) : undefined;
+    const net = networkBuildOptions(network, this.deps.store.dir(id), confinement?.modes.uts === 'host' ? undefined : req.hostname, joined);
+    // --uts host: the host's name, and -h conflicts (buildSpec says so).
+    if (confinement?.modes.uts === 'host') net.hostname = req.hostname;
     const spec = await buildSpec(
-      { ...req, rootfs, image: image ? processConfig(image.config) : undefined, ...networkBuildOptions(network, this.deps.store.dir(id), req.hostname, joined) },
+      { ...req, rootfs, image: image ? processConfig(image.config) : undefined, ...net, confinement },
       { id, hostEnv: this.deps.hostEnv },
     );
     if (req.cgroupParent) spec.linux = { ...spec.linux, cgroupsPath: `${req.cgroupParent.replace(/\/+$/, '')}/${id}` };
@@ -151,6 +160,7 @@ export class Containers {
       init: !!req.init,
       ...(req.cgroupParent ? { cgroupParent: req.cgroupParent } : {}),
       ...(req.limits ? { limits: req.limits } : {}),
+      ...(confinement ? { confinement: confinement.hostConfig } : {}),
       network,
     };
     const mounts = await this.prepareMounts(req, rootfs, Object.keys(image?.config.config?.Volumes ?? {}));
@@ -165,6 +175,40 @@ export class Containers {
       await mounts.rollback();
       throw err;
     }
+  }
+
+  /**
+   * --ipc container:REF and --pid container:REF: REF becomes the id, so a
+   * rename does not break the join (made at every start, see start()).
+   * Docker's rule: only a container run with --ipc shareable (or host)
+   * lends its IPC namespace. A namespace joined from a container that
+   * uses the host's is the host's, and takes no namespaced sysctl.
+   */
+  private async resolveNamespaceJoins(c: Confinement, networkFrom: string | undefined): Promise<Confinement> {
+    const modes = { ...c.modes };
+    const hostConfig = { ...c.hostConfig };
+    const hostNamespaces = new Set<SysctlNamespace>();
+    if (modes.ipc.kind === 'container') {
+      const id = await this.resolve(modes.ipc.ref);
+      const donor = (await this.deps.store.read(id)).request?.confinement?.IpcMode ?? 'private';
+      if (donor !== 'shareable' && donor !== 'host') {
+        throw new TsrunError(
+          'INVALID_ARGUMENT',
+          `cannot join the IPC namespace of container ${modes.ipc.ref}: non-shareable IPC (hint: run that container with --ipc shareable)`,
+        );
+      }
+      if (donor === 'host') hostNamespaces.add('ipc');
+      modes.ipc = { kind: 'container', ref: id };
+      hostConfig.IpcMode = `container:${id}`;
+    }
+    if (modes.pid.kind === 'container') {
+      const id = await this.resolve(modes.pid.ref);
+      modes.pid = { kind: 'container', ref: id };
+      hostConfig.PidMode = `container:${id}`;
+    }
+    if (networkFrom && (await this.deps.store.read(networkFrom)).request?.network?.mode === 'host') hostNamespaces.add('network');
+    checkSysctlNamespaces(c.sysctls, hostNamespaces);
+    return { ...c, modes, hostConfig };
   }
 
   private async prepareMounts(req: CreateRequest, rootfs: string, imageVolumes: string[]): Promise<PreparedMounts> {
@@ -268,9 +312,10 @@ export class Containers {
       await this.deps.store.update(record);
       await this.engine.delete(id, true);
     }
-    const spec = record.request?.network
+    const netSpec = record.request?.network
       ? await (await Containers.net()).prepareNetwork(record.request.network, v.spec, this.deps.store.dir(id), (ref) => this.runningPid(ref))
       : v.spec;
+    const spec = await this.joinedNamespaces(record.request?.confinement, netSpec);
     // After a reboot (or an unmount by hand) the overlay is mounted again.
     if (record.request?.imageId) await this.images().rootfs.mount(id);
     // --rm: a detached container is removed by its monitor; an attached
@@ -312,10 +357,22 @@ export class Containers {
   }
 
   /** The pid of a running container (for joining its namespaces). */
-  private async runningPid(ref: string): Promise<number> {
+  private async runningPid(ref: string, what = 'network'): Promise<number> {
     const v = await this.view(await this.resolve(ref));
-    if (v.status !== 'running') throw new TsrunError('INVALID_STATE', `cannot join the network of ${v.record.name}: the container is not running`);
+    if (v.status !== 'running') throw new TsrunError('INVALID_STATE', `cannot join the ${what} of ${v.record.name}: the container is not running`);
     return v.pid;
+  }
+
+  /** --ipc/--pid container:ID: the namespaces of ID's current process (it must be running, as in Docker). */
+  private async joinedNamespaces(c: ContainerRequest['confinement'], spec: OciSpec): Promise<OciSpec> {
+    const from = (mode: string | undefined) => (mode?.startsWith('container:') ? mode.slice('container:'.length) : undefined);
+    const ipc = from(c?.IpcMode);
+    const pid = from(c?.PidMode);
+    if (!ipc && !pid) return spec;
+    const joins: NamespaceJoins = {};
+    if (ipc) joins.ipc = await this.runningPid(ipc, 'IPC namespace');
+    if (pid) joins.pid = await this.runningPid(pid, 'PID namespace');
+    return { ...spec, linux: { ...spec.linux, namespaces: joinNamespaces(spec.linux?.namespaces ?? [], joins) } };
   }
 
   /** Waits until the container is not running; returns its view then. */

@@ -1,6 +1,7 @@
 // Docker's `inspect` document for a container, from the merged view.
 import type { ContainerView } from './containers.js';
 import { INIT_ANNOTATION } from '../spec/build.js';
+import { DEFAULT_SHM_SIZE, type ConfinementHostConfig } from '../spec/security.js';
 import type { PortSpec } from '../network/ports.js';
 import type { PortMapping } from '../network/nat.js';
 
@@ -61,6 +62,9 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       Dns: r.request?.network?.dns ?? [],
       DnsSearch: r.request?.network?.dnsSearch ?? [],
       DnsOptions: r.request?.network?.dnsOptions ?? [],
+      ...confinement(r.request?.confinement),
+      MaskedPaths: spec.linux?.maskedPaths ?? [],
+      ReadonlyPaths: spec.linux?.readonlyPaths ?? [],
     },
     NetworkSettings: networkSettings(v, running),
     Config: {
@@ -77,6 +81,14 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       Labels: r.request?.labels ?? {},
       ...(r.request?.stopSignal ? { StopSignal: r.request.stopSignal } : {}),
     },
+  };
+}
+
+/** Docker's HostConfig fields of the confinement flags (its defaults for a container made without them). */
+function confinement(c: ConfinementHostConfig | undefined): ConfinementHostConfig {
+  return c ?? {
+    Privileged: false, CapAdd: null, CapDrop: null, SecurityOpt: null, Devices: [], DeviceCgroupRules: null, Ulimits: null,
+    ShmSize: DEFAULT_SHM_SIZE, GroupAdd: null, OomScoreAdj: 0, CgroupnsMode: 'private', IpcMode: 'private', PidMode: '', UTSMode: '',
   };
 }
 

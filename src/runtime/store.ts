@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { OciSpec } from '../spec/oci.js';
+import type { ConfinementHostConfig } from '../spec/security.js';
 import type { MountRecord } from '../volume/mounts.js';
 import type { NetworkRequest, NetworkSettings } from './container-network.js';
 import { native } from '../native/binding.js';
@@ -37,6 +38,12 @@ export interface ContainerRequest {
   mounts?: MountRecord[];
   /** The `-v SOURCE:TARGET[:MODE]` values, for inspect's HostConfig.Binds. */
   binds?: string[];
+  /**
+   * The confinement flags (--privileged, --cap-add, --security-opt,
+   * --device, --ipc, ...) in Docker's HostConfig shape, for inspect; IpcMode
+   * and PidMode `container:ID` name the containers joined at each start.
+   */
+  confinement?: ConfinementHostConfig;
 }
 
 /**

@@ -143,8 +143,13 @@ export interface OciHooks {
   poststop?: OciHook[];
 }
 
+/** One line of /proc/PID/uid_map: container ids [containerID, containerID+size) are host ids [hostID, hostID+size). */
+export interface LinuxIdMapping { containerID: number; hostID: number; size: number }
+
 export interface OciLinux {
   namespaces?: OciNamespace[];
+  uidMappings?: LinuxIdMapping[];
+  gidMappings?: LinuxIdMapping[];
   seccomp?: OciSeccomp;
   maskedPaths?: string[];
   readonlyPaths?: string[];
