@@ -14,6 +14,7 @@ import { registerCreate } from './oci/create.js';
 import { registerExec } from './oci/exec.js';
 import { registerLifecycle } from './oci/lifecycle.js';
 import { registerState } from './oci/state.js';
+import { registerUpdate } from './oci/update.js';
 import { versionText } from './oci/version.js';
 
 const program = new Command('tsrun-oci')
@@ -43,18 +44,17 @@ registerCreate(program);
 registerExec(program);
 registerLifecycle(program);
 registerState(program);
+registerUpdate(program);
 
-// Verbs runc has and tsrun-oci does not: a clear refusal, not "unknown command".
-for (const verb of ['checkpoint', 'restore', 'events', 'update', 'spec']) {
-  program
-    .command(verb)
-    .description('not supported by tsrun-oci')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new TsrunError('UNSUPPORTED', `"${verb}" is not supported by tsrun-oci`);
-    });
-}
+// A verb runc has and tsrun-oci does not: a clear refusal, not "unknown command".
+program
+  .command('spec')
+  .description('not supported by tsrun-oci')
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(() => {
+    throw new TsrunError('UNSUPPORTED', '"spec" is not supported by tsrun-oci');
+  });
 
 for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
 

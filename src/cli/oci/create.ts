@@ -5,6 +5,7 @@
 // subreaper (conmon, the containerd shim), as with runc.
 import type { Command } from 'commander';
 import { TsrunError } from '../../errors.js';
+import type { Engine } from '../../runtime/engine.js';
 import { engineFor, engineWith, globals, log } from './context.js';
 
 interface CreateFlags {
@@ -37,7 +38,13 @@ function flagsOf(cmd: Command): CreateFlags {
   return { ...o, noPivot: o.pivot === false, noNewKeyring: o.newKeyring === false } as CreateFlags;
 }
 
-async function createContainer(id: string, flags: CreateFlags, cmd: Command): Promise<{ pid: number }> {
+/**
+ * `reportExecErrors` when this same engine will also start the container
+ * (`run`): errors after the start signal (no such command, a user or cwd
+ * that cannot be used) then come back from start() instead of only ending
+ * the container.
+ */
+async function createContainer(engine: Engine, id: string, flags: CreateFlags, cmd: Command, reportExecErrors = false): Promise<{ pid: number }> {
   const g = globals(cmd);
   if (flags.preserveFds && flags.preserveFds !== '0') {
     throw new TsrunError('UNSUPPORTED', `--preserve-fds ${flags.preserveFds}: passing extra file descriptors is not supported`);
@@ -45,7 +52,6 @@ async function createContainer(id: string, flags: CreateFlags, cmd: Command): Pr
   const { loadBundle } = await import('./bundle.js');
   const { bundle, spec, warnings } = await loadBundle(flags.bundle, g);
   for (const w of warnings) log(g, 'warning', w);
-  const engine = await engineFor(cmd);
   const rec = await engine.create(id, {
     bundle,
     spec,
@@ -53,6 +59,7 @@ async function createContainer(id: string, flags: CreateFlags, cmd: Command): Pr
     consoleSocket: flags.consoleSocket,
     noPivot: flags.noPivot,
     stdio: [0, 1, 2],
+    reportExecErrors,
   });
   log(g, 'debug', `created container ${id} (pid ${rec.pid}) from ${bundle}`);
   return { pid: rec.pid };
@@ -61,7 +68,7 @@ async function createContainer(id: string, flags: CreateFlags, cmd: Command): Pr
 export function registerCreate(program: Command): void {
   createOptions(program.command('create').description('create a container').argument('<container-id>'))
     .action(async (id: string, _f: unknown, cmd: Command) => {
-      await createContainer(id, flagsOf(cmd), cmd);
+      await createContainer(await engineFor(cmd), id, flagsOf(cmd), cmd);
     });
 
   program
@@ -80,7 +87,7 @@ export function registerCreate(program: Command): void {
       const flags: RunFlags = { ...flagsOf(cmd), detach: cmd.opts().detach, keep: cmd.opts().keep };
       const { native } = await import('../../native/binding.js');
       const engine = await engineFor(cmd);
-      const { pid } = await createContainer(id, flags, cmd);
+      const { pid } = await createContainer(engine, id, flags, cmd, true);
       try {
         for (const w of await engine.start(id)) log(globals(cmd), 'warning', w);
       } catch (err) {
