@@ -23,7 +23,8 @@
         "native/src/fsops.cc",
         "native/src/seccomp.cc",
         "native/src/hooks.cc",
-        "native/src/sysctl.cc"
+        "native/src/sysctl.cc",
+        "native/src/userns.cc"
       ],
       "libraries": ["-lseccomp"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -30,6 +30,8 @@ export interface TsrunOptions {
   defaultNetwork?: string;
   /** The subnet of the default `bridge` network (default: the first free of 10.88.0.0/16, 10.89.0.0/16, ...). */
   defaultSubnet?: string;
+  /** Docker's userns-remap: default (the user "tsrun") or USER[:GROUP]; containers without --userns get its subordinate ids. */
+  usernsRemap?: string;
 }
 
 export const DEFAULT_ROOT = '/var/lib/tsrun';
@@ -78,6 +80,7 @@ export class Tsrun {
       volumes: this.volumes,
       networks: () => this.networks(),
       defaultNetwork: opts.defaultNetwork,
+      usernsRemap: opts.usernsRemap,
     });
   }
 

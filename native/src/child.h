@@ -25,6 +25,9 @@ bool s_eq(const char *a, const char *b);
 // One sendmsg of data with fd attached (SCM_RIGHTS); used by the child, the
 // launcher and the addon alike.
 ssize_t send_with_fd(int sock, const void *data, size_t len, int fd);
+// One recvmsg of exactly len bytes (EINTR retried); a passed fd lands in
+// *fd (O_CLOEXEC), else *fd is left alone. Returns the bytes read or -1.
+ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd);
 
 // Writes a whole buffer to a file opened at path (used for /proc knobs).
 int write_file(const char *path, const char *data);
@@ -33,6 +36,15 @@ int write_file(const char *path, const char *data);
 void child_join_namespaces(const container_config *c);    // netns.cc
 void child_loopback_up();                                  // netns.cc
 void child_prepare_rootfs(const container_config *c);     // mount.cc
+// User namespaces (userns.cc), called by child_prepare_rootfs: attach the
+// idmapped rootfs the parent sent (false: there is none), open the host
+// paths the mounts need, then become the namespace's root.
+bool child_userns_attach_rootfs(const container_config *c);
+// userns_late: unshares the new user namespace, waits for its maps, then
+// unshares the other new namespaces (CLONE_NEWPID: the caller forks next).
+void child_userns_unshare(const container_config *c);
+void child_userns_open_sources(const container_config *c);
+void child_userns_become_root(const container_config *c);
 void child_enter_rootfs(const container_config *c);       // mount.cc
 void child_mask_paths(const container_config *c);         // mount.cc
 void child_setup_console(const container_config *c);      // console.cc

@@ -100,3 +100,18 @@ ssize_t send_with_fd(int sock, const void *data, size_t len, int fd) {
   memcpy(CMSG_DATA(cm), &fd, sizeof(int));
   return sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
+
+ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd) {
+  struct iovec iov = {data, len};
+  char ctrl[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof ctrl;
+  ssize_t n;
+  do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(cm), sizeof(int));
+  return n;
+}

@@ -3,6 +3,7 @@
 // check types so a wrong call fails as a TypeError rather than a crash.
 #include "config_holder.h"
 
+#include <sched.h>
 #include <sys/stat.h>
 
 static std::string str(const Napi::Object &o, const char *k) {
@@ -53,6 +54,34 @@ static uint64_t capmask(const Napi::Object &caps, const char *k) {
 // beyond 2^63 means unlimited.
 static uint64_t rlim(double v) { return v < 0 || v >= 9.2e18 ? ~0ULL : (uint64_t)v; }
 
+// config.userns (NativeUserns) and the namespace list: see config.h.
+void ConfigHolder::load_userns(const Napi::Object &o) {
+  cfg.userns = (cfg.clone_flags & CLONE_NEWUSER) != 0;
+  for (const ns_join &j : joins)
+    if (j.flag == CLONE_NEWUSER) cfg.userns = true;
+  cfg.userns_late = cfg.userns && !cfg.exec_mode && !joins.empty();
+  Napi::Value u = o.Get("userns");
+  if (!u.IsObject()) return;
+  Napi::Object uo = u.As<Napi::Object>();
+  std::string s;
+  if (opt_str(uo, "uidMap", &s) && !s.empty()) cfg.uid_map = keep(s);
+  if (opt_str(uo, "gidMap", &s) && !s.empty()) cfg.gid_map = keep(s);
+  Napi::Value im = uo.Get("idmapRootfs");
+  if (!im.IsObject()) return;
+  Napi::Object io = im.As<Napi::Object>();
+  cfg.idmap_rootfs = true;
+  strings(io, "lower", store, idmap_lower);
+  cfg.idmap_lower = idmap_lower.data();
+  cfg.n_idmap_lower = idmap_lower.size();
+  if (cfg.n_idmap_lower) {
+    cfg.idmap_upper_base = keep(str(io, "upperBase"));
+    cfg.idmap_upper = keep(str(io, "upper"));
+    cfg.idmap_work = keep(str(io, "work"));
+  }
+  cfg.idmap_mounter_uid = (uid_t)num(io, "mounterUid");
+  cfg.idmap_mounter_gid = (gid_t)num(io, "mounterGid");
+}
+
 const char *ConfigHolder::keep(std::string s) {
   store.push_back(std::move(s));
   return store.back().c_str();
@@ -84,6 +113,7 @@ ConfigHolder::ConfigHolder(const Napi::Object &o) {
     ms.propagation = (unsigned long)num(e, "propagation");
     ms.remount_flags = (unsigned long)num(e, "remountFlags");
     ms.target_is_file = str(e, "targetKind") == "file";
+    ms.source_fd = -1;
     mounts.push_back(ms);
   }
   Napi::Array d = arr(o, "devices");
@@ -98,6 +128,7 @@ ConfigHolder::ConfigHolder(const Napi::Object &o) {
     ds.mode = (mode_t)num(e, "mode");
     ds.uid = (uid_t)num(e, "uid");
     ds.gid = (gid_t)num(e, "gid");
+    ds.host_fd = -1;
     devices.push_back(ds);
   }
   strings(o, "maskedPaths", store, masked);
@@ -142,6 +173,8 @@ ConfigHolder::ConfigHolder(const Napi::Object &o) {
   cfg.kill_on_parent_death = flag(o, "killOnParentDeath");
   cfg.exec_mode = flag(o, "execMode");
   cfg.exec_fifo_fd = -1;
+  cfg.rootfs_mount_fd = -1;
+  load_userns(o);
 
   Napi::Value sc = o.Get("sysctl");
   if (sc.IsArray()) {

@@ -15,6 +15,9 @@ struct mount_spec {
   unsigned long propagation;
   unsigned long remount_flags;
   bool target_is_file;
+  // In a user namespace: an O_PATH fd of the bind source, opened by the
+  // child before it becomes the namespace's root (userns.cc), or -1.
+  int source_fd;
 };
 
 struct device_spec {
@@ -24,6 +27,9 @@ struct device_spec {
   mode_t mode;
   uid_t uid;
   gid_t gid;
+  // In a user namespace (no mknod there): an O_PATH fd of the host's node
+  // at `path`, bind-mounted instead (userns.cc), or -1.
+  int host_fd;
 };
 
 struct rlimit_spec {
@@ -111,4 +117,35 @@ struct container_config {
   // `exec` into a running container: namespaces are joined, not made, so
   // the rootfs, hostname and loopback steps are skipped.
   bool exec_mode;
+  // User namespaces (userns.cc). `userns`: the process ends up in one, new
+  // (CLONE_NEWUSER in clone_flags) or joined (a CLONE_NEWUSER join, made
+  // first); the child becomes its root once it has opened every host path
+  // it needs. uid_map/gid_map ("ID HOSTID SIZE\n" lines, or NULL) are
+  // written by the parent to /proc/PID/{uid,gid}_map before SYNC_GO.
+  bool userns;
+  // A user namespace together with namespaces joined by path (not exec):
+  // clone makes no namespace; the child joins, then unshares the user
+  // namespace (SYNC_USERNS: the parent writes its maps), then the other
+  // new namespaces, so that it owns them (runc's order).
+  bool userns_late;
+  const char *uid_map;
+  const char *gid_map;
+  // The rootfs seen through an idmapped mount of the container's user
+  // namespace, built by the parent before SYNC_GO and passed with it.
+  // Without lower dirs, root.path itself (a tree on a filesystem that
+  // supports idmapped mounts); with them, a new overlay over idmapped
+  // layers: idmap_lower (top first), and upper/work relative to
+  // idmap_upper_base (they must share one mount). The overlay's mounter
+  // (its creator credentials) is idmap_mounter_uid/gid, a host id the
+  // namespace maps, so overlay's own work files map onto the disk.
+  bool idmap_rootfs;
+  const char *const *idmap_lower;
+  size_t n_idmap_lower;
+  const char *idmap_upper_base;
+  const char *idmap_upper;
+  const char *idmap_work;
+  uid_t idmap_mounter_uid;
+  gid_t idmap_mounter_gid;
+  // Child: the detached idmapped rootfs received with SYNC_GO, or -1.
+  int rootfs_mount_fd;
 };

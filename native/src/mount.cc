@@ -1,6 +1,8 @@
 // The container's filesystem view: mount propagation, the rootfs bind,
 // spec mounts resolved inside the rootfs, device nodes, pivot_root (with a
-// MS_MOVE + chroot fallback), masked and read-only paths.
+// MS_MOVE + chroot fallback), masked and read-only paths. What differs in
+// a user namespace (the idmapped rootfs, opened sources, bind-mounted
+// device nodes) is prepared in userns.cc.
 // Syscalls: mount, umount2, openat2, mkdirat, openat, mknodat, symlinkat,
 // fchownat, pivot_root, chroot, chdir, fchdir, statvfs.
 #include <errno.h>
@@ -95,20 +97,29 @@ static unsigned long kept_flags(const char *path) {
   return f;
 }
 
-static void do_spec_mount(int rootfd, const mount_spec *m) {
+static void do_spec_mount(int rootfd, const mount_spec *m, bool userns) {
   int fd = mkpath_in_root(rootfd, m->target, m->target_is_file);
   if (fd < 0) child_fail("mount", "openat2", m->target);
-  char p[64];
+  char p[64], src[64];
   fd_path(p, sizeof p, fd);
-  if (mount(m->source, p, m->fstype, m->flags, m->data) != 0) child_fail("mount", "mount", m->target);
+  // In a user namespace the source was opened before we became its root.
+  if (m->source_fd >= 0) fd_path(src, sizeof src, m->source_fd);
+  unsigned long remount = m->remount_flags;
+  if (mount(m->source_fd >= 0 ? src : m->source, p, m->fstype, m->flags, m->data) != 0) {
+    // sysfs needs a network namespace the user namespace owns; with the
+    // host's, bind the host's /sys (read-only when asked), as runc does.
+    bool sysfs = userns && errno == EPERM && m->fstype && s_eq(m->fstype, "sysfs");
+    if (!sysfs || mount("/sys", p, nullptr, MS_BIND | MS_REC, nullptr) != 0) child_fail("mount", "mount", m->target);
+    remount = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  }
   close(fd);
-  if (!m->remount_flags && !m->propagation) return;
+  if (m->source_fd >= 0) close(m->source_fd);
+  if (!remount && !m->propagation) return;
   // Reopen: the old fd names the covered directory, not the new mount.
   fd = open_in_root(rootfd, m->target);
   if (fd < 0) child_fail("mount", "openat2", m->target);
   fd_path(p, sizeof p, fd);
-  if (m->remount_flags &&
-      mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | m->remount_flags | kept_flags(p), nullptr) != 0)
+  if (remount && mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | remount | kept_flags(p), nullptr) != 0)
     child_fail("mount", "mount", m->target);
   if (m->propagation && mount(nullptr, p, nullptr, m->propagation, nullptr) != 0)
     child_fail("mount", "mount", m->target);
@@ -128,6 +139,20 @@ static void make_device(int rootfd, const device_spec *d) {
   if (parent < 0) child_fail("devices", "openat2", d->path);
   const char *name = slash + 1;
   unlinkat(parent, name, 0);
+  if (d->host_fd >= 0) {
+    // A user namespace may not mknod: bind the host's node (userns.cc
+    // opened it); its owner and mode are the host's, as in runc.
+    int target = mkpath_in_root(rootfd, d->path, true);
+    if (target < 0) child_fail("devices", "openat2", d->path);
+    char src[64], dst[64];
+    fd_path(src, sizeof src, d->host_fd);
+    fd_path(dst, sizeof dst, target);
+    if (mount(src, dst, nullptr, MS_BIND, nullptr) != 0) child_fail("devices", "mount", d->path);
+    close(target);
+    close(d->host_fd);
+    close(parent);
+    return;
+  }
   if (mknodat(parent, name, d->type | (d->mode & 07777), makedev(d->major, d->minor)) != 0)
     child_fail("devices", "mknod", d->path);
   if (fchownat(parent, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) != 0) child_fail("devices", "fchownat", d->path);
@@ -149,35 +174,41 @@ static void dev_symlinks(int rootfd) {
   close(dev);
 }
 
+// The rootfs mount, opened once: from the user namespace's root on, the
+// path may not be reachable (a 0700 state directory).
+static int g_rootfd = -1;
+
 void child_prepare_rootfs(const container_config *c) {
   // Nothing we mount may propagate back to the host.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) child_fail("rootfs", "mount", "/");
-  // pivot_root needs the new root to be a mount point.
-  if (mount(c->rootfs, c->rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0)
+  // pivot_root needs the new root to be a mount point: an idmapped rootfs
+  // is one, else bind the path onto itself.
+  if (!child_userns_attach_rootfs(c) && mount(c->rootfs, c->rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0)
     child_fail("rootfs", "mount", c->rootfs);
-  int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int rootfd = g_rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) child_fail("rootfs", "open", c->rootfs);
-  for (size_t i = 0; i < c->n_mounts; i++) do_spec_mount(rootfd, &c->mounts[i]);
+  child_userns_open_sources(c);
+  child_userns_become_root(c);
+  for (size_t i = 0; i < c->n_mounts; i++) do_spec_mount(rootfd, &c->mounts[i], c->userns);
   mode_t old = umask(0);
   for (size_t i = 0; i < c->n_devices; i++) make_device(rootfd, &c->devices[i]);
   umask(old);
   dev_symlinks(rootfd);
-  close(rootfd);
 }
 
 static void chroot_into(const char *rootfs) {
-  if (chdir(rootfs) != 0) child_fail("pivot_root", "chdir", rootfs);
-  if (mount(rootfs, "/", nullptr, MS_MOVE, nullptr) != 0) child_fail("pivot_root", "mount", rootfs);
+  if (fchdir(g_rootfd) != 0) child_fail("pivot_root", "fchdir", rootfs);
+  if (mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) child_fail("pivot_root", "mount", rootfs);
   if (chroot(".") != 0) child_fail("pivot_root", "chroot", rootfs);
   if (chdir("/") != 0) child_fail("pivot_root", "chdir", "/");
+  close(g_rootfd);
 }
 
 void child_enter_rootfs(const container_config *c) {
   if (c->no_pivot) return chroot_into(c->rootfs);
-  int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (oldroot < 0) child_fail("pivot_root", "open", "/");
-  int newroot = open(c->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (newroot < 0) child_fail("pivot_root", "open", c->rootfs);
+  int newroot = g_rootfd;
   if (fchdir(newroot) != 0) child_fail("pivot_root", "fchdir", c->rootfs);
   // pivot_root(".", ".") stacks the old root on top of the new one; we then
   // detach it so no path in the container leads back to the host.
@@ -185,7 +216,6 @@ void child_enter_rootfs(const container_config *c) {
     // EINVAL: the current root cannot be pivoted (initramfs / ramfs).
     if (errno != EINVAL) child_fail("pivot_root", "pivot_root", c->rootfs);
     close(oldroot);
-    close(newroot);
     return chroot_into(c->rootfs);
   }
   if (fchdir(oldroot) != 0) child_fail("pivot_root", "fchdir", "/");

@@ -2,7 +2,8 @@
 // thread) and the child's step sequence (runs between clone and execve and
 // is async-signal-safe: see child.h). The protocol is drawn in sync.h.
 // Syscalls: socketpair, clone, pthread_sigmask, sigaction, prctl, sethostname,
-// send/recvmsg, poll, waitpid, kill, open, write (cgroup.procs).
+// send/recvmsg, poll, waitpid, kill, open, write (cgroup.procs). A user
+// namespace's maps and idmapped rootfs: userns.cc.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,11 +26,14 @@
 #include "monitor_launch.h"
 #include "spawn.h"
 #include "sync.h"
+#include "userns.h"
 
 // How long the parent waits for the child to reach execve.
 static const int kSetupTimeoutMs = 60000;
 
 unsigned long clone_flags_at_clone(const container_config *c) {
+  // userns_late: every namespace is made by unshare after the joins (userns.cc).
+  if (c->userns_late) return 0;
   return (unsigned long)c->clone_flags & ~(unsigned long)CLONE_NEWCGROUP;
 }
 
@@ -39,9 +43,10 @@ static bool joins_pid_namespace(const container_config *c) {
   return false;
 }
 
-// setns(CLONE_NEWPID) only moves our future children, so fork once more
-// (as runc's nsexec does). CLONE_PARENT makes the new process our parent's
-// child, so the addon can wait for it; we report its pid and leave.
+// setns(CLONE_NEWPID) and unshare(CLONE_NEWPID) only move our future
+// children, so fork once more (as runc's nsexec does). CLONE_PARENT makes
+// the new process our parent's child, so the addon can wait for it; we
+// report its pid and leave.
 static void fork_into_pid_namespace(const container_config *c) {
   pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) child_fail("namespaces", "clone", nullptr);
@@ -83,19 +88,32 @@ void child_sync_hooks(const container_config *c) {
   if (c->kill_on_parent_death) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
   sync_msg go;
-  ssize_t n;
-  do { n = recv(sync_fd, &go, sizeof go, 0); } while (n < 0 && errno == EINTR);
+  int rootfs_fd = -1;  // an idmapped rootfs comes with GO (userns.cc)
+  ssize_t n = recv_with_fd(sync_fd, &go, sizeof go, &rootfs_fd);
   if (n != (ssize_t)sizeof go || go.type != SYNC_GO) _exit(1);  // parent went away
   // Our copy of the config; only the host pid (for hooks' state) is new.
   const_cast<container_config *>(c)->host_pid = go.value[0];
+  const_cast<container_config *>(c)->rootfs_mount_fd = rootfs_fd;
 
   // Only now, inside its cgroup (the parent wrote cgroup.procs before GO),
   // may the process take a cgroup namespace: its root is the cgroup the
   // process is in when it unshares, as in runc.
-  if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) child_fail("namespaces", "unshare", "cgroup");
-  if (c->init) child_init_disguise();
-  child_join_namespaces(c);
-  if (joins_pid_namespace(c)) fork_into_pid_namespace(c);
+  if (c->userns_late) {
+    // runc's order: join by path with the caller's privileges, then a new
+    // user namespace, then the namespaces it is to own (userns.cc).
+    if (c->init) child_init_disguise();
+    child_join_namespaces(c);
+    if (joins_pid_namespace(c)) fork_into_pid_namespace(c);
+    child_userns_unshare(c);
+    if (c->clone_flags & CLONE_NEWPID) fork_into_pid_namespace(c);
+  } else {
+    if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0) child_fail("namespaces", "unshare", "cgroup");
+    if (c->init) child_init_disguise();
+    child_join_namespaces(c);
+    if (joins_pid_namespace(c)) fork_into_pid_namespace(c);
+  }
+  // exec opens no host path: it may become the user namespace's root now.
+  if (c->exec_mode) child_userns_become_root(c);
   if (!c->exec_mode) {
     if (c->clone_flags & CLONE_NEWNET) child_loopback_up();
     if ((c->clone_flags & CLONE_NEWUTS) && c->hostname && sethostname(c->hostname, s_len(c->hostname)) != 0)
@@ -200,6 +218,12 @@ static int read_frames(int fd, const container_config *c, pid_t *pid, bool until
     switch (m.type) {
       case SYNC_ERROR: *err = m; return -1;
       case SYNC_CREATED: return 0;
+      case SYNC_USERNS:
+        if (userns_parent_late(fd, c, *pid, err) != 0) {
+          kill(*pid, SIGKILL);
+          return -1;
+        }
+        break;
       case SYNC_HOOKS:
         if (parent_hooks(fd, c, *pid, err) != 0) {
           kill(*pid, SIGKILL);
@@ -300,7 +324,9 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (fifo >= 0) close(fifo);
 
   int pty_fd = -1;
+  int rootfs_fd = -1;
   if (rc == 0) write_cgroup_procs(opts.cgroup_procs, pid, &err);
+  if (rc == 0 && !err.err && c->userns && !c->userns_late) userns_parent_setup(c, pid, &rootfs_fd, &err);
   if (rc == 0 && err.err) {
     kill(pid, SIGKILL);
     rc = -1;
@@ -309,7 +335,9 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
     sync_msg go = {};
     go.type = SYNC_GO;
     go.value[0] = pid;
-    if (send(sp[0], &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
+    ssize_t sent = rootfs_fd >= 0 ? send_with_fd(sp[0], &go, sizeof go, rootfs_fd) : send(sp[0], &go, sizeof go, MSG_NOSIGNAL);
+    if (rootfs_fd >= 0) close(rootfs_fd);
+    if (sent != (ssize_t)sizeof go) {
       set_error(&err, errno, "setup", "send");
       rc = -1;
     } else {

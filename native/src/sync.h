@@ -5,8 +5,17 @@
 //   parent (Node, addon)                      child (container init)
 //   ---------------------------------------------------------------------
 //   clone(CLONE_NEW*) ────────────────────►   blocks reading the socket
-//   [host-side set-up: cgroups, veth]
-//   SYNC_GO {value[0]=host pid} ──────────►   setns, mounts
+//   [host-side set-up: cgroups, veth;
+//    a new user namespace's uid_map and
+//    gid_map; an idmapped rootfs]
+//   SYNC_GO {value[0]=host pid} ──────────►   setns (a user namespace
+//     (+ SCM_RIGHTS: the idmapped rootfs)     first), mounts
+//                  ◄──────────────────────    SYNC_USERNS (userns_late:
+//                                             joins done, user namespace
+//                                             unshared)
+//   [its uid_map, gid_map, idmapped rootfs]
+//   SYNC_USERNS_DONE ─────────────────────►   unshare the other new
+//     (+ SCM_RIGHTS: the idmapped rootfs)     namespaces
 //                  ◄──────────────────────    SYNC_HOOKS (only with
 //                                             createRuntime/prestart hooks)
 //   [createRuntime hooks]
@@ -41,6 +50,8 @@ enum sync_type : uint32_t {
   SYNC_CREATED = 5,
   SYNC_HOOKS = 6,       // child → parent: mounts done, run createRuntime hooks
   SYNC_HOOKS_DONE = 7,  // parent → child: they succeeded; go on
+  SYNC_USERNS = 8,      // child → parent: a new user namespace awaits its maps
+  SYNC_USERNS_DONE = 9, // parent → child: maps written (+ the idmapped rootfs)
 };
 
 struct sync_msg {

@@ -16,7 +16,7 @@ export function authFiles(): string[] {
 
 export async function tsrunFor(cmd: Command) {
   const { Tsrun } = await import('../tsrun.js');
-  const { root, runroot, registryMirror, insecureRegistry, defaultNetwork, defaultSubnet } = globalOptions(cmd);
+  const { root, runroot, registryMirror, insecureRegistry, defaultNetwork, defaultSubnet, usernsRemap } = globalOptions(cmd);
   return new Tsrun({
     root,
     runroot,
@@ -26,6 +26,7 @@ export async function tsrunFor(cmd: Command) {
     authFiles: authFiles(),
     defaultNetwork,
     defaultSubnet,
+    usernsRemap,
   });
 }
 

@@ -13,6 +13,7 @@ export interface GlobalFlags {
   insecureRegistry?: string[];
   defaultNetwork?: string;
   defaultSubnet?: string;
+  usernsRemap?: string;
 }
 
 /** The global options, wherever on the command line they were given. */

@@ -29,6 +29,9 @@ export interface ContainerFlags extends ResourceFlags, NetworkFlags, Confinement
   tmpfs?: string[];
   volumesFrom?: string[];
   cgroupParent?: string;
+  userns?: string;
+  uidmap?: string[];
+  gidmap?: string[];
 }
 
 export function addContainerOptions(cmd: Command): Command {
@@ -86,6 +89,9 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--ipc <mode>', 'IPC namespace: private (default), shareable, host, none, or container:NAME')
     .option('--pid <mode>', 'PID namespace: host, or container:NAME')
     .option('--uts <mode>', "UTS namespace: host (the host's name)")
+    .option('--userns <mode>', 'user namespace: host (default) or auto[:size=N] (ids from the subordinate ids of the user "tsrun")')
+    .option('--uidmap <container:host:size>', 'run in a user namespace mapping these container uids to host uids (repeatable)', collect)
+    .option('--gidmap <container:host:size>', 'run in a user namespace mapping these container gids to host gids (repeatable)', collect)
     .helpOption('--help', 'display help for command')
     .passThroughOptions();
 }
@@ -123,6 +129,11 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     sysctl: flags.sysctl, groupAdd: flags.groupAdd, oomScoreAdj: flags.oomScoreAdj, cgroupns: flags.cgroupns,
     ipc: flags.ipc, pid: flags.pid, uts: flags.uts,
   }, { cwd: process.cwd() });
+  // Checked before anything is pulled or created; the ids are allocated by create.
+  const { parseUsernsMode, parseIdMapFlag } = await import('../spec/userns.js');
+  parseUsernsMode(flags.userns);
+  flags.uidmap?.forEach((v) => parseIdMapFlag(v, '--uidmap'));
+  flags.gidmap?.forEach((v) => parseIdMapFlag(v, '--gidmap'));
   const out = process.stdout;
   const { pullReporter } = await import('./pull-progress.js');
   return {
@@ -155,6 +166,7 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     networkAlias: flags.networkAlias,
     resources,
     confinement,
+    userns: { userns: flags.userns, uidmap: flags.uidmap, gidmap: flags.gidmap },
     limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
   };
 }

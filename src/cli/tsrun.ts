@@ -45,6 +45,7 @@ const program = new Command('tsrun')
   .option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; env TSRUN_INSECURE_REGISTRIES)', collect)
   .option('--default-network <name>', 'network of containers run without --network (env TSRUN_DEFAULT_NETWORK)', process.env.TSRUN_DEFAULT_NETWORK || 'bridge')
   .option('--default-subnet <cidr>', 'subnet of the default bridge network (env TSRUN_DEFAULT_SUBNET; default: a free /16 from 10.88.0.0 on)', process.env.TSRUN_DEFAULT_SUBNET || undefined)
+  .option('--userns-remap <default|user[:group]>', "Docker's userns-remap: containers run without --userns get this user's subordinate ids (env TSRUN_USERNS_REMAP)", process.env.TSRUN_USERNS_REMAP || undefined)
   .enablePositionalOptions()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -9,10 +9,11 @@
 // mount namespace copies it at clone time) and stays mounted until the
 // container is removed, or is mounted again on start after a reboot.
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
 import { MNT_DETACH } from '../native/constants.js';
+import type { RootfsLayers } from '../runtime/native-userns.js';
 import type { LayerStore } from './store/layers.js';
 
 // The kernel copies mount options into one page.
@@ -58,6 +59,20 @@ export class ContainerRootfs {
       throw err;
     }
     return p.merged;
+  }
+
+  /**
+   * The container's overlay, for a rootfs rebuilt from idmapped layers in
+   * a user namespace (runtime/native-userns.ts): the lower dirs as
+   * absolute paths, top first, the upper dir, and a work dir of its own
+   * (the host's mount of this overlay keeps using `work`).
+   */
+  async overlayLayers(id: string): Promise<RootfsLayers> {
+    const p = this.paths(id);
+    const lower = await readFile(join(p.base, 'lower'), 'utf8').catch((cause) => {
+      throw new TsrunError('INVALID_STATE', `container ${id} has no root filesystem record`, { cause });
+    });
+    return { lower: lower.split(':').map((l) => resolve(this.layers.dir, l)), upper: p.upper, work: join(p.base, 'idmap-work') };
   }
 
   async isMounted(id: string): Promise<boolean> {

@@ -78,6 +78,29 @@ export interface NativeContainerConfig {
   hooks?: { createRuntime: NativeHook[]; createContainer: NativeHook[]; startContainer: NativeHook[] };
   /** With hooks: the state JSON per phase without its opening '{' (the pid is put in front natively). */
   hookState?: { creating: string; created: string };
+  /** A new user namespace's maps and rootfs (src/runtime/native-userns.ts); null or absent without one, or when it is joined. */
+  userns?: NativeUserns | null;
+}
+
+/** What the parent does for a user namespace between clone and SYNC_GO (native/src/userns.cc). */
+export interface NativeUserns {
+  /** /proc/PID/uid_map content ("ID HOSTID SIZE" lines) for a new namespace; '' writes none. */
+  uidMap: string;
+  gidMap: string;
+  /** Present the rootfs through an idmapped mount of the namespace; null: as it is on disk (runc's behaviour). */
+  idmapRootfs: NativeIdmapRootfs | null;
+}
+
+export interface NativeIdmapRootfs {
+  /** Overlay lower dirs, top first, to rebuild the rootfs from idmapped layers; empty: idmap rootfs itself (recursively). */
+  lower: string[];
+  /** With lower dirs: the directory holding upper and work (one idmapped mount), and their names in it. */
+  upperBase: string;
+  upper: string;
+  work: string;
+  /** Host ids the namespace maps, used as the overlay's creator credentials. */
+  mounterUid: number;
+  mounterGid: number;
 }
 
 export interface SpawnOptions {

@@ -11,6 +11,7 @@ import type { CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
 import { buildSpec, type RunOptions } from '../spec/build.js';
+import { applyUserns, releaseUserns, type UsernsOptions } from '../spec/userns.js';
 import { joinNamespaces, type NamespaceJoins } from '../spec/namespaces.js';
 import type { Confinement } from '../spec/security.js';
 import { checkSysctlNamespaces, type SysctlNamespace } from '../spec/sysctl.js';
@@ -62,6 +63,8 @@ export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image' | 'ne
   /** -v, --mount, --tmpfs (volume/flags.ts parses them). */
   mounts?: MountSpec[];
   volumesFrom?: VolumesFromSpec[];
+  /** --userns, --uidmap, --gidmap (spec/userns.ts). */
+  userns?: UsernsOptions;
 }
 
 export interface ContainersDeps {
@@ -82,6 +85,8 @@ export interface ContainersDeps {
   networks?: () => Promise<Networks>;
   /** The network of a container made without --network (default `bridge`). */
   defaultNetwork?: string;
+  /** Docker's --userns-remap (default|USER[:GROUP]) for containers created without --userns or maps. */
+  usernsRemap?: string;
 }
 
 // An exit the monitor could not record: Docker reports such a container as
@@ -149,6 +154,11 @@ export class Containers {
       { id, hostEnv: this.deps.hostEnv },
     );
     if (req.cgroupParent) spec.linux = { ...spec.linux, cgroupsPath: `${req.cgroupParent.replace(/\/+$/, '')}/${id}` };
+    const userns = await applyUserns(spec, req.userns ?? {}, {
+      root: this.deps.root, id, locker: fileLocker(this.deps.native), hostEnv: this.deps.hostEnv, remap: this.deps.usernsRemap,
+      rootfsLayers: image ? await this.images().rootfs.overlayLayers(id) : undefined,
+      isLive: (other) => this.deps.store.read(other).then(() => true, () => false),
+    });
     const { StopSignal: stopSignal, Labels: labels } = image?.config.config ?? {};
     const request: ContainerRequest = {
       image: req.image ?? rootfs,
@@ -163,7 +173,10 @@ export class Containers {
       ...(confinement ? { confinement: confinement.hostConfig } : {}),
       network,
     };
-    const mounts = await this.prepareMounts(req, rootfs, Object.keys(image?.config.config?.Volumes ?? {}));
+    const mounts = await this.prepareMounts(req, rootfs, Object.keys(image?.config.config?.Volumes ?? {})).catch(async (err) => {
+      if (userns) await releaseUserns(this.deps.root, id, fileLocker(this.deps.native));
+      throw err;
+    });
     applyMounts(spec, mounts.oci);
     if (mounts.records.length) request.mounts = mounts.records;
     if (mounts.binds.length) request.binds = mounts.binds;
@@ -173,6 +186,7 @@ export class Containers {
       return state;
     } catch (err) {
       await mounts.rollback();
+      if (userns) await releaseUserns(this.deps.root, id, fileLocker(this.deps.native));
       throw err;
     }
   }
@@ -527,6 +541,7 @@ export class Containers {
     if (net?.networks) await this.leaveNetworks(id, net);
     if (v.record.request?.imageId) await this.images().rootfs.remove(id);
     await this.deps.store.remove(v.record);
+    if (v.spec.linux?.uidMappings) await releaseUserns(this.deps.root, id, fileLocker(this.deps.native));
     // `rm -v` and `run --rm` (Docker's AutoRemove) take the anonymous volumes along, unless another container uses one.
     if (removeVolumes || v.record.request?.autoRemove) {
       for (const m of v.record.request?.mounts ?? []) {

@@ -116,10 +116,11 @@ export interface EngineDeps {
   seccompCacheDir?: string;
 }
 
-// Namespaces `exec` joins; mount last, since the /proc paths of the others
-// are host paths that the container's mount namespace cannot see.
+// Namespaces `exec` joins; user first (it owns the others), mount last,
+// since the /proc paths of the others are host paths that the container's
+// mount namespace cannot see.
 const EXEC_NAMESPACES: Array<[string, keyof typeof CLONE_FLAGS]> = [
-  ['ipc', 'ipc'], ['uts', 'uts'], ['net', 'network'], ['pid', 'pid'], ['cgroup', 'cgroup'], ['mnt', 'mount'],
+  ['user', 'user'], ['ipc', 'ipc'], ['uts', 'uts'], ['net', 'network'], ['pid', 'pid'], ['cgroup', 'cgroup'], ['mnt', 'mount'],
 ];
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -185,6 +186,9 @@ export class Engine {
     Object.assign(config, nativeHooks(spec.hooks, { id, bundle, annotations: spec.annotations }));
     if (spec.linux?.seccomp) config.seccomp = await compileSeccomp(this.deps.native, spec.linux.seccomp, this.seccompCache());
     await resolveMountTargets(config);
+    // The idmapped overlay's own work dir (the host's overlay keeps its own).
+    const idmap = config.userns?.idmapRootfs;
+    if (idmap?.lower.length) await mkdir(join(idmap.upperBase, idmap.work), { recursive: true, mode: 0o700 });
     const cgroupPath = resolveCgroupPath(spec.linux?.cgroupsPath, id, this.deps.cgroupParent);
 
     await mkdir(this.deps.stateDir, { recursive: true, mode: 0o711 });
@@ -466,6 +470,7 @@ export class Engine {
     config.execMode = true;
     if (spec.linux?.seccomp) config.seccomp = await compileSeccomp(this.deps.native, spec.linux.seccomp, this.seccompCache());
     config.cloneFlags = 0;
+    config.userns = null;
     config.mounts = [];
     config.devices = [];
     config.init = false;

@@ -2,6 +2,7 @@
 // Exec failures keep Docker's wording and decide the 126/127 exit codes.
 import { NativeSystemError, TsrunError } from '../errors.js';
 import { hookErrorText } from './hooks.js';
+import { idmapError } from './native-userns.js';
 
 export function setupError(err: unknown, args: string[]): unknown {
   if (!(err instanceof NativeSystemError)) return err;
@@ -14,6 +15,7 @@ export function setupError(err: unknown, args: string[]): unknown {
     const what = err.code === 'EACCES' ? 'permission denied' : err.message.replace(/^.*: /, '').toLowerCase();
     return new TsrunError('COMMAND_NOT_EXECUTABLE', `exec: "${cmd}": ${what}`, { cause: err });
   }
+  if (err.step === 'idmap') return idmapError(err);
   if (err.step === 'hooks') {
     return new TsrunError('CONTAINER_SETUP_FAILED', `error running ${err.syscall} hook: ${hookErrorText(err)}`, { cause: err });
   }

@@ -8,6 +8,7 @@ import { CAPABILITIES, CLONE_FLAGS, MS, RLIMITS } from '../native/constants.js';
 import type { NativeContainerConfig, NativeDevice, NativeMount } from '../native/types.js';
 import { INIT_ANNOTATION } from '../spec/build.js';
 import type { OciMount, OciSpec } from '../spec/oci.js';
+import { nativeUserns } from './native-userns.js';
 
 /** The devices every container gets, as runc and Docker create them. */
 export const DEFAULT_DEVICES: NativeDevice[] = [
@@ -98,14 +99,22 @@ export function toNativeConfig(
 ): NativeContainerConfig {
   let cloneFlags = 0;
   const joinNamespaces: Array<{ flag: number; path: string }> = [];
+  const joined: string[] = [];
   for (const ns of spec.linux?.namespaces ?? []) {
     const flag = Object.hasOwn(CLONE_FLAGS, ns.type) ? CLONE_FLAGS[ns.type] : undefined;
-    if (flag === undefined || ns.type === 'user' || ns.type === 'time') {
+    if (flag === undefined || ns.type === 'time') {
       throw new TsrunError('UNSUPPORTED', `namespace type ${JSON.stringify(ns.type)} is not supported yet`);
     }
-    if (ns.path) joinNamespaces.push({ flag, path: ns.path });
-    else cloneFlags |= flag;
+    // A user namespace is joined first: it decides what the other joins may do.
+    if (!ns.path) {
+      cloneFlags |= flag;
+      continue;
+    }
+    if (ns.type === 'user') joinNamespaces.unshift({ flag, path: ns.path });
+    else joinNamespaces.push({ flag, path: ns.path });
+    joined.push(ns.type);
   }
+  const userns = nativeUserns(spec, (cloneFlags & CLONE_FLAGS.user) !== 0, joined);
   if (!(cloneFlags & CLONE_FLAGS.mount)) {
     throw new TsrunError('UNSUPPORTED', 'a mount namespace is required: tsrun never changes the host mount table');
   }
@@ -156,5 +165,6 @@ export function toNativeConfig(
     // --init travels in the spec, so a bundle written to disk keeps it.
     init: spec.annotations?.[INIT_ANNOTATION] === 'true',
     killOnParentDeath: !!opts.killOnParentDeath,
+    userns,
   };
 }

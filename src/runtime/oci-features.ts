@@ -47,8 +47,8 @@ export const MOUNT_OPTIONS: readonly string[] = Object.freeze([
   'suid', 'sync', 'unbindable',
 ]);
 
-// Namespaces the native side can create or join (user and time not yet).
-const NAMESPACES = Object.keys(CLONE_FLAGS).filter((n) => n !== 'user' && n !== 'time').sort();
+// Namespaces the native side can create or join (time not yet).
+const NAMESPACES = Object.keys(CLONE_FLAGS).filter((n) => n !== 'time').sort();
 
 export function features(info: { version: string; commit: string }): OciFeatures {
   return {

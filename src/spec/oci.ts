@@ -64,6 +64,13 @@ export interface LinuxMemory {
   limit?: number;
   reservation?: number;
   swap?: number;
+  /** Kernel memory limits: no kernel since 6.x has them; ignored, as runc ignores them. */
+  kernel?: number;
+  kernelTCP?: number;
+  /** 0-100 (cgroup v1 memory.swappiness); -1 or absent leaves the kernel's value. */
+  swappiness?: number;
+  /** cgroup v1 memory.oom_control: the OOM killer leaves the cgroup alone. */
+  disableOOMKiller?: boolean;
 }
 
 export interface LinuxCpu {
@@ -74,6 +81,9 @@ export interface LinuxCpu {
   /** cpuset list, e.g. "0-1,3". */
   cpus?: string;
   mems?: string;
+  /** Realtime scheduler budget (µs); tsrun cannot set these. */
+  realtimeRuntime?: number;
+  realtimePeriod?: number;
 }
 
 export interface LinuxPids {
@@ -89,6 +99,8 @@ export interface LinuxThrottleDevice {
 }
 
 export interface LinuxBlockIO {
+  /** Proportional weight (10-1000); tsrun cannot set it. */
+  weight?: number;
   throttleReadBpsDevice?: LinuxThrottleDevice[];
   throttleWriteBpsDevice?: LinuxThrottleDevice[];
 }
@@ -99,6 +111,8 @@ export interface LinuxResources {
   cpu?: LinuxCpu;
   pids?: LinuxPids;
   blockIO?: LinuxBlockIO;
+  /** cgroup v2 file → value, written as given (tsrun does not write these). */
+  unified?: Record<string, string>;
 }
 
 /** One argument condition of a seccomp rule (runtime-spec config-linux.md). */

@@ -29,7 +29,7 @@ describe('oci-features', () => {
   it('features: runc shape, seccomp and every hook phase, no systemd', () => {
     const f = features({ version: '0.1.0', commit: 'abc' });
     expect(f.ociVersionMax).toBe('1.2.0');
-    expect(f.linux.namespaces).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
+    expect(f.linux.namespaces).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
     expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false });
     expect(f.linux.seccomp).toMatchObject({ enabled: true, actions: expect.arrayContaining(['SCMP_ACT_ERRNO', 'SCMP_ACT_KILL_PROCESS']) });
     expect(f.linux.seccomp.actions).not.toContain('SCMP_ACT_NOTIFY');

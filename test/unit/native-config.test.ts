@@ -230,11 +230,18 @@ describe('toNativeConfig: namespaces', () => {
     ]);
   });
 
-  it.each(['user', 'time'] as const)('refuses a %s namespace as UNSUPPORTED', (type) => {
-    const spec = minimalSpec({ linux: { namespaces: [{ type: 'mount' }, { type }] } });
+  it('refuses a time namespace as UNSUPPORTED', () => {
+    const spec = minimalSpec({ linux: { namespaces: [{ type: 'mount' }, { type: 'time' }] } });
     const err = thrown(() => toNativeConfig(spec, { stdio: STDIO }));
     expect(err.code).toBe('UNSUPPORTED');
-    expect(err.message).toContain(type);
+    expect(err.message).toContain('time');
+  });
+
+  it('refuses a user namespace without mappings (test/unit/spec-userns.test.ts has the rest)', () => {
+    const spec = minimalSpec({ linux: { namespaces: [{ type: 'mount' }, { type: 'user' }] } });
+    const err = thrown(() => toNativeConfig(spec, { stdio: STDIO }));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toBe('user namespaces enabled, but no uid mappings found (linux.uidMappings)');
   });
 
   it('refuses an unknown namespace type as UNSUPPORTED', () => {
