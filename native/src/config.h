@@ -128,6 +128,9 @@ struct container_config {
   // namespace (SYNC_USERNS: the parent writes its maps), then the other
   // new namespaces, so that it owns them (runc's order).
   bool userns_late;
+  // The monitor's launcher entered the pid namespace to join before it
+  // cloned us: we are born in it, so the join and its fork are skipped.
+  bool pid_ns_entered;
   const char *uid_map;
   const char *gid_map;
   // The rootfs seen through an idmapped mount of the container's user

@@ -4,11 +4,12 @@
 // process), starts its own session, clones the container so the monitor
 // is its parent and can wait for it, and execs the monitor binary with the
 // container's stdio pipes on fixed fds. Protocol: monitor_protocol.h.
-// Syscalls: pipe2, socketpair, clone, setsid, fcntl(F_DUPFD), dup2,
+// Syscalls: pipe2, socketpair, clone, setns, setsid, fcntl(F_DUPFD), dup2,
 // close_range, execve, sendmsg, kill, waitpid.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,23 @@ struct launch_fds {
   }
   if (mid > 0) _exit(0);  // the addon reaps us; the monitor is adopted by init
 
+  // A pid namespace to join (--pid container:X) is entered here, so the
+  // container is born in it as the monitor's own child: joining it in the
+  // child would need another fork, whose process the monitor could not wait
+  // for. setns(CLONE_NEWPID) moves only our future children; the monitor
+  // itself stays where it is.
+  if (!c->userns_late) {
+    for (size_t i = 0; i < c->n_joins; i++) {
+      if (c->joins[i].flag != CLONE_NEWPID) continue;
+      int fd = open(c->joins[i].path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWPID) != 0) {
+        send_frame(f.ctl, MON_ERROR, errno, "setns");
+        _exit(1);
+      }
+      close(fd);
+      const_cast<container_config *>(c)->pid_ns_entered = true;
+    }
+  }
   pid_t cpid = (pid_t)syscall(SYS_clone, clone_flags_at_clone(c) | SIGCHLD, 0, 0, 0, 0);
   if (cpid == 0) {
     close(f.ctl);

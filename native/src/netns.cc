@@ -19,6 +19,8 @@ void child_join_namespaces(const container_config *c) {
   size_t n = c->n_joins;
   if (n > 16) child_fail_errno(E2BIG, "namespaces", "setns", nullptr);
   for (size_t i = 0; i < n; i++) {
+    fds[i] = -1;
+    if (c->pid_ns_entered && c->joins[i].flag == CLONE_NEWPID) continue;
     fds[i] = open(c->joins[i].path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) child_fail("namespaces", "open", c->joins[i].path);
   }

@@ -38,6 +38,7 @@ unsigned long clone_flags_at_clone(const container_config *c) {
 }
 
 static bool joins_pid_namespace(const container_config *c) {
+  if (c->pid_ns_entered) return false;
   for (size_t i = 0; i < c->n_joins; i++)
     if (c->joins[i].flag == CLONE_NEWPID) return true;
   return false;

@@ -186,17 +186,20 @@ describe.skipIf(skip)('confinement flags', () => {
     }
   });
 
-  // Known bug outside this file: the monitor waits for the process that
-  // forks into the joined PID namespace (native/src/spawn.cc
-  // fork_into_pid_namespace), which exits at once, so the container looks
-  // exited with 0 and its later output is lost. Drop `.fails` once the
-  // monitor follows the SYNC_PID it is sent.
-  it.fails('--pid container:NAME sees that container\'s processes', async () => {
+  // The container is born in the joined PID namespace as its monitor's
+  // child, so its exit code and output are its own (also detached, below).
+  it('--pid container:NAME sees that container\'s processes, and keeps its own exit code and output', async () => {
     const d = await sb.tsrun(['run', '-d', '--name', 'pid-donor', '--rootfs', busybox(), 'sleep', '60']);
     expect(d.exitCode).toBe(0);
     try {
-      const r = await sb.run(['--pid', 'container:pid-donor', 'sh', '-c', 'sleep 0.2; cat /proc/1/cmdline; echo; echo done']);
+      const r = await sb.run(['--pid', 'container:pid-donor', 'sh', '-c', 'sleep 0.2; cat /proc/1/cmdline; echo; echo done; exit 3']);
       expect(r.stdout).toBe('sleep\u000060\u0000\ndone');
+      expect(r.exitCode).toBe(3);
+      const bg = await sb.tsrun(['run', '-d', '--pid', 'container:pid-donor', '--rootfs', busybox(), 'sh', '-c', 'sleep 0.3; echo later; exit 4']);
+      const id = String(bg.stdout).trim();
+      expect(String((await sb.tsrun(['wait', id])).stdout).trim()).toBe('4');
+      expect(String((await sb.tsrun(['logs', id])).stdout)).toBe('later');
+      await sb.tsrun(['rm', id]);
     } finally {
       await sb.tsrun(['rm', '-f', 'pid-donor']);
     }
