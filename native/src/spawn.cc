@@ -129,15 +129,18 @@ void child_sync_hooks(const container_config *c) {
   child_setup_console(c);
   child_setup_stdio(c);
   child_set_process_limits(c);
-  child_wait_start(c);
   // Without no_new_privs the kernel takes a filter only from a process
   // holding CAP_SYS_ADMIN, so it goes on before the capabilities are
-  // dropped (as in runc); with it, as close to execve as possible.
+  // dropped (as in runc); with it, after them.
   if (!c->no_new_privs) child_seccomp(c);
   child_bounding_set(c);
   child_switch_user(c);
   child_capabilities(c);
   if (c->no_new_privs) child_seccomp(c);
+  // Everything that can fail is done before the wait for `start`, so
+  // `create` reports it (as runc does); after it, only the startContainer
+  // hooks and execve remain.
+  child_wait_start(c);
   if (!c->exec_mode) child_run_hooks(c, &c->start_container, c->state_created, "startContainer");
   child_close_fds();
   if (c->init) child_run_init(c);
