@@ -46,6 +46,7 @@ void child_userns_unshare(const container_config *c);
 void child_userns_open_sources(const container_config *c);
 void child_userns_become_root(const container_config *c);
 void child_enter_rootfs(const container_config *c);       // mount.cc
+void chroot_in_place(const char *rootfs, int dirfd);       // mount.cc
 void child_mask_paths(const container_config *c);         // mount.cc
 void child_setup_console(const container_config *c);      // console.cc
 void child_setup_stdio(const container_config *c);        // console.cc

@@ -93,6 +93,8 @@ ConfigHolder::ConfigHolder(const Napi::Object &o) {
   cfg.rootfs = keep(str(o, "rootfs"));
   cfg.readonly_root = flag(o, "readonlyRoot");
   cfg.no_pivot = flag(o, "noPivot");
+  cfg.host_mount_ns = flag(o, "hostMountNs");
+  cfg.exec_chroot = opt_str(o, "execChroot", &s) ? keep(s) : nullptr;
   cfg.clone_flags = (int)num(o, "cloneFlags");
   cfg.hostname = opt_str(o, "hostname", &s) ? keep(s) : nullptr;
 

@@ -63,6 +63,12 @@ struct container_config {
   const char *rootfs;
   bool readonly_root;
   bool no_pivot;
+  // No mount namespace of its own (runc allows it): the rootfs and its
+  // mounts live in the host's table (the engine unmounts them at delete),
+  // nothing may propagate from them, and the container is chrooted.
+  bool host_mount_ns;
+  // exec into such a container: chroot here after joining (else NULL).
+  const char *exec_chroot;
   int clone_flags;
   const ns_join *joins;
   size_t n_joins;

@@ -180,10 +180,14 @@ static int g_rootfd = -1;
 
 void child_prepare_rootfs(const container_config *c) {
   // Nothing we mount may propagate back to the host.
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) child_fail("rootfs", "mount", "/");
+  if (!c->host_mount_ns && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) child_fail("rootfs", "mount", "/");
   // pivot_root needs the new root to be a mount point: an idmapped rootfs
   // is one, else bind the path onto itself.
   if (!child_userns_attach_rootfs(c) && mount(c->rootfs, c->rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    child_fail("rootfs", "mount", c->rootfs);
+  // In the host's namespace only the rootfs's own tree changes: private, so
+  // none of the mounts made below it reaches the host's other mounts.
+  if (c->host_mount_ns && mount(nullptr, c->rootfs, nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     child_fail("rootfs", "mount", c->rootfs);
   int rootfd = g_rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) child_fail("rootfs", "open", c->rootfs);
@@ -204,7 +208,20 @@ static void chroot_into(const char *rootfs) {
   close(g_rootfd);
 }
 
+// chroot without moving the rootfs mount: in the host's mount namespace
+// MS_MOVE onto "/" would replace the host's root.
+void chroot_in_place(const char *rootfs, int dirfd) {
+  if ((dirfd >= 0 ? fchdir(dirfd) : chdir(rootfs)) != 0) child_fail("chroot", "chdir", rootfs);
+  if (chroot(".") != 0) child_fail("chroot", "chroot", rootfs);
+  if (chdir("/") != 0) child_fail("chroot", "chdir", "/");
+}
+
 void child_enter_rootfs(const container_config *c) {
+  if (c->host_mount_ns) {
+    chroot_in_place(c->rootfs, g_rootfd);
+    close(g_rootfd);
+    return;
+  }
   if (c->no_pivot) return chroot_into(c->rootfs);
   int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (oldroot < 0) child_fail("pivot_root", "open", "/");

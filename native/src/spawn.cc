@@ -113,6 +113,7 @@ void child_sync_hooks(const container_config *c) {
     child_join_namespaces(c);
     if (joins_pid_namespace(c)) fork_into_pid_namespace(c);
   }
+  if (c->exec_mode && c->exec_chroot) chroot_in_place(c->exec_chroot, -1);
   // exec opens no host path: it may become the user namespace's root now.
   if (c->exec_mode) child_userns_become_root(c);
   if (!c->exec_mode) {

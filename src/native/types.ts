@@ -38,6 +38,10 @@ export interface NativeContainerConfig {
   readonlyRoot: boolean;
   /** Use MS_MOVE + chroot instead of pivot_root (runc --no-pivot; also the automatic fallback on ramfs). */
   noPivot: boolean;
+  /** No mount namespace of its own: mount under the rootfs in the host's table (made private) and chroot. */
+  hostMountNs?: boolean;
+  /** exec into a container without a mount namespace: chroot to its rootfs after joining. */
+  execChroot?: string | null;
   /** CLONE_NEW* flags for namespaces to create. */
   cloneFlags: number;
   /** Existing namespaces to join with setns before anything else: [nstype CLONE_NEW* flag, path]. */

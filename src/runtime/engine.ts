@@ -22,6 +22,7 @@ import type { OciHooks, OciProcess, OciSpec } from '../spec/oci.js';
 import { atomicWriteFile, atomicWriteJson } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
 import { setupError } from './exit-error.js';
+import { hostMountsBefore, removeHostMounts } from './host-mounts.js';
 import { resolveMountTargets } from './mount-targets.js';
 import { toNativeConfig } from './native-config.js';
 import { nativeHooks, runAfterHooks } from './hooks.js';
@@ -44,6 +45,8 @@ export interface EngineRecord {
   annotations: Record<string, string>;
   /** The spec's poststart/poststop hooks, kept so start and delete need not read the bundle. */
   hooks?: Pick<OciHooks, 'poststart' | 'poststop'>;
+  /** No mount namespace of its own: the ids of the mounts under the rootfs before create, kept at delete (host-mounts.ts). */
+  hostMountsKept?: number[];
 }
 
 /** The runtime-spec `state` document, plus what tsrun's verbs need. */
@@ -207,6 +210,7 @@ export class Engine {
     if (spec.hooks?.poststart?.length || spec.hooks?.poststop?.length) {
       record.hooks = { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop };
     }
+    if (config.hostMountNs) record.hostMountsKept = await hostMountsBefore(rootfs);
     let cgroup: Cgroup | undefined;
     let started: SpawnResult | undefined;
     try {
@@ -257,6 +261,7 @@ export class Engine {
       if (started) signalPid(started.pid, 'SIGKILL');
       if (started?.monitorPid) signalPid(started.monitorPid, 'SIGKILL');
       await cgroup?.destroy().catch(() => {});
+      if (record.hostMountsKept) await removeHostMounts(this.deps.native, rootfs, record.hostMountsKept);
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
@@ -411,6 +416,66 @@ export class Engine {
     return openCgroup(this.cgroupDeps, rec.cgroupPath);
   }
 
+  // The record of a container whose cgroup holds its processes (created, running or paused).
+  private async liveRecord(id: string, notRunning: string): Promise<EngineRecord> {
+    const rec = await this.load(id);
+    const st = await this.state(id, rec);
+    if (st.status === 'stopped' || st.status === 'creating') throw new TsrunError('INVALID_STATE', notRunning);
+    return rec;
+  }
+
+  /**
+   * New cgroup limits for a live container (runc update), checked in full
+   * before anything is written; see Cgroup.update. `names` is what error
+   * messages call each field (a front end's flags). Returns warnings.
+   */
+  async update(
+    id: string,
+    resources: import('../spec/oci.js').LinuxResources,
+    names?: import('../cgroups/index.js').FieldNames,
+  ): Promise<string[]> {
+    return this.withLock(id, async () => {
+      const rec = await this.liveRecord(id, `cannot update container ${id}: it is not running`);
+      return this.cgroup(rec).update(resources, names);
+    });
+  }
+
+  /** The container's cgroup usage in runc's shape (`runc events --stats`). */
+  async stats(id: string): Promise<import('../cgroups/index.js').RuncStats> {
+    const rec = await this.liveRecord(id, `container with id ${id} is not running`);
+    const { runcStats } = await import('../cgroups/stats.js');
+    return runcStats(this.cgroup(rec));
+  }
+
+  /**
+   * `runc events`: the container's usage every `intervalMs`, and an 'oom'
+   * event each time the OOM killer has struck in its cgroup, until the
+   * container stops or `signal` aborts.
+   */
+  async *events(
+    id: string,
+    opts: { intervalMs: number; signal?: AbortSignal },
+  ): AsyncGenerator<{ type: 'stats'; data: import('../cgroups/index.js').RuncStats } | { type: 'oom' }> {
+    const rec = await this.liveRecord(id, `container with id ${id} is not running`);
+    const { runcStats } = await import('../cgroups/stats.js');
+    const cg = this.cgroup(rec);
+    let ooms = await cg.oomKillCount().catch(() => 0);
+    for (let next = 0; !opts.signal?.aborted; ) {
+      const st = await this.state(id, rec).catch(() => null);
+      if (!st || st.status === 'stopped') return;
+      const n = await cg.oomKillCount().catch(() => ooms);
+      if (n > ooms) yield { type: 'oom' };
+      ooms = n;
+      if (Date.now() >= next) {
+        // A cgroup being removed under us: no line this time.
+        const data = await runcStats(cg).catch(() => null);
+        if (data) yield { type: 'stats', data };
+        next = Date.now() + opts.intervalMs;
+      }
+      await sleep(Math.min(1000, opts.intervalMs), undefined, { signal: opts.signal }).catch(() => undefined);
+    }
+  }
+
   /**
    * Removes the container: refused while it runs unless `force`, which
    * kills every process in its cgroup first. Leaves no cgroup, monitor or
@@ -428,6 +493,7 @@ export class Engine {
       this.dropPending(id);
       await this.killEverything(rec, cg);
       await cg.destroy();
+      if (rec.hostMountsKept) await removeHostMounts(this.deps.native, rec.rootfs, rec.hostMountsKept);
       const warning = runAfterHooks(this.deps.native, 'poststop', rec.hooks?.poststop, rec.pid, rec);
       await rm(this.dir(id), { recursive: true, force: true });
       return warning ? [warning] : [];
@@ -474,6 +540,11 @@ export class Engine {
     config.mounts = [];
     config.devices = [];
     config.init = false;
+    // Without a mount namespace of its own, the container's root is a chroot.
+    if (config.hostMountNs) {
+      own.delete('mount');
+      config.execChroot = rec.rootfs;
+    }
     config.joinNamespaces = EXEC_NAMESPACES.filter(([, type]) => own.has(type)).map(([file, type]) => ({
       flag: CLONE_FLAGS[type],
       path: `/proc/${st.pid}/ns/${file}`,

@@ -93,6 +93,26 @@ function capNumbers(names: string[] | undefined): number[] {
   });
 }
 
+/** Whether a namespace path is the mount namespace this process is in (compared by inode, as the kernel identifies them). */
+function isOwnMountNamespace(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync('/proc/self/ns/mnt');
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false; // the join reports a missing path
+  }
+}
+
+/**
+ * Whether a spec runs in the runtime's mount namespace (none of its own,
+ * which runc allows): then its mounts live in the host's table.
+ */
+export function usesHostMountNamespace(spec: OciSpec): boolean {
+  const m = (spec.linux?.namespaces ?? []).find((n) => n.type === 'mount');
+  return !m || (!!m.path && isOwnMountNamespace(m.path));
+}
+
 export function toNativeConfig(
   spec: OciSpec,
   opts: { stdio: [number, number, number]; killOnParentDeath?: boolean },
@@ -110,13 +130,16 @@ export function toNativeConfig(
       cloneFlags |= flag;
       continue;
     }
+    // Joining the mount namespace we are in is having none of its own.
+    if (ns.type === 'mount' && isOwnMountNamespace(ns.path)) continue;
     if (ns.type === 'user') joinNamespaces.unshift({ flag, path: ns.path });
     else joinNamespaces.push({ flag, path: ns.path });
     joined.push(ns.type);
   }
   const userns = nativeUserns(spec, (cloneFlags & CLONE_FLAGS.user) !== 0, joined);
-  if (!(cloneFlags & CLONE_FLAGS.mount)) {
-    throw new TsrunError('UNSUPPORTED', 'a mount namespace is required: tsrun never changes the host mount table');
+  const hostMountNs = !(cloneFlags & CLONE_FLAGS.mount) && !joined.includes('mount');
+  if (hostMountNs && userns) {
+    throw new TsrunError('UNSUPPORTED', 'a container with a user namespace needs a mount namespace of its own');
   }
   const p = spec.process;
   const devices: NativeDevice[] = [...DEFAULT_DEVICES];
@@ -130,6 +153,7 @@ export function toNativeConfig(
     rootfs: spec.root.path,
     readonlyRoot: !!spec.root.readonly,
     noPivot: false,
+    hostMountNs,
     cloneFlags,
     joinNamespaces,
     hostname: spec.hostname ?? null,

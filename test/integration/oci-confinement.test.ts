@@ -2,12 +2,13 @@
 // hooks in all six phases (order, namespaces, the state on stdin, failure
 // and timeout rules), linux.sysctl inside the container only, and a
 // linux.seccomp filter.
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OciHook, OciSpec } from '../../src/spec/oci.js';
 import { cgroupDirs, ociSandbox, type OciSandbox } from '../helpers/oci-bundle.js';
-import { integrationSkipReason } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('oci-confinement');
 
@@ -141,6 +142,49 @@ describe.skipIf(skip)('tsrun-oci hooks, sysctls and seccomp', () => {
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toMatch(/sysctl \\?"kernel.panic\\?" is not in a separate kernel namespace/);
     await expectGone('badsysctl');
+  });
+
+  // runc allows a container without a mount namespace of its own (the
+  // runtime-tools suite checks it): its mounts are made in the host's
+  // table, where tsrun-oci, unlike runc, removes them at delete.
+  it('no mount namespace: the container shares ours, is chrooted, and delete takes its mounts away', async () => {
+    const rootfs = join(sb.base, 'private-rootfs');
+    execFileSync('cp', ['-a', busybox(), rootfs]);
+    const bundle = await sb.bundle('hostmnt', ['sleep', '30'], (s) => {
+      s.root.path = rootfs;
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+    });
+    const mountsUnder = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(rootfs));
+    expect(mountsUnder()).toEqual([]);
+    const run = await sb.ociDetached(['run', '-d', '--bundle', bundle, 'hostmnt']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const pid = JSON.parse(String((await sb.oci(['state', 'hostmnt'])).stdout)).pid as number;
+    expect(readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(readlinkSync('/proc/self/ns/mnt'));
+    expect(readlinkSync(`/proc/${pid}/root`)).toBe(rootfs);
+    expect(mountsUnder().length).toBeGreaterThan(3); // the rootfs, /proc, /dev, /sys, ...
+    const ex = await sb.oci(['exec', 'hostmnt', 'sh', '-c', 'ls /bin/busybox && readlink /proc/1/root']);
+    expect(String(ex.stdout).split('\n')).toEqual(['/bin/busybox', '/']);
+    expect((await sb.oci(['delete', '--force', 'hostmnt'])).exitCode).toBe(0);
+    expect(mountsUnder()).toEqual([]);
+    await expectGone('hostmnt');
+  });
+
+  it('a mount namespace joined by path is set up in that namespace, not ours', async () => {
+    const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const nsPath = `/proc/${holder.pid}/ns/mnt`;
+      const bundle = await sb.bundle('joinmnt', ['sh', '-c', 'ls /bin/busybox'], (s) => {
+        s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === 'mount' ? { type: 'mount', path: nsPath } : n));
+      });
+      const before = readFileSync('/proc/self/mountinfo', 'utf8');
+      const r = await sb.oci(['run', '--bundle', bundle, 'joinmnt']);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).toBe('/bin/busybox');
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(before);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('linux.seccomp from the bundle is applied (the process and an exec)', async () => {
