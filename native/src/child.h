@@ -61,6 +61,7 @@ void child_seccomp(const container_config *c);           // seccomp.cc
 void child_run_hooks(const container_config *c, const hook_list *list, const char *state, const char *phase); // hooks.cc
 // Asks the parent to run the createRuntime hooks and waits for its answer.
 void child_sync_hooks(const container_config *c);        // spawn.cc
+void child_drop_inherited_fds(const container_config *c); // process.cc
 void child_close_fds();                                    // process.cc
 [[noreturn]] void child_exec(const container_config *c);   // process.cc
 void child_init_disguise();                                // init.cc

@@ -65,6 +65,19 @@ void child_switch_user(const container_config *c) {
   if (chdir(c->cwd) != 0) child_fail("cwd", "chdir", c->cwd);
 }
 
+void child_drop_inherited_fds(const container_config *c) {
+  if (c->exec_fifo_fd < 0) return;
+  // The process may wait for `start` a long time: drop every fd inherited
+  // from Node now (CLOEXEC would only act at execve), or it would hold the
+  // engine's lock files and sockets while it waits. Before the seccomp
+  // filter, which may not allow close_range.
+  int keep_lo = g_child_sync_fd < c->exec_fifo_fd ? g_child_sync_fd : c->exec_fifo_fd;
+  int keep_hi = g_child_sync_fd < c->exec_fifo_fd ? c->exec_fifo_fd : g_child_sync_fd;
+  if (keep_lo > 3) syscall(SYS_close_range, 3U, (unsigned)keep_lo - 1, 0U);
+  if (keep_hi > keep_lo + 1) syscall(SYS_close_range, (unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0U);
+  syscall(SYS_close_range, (unsigned)keep_hi + 1, ~0U, 0U);
+}
+
 void child_close_fds() {
   // Everything above 2 goes at execve: the sync socket must stay open until
   // then, since its closing is how the parent learns the exec succeeded.
@@ -126,14 +139,6 @@ void child_wait_start(const container_config *c) {
     return 0;
   });
   if (!g_resolved[0]) exec_failed(err, c->argv[0]);
-  // The process may wait here for a long time: drop every fd inherited
-  // from Node (CLOEXEC would only act at execve), or it would hold the
-  // engine's lock files and sockets while it waits.
-  int keep_lo = g_child_sync_fd < c->exec_fifo_fd ? g_child_sync_fd : c->exec_fifo_fd;
-  int keep_hi = g_child_sync_fd < c->exec_fifo_fd ? c->exec_fifo_fd : g_child_sync_fd;
-  if (keep_lo > 3) syscall(SYS_close_range, 3U, (unsigned)keep_lo - 1, 0U);
-  if (keep_hi > keep_lo + 1) syscall(SYS_close_range, (unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0U);
-  syscall(SYS_close_range, (unsigned)keep_hi + 1, ~0U, 0U);
   sync_msg m;
   memset(&m, 0, sizeof m);
   m.type = SYNC_CREATED;
