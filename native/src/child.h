@@ -62,7 +62,7 @@ void child_run_hooks(const container_config *c, const hook_list *list, const cha
 // Asks the parent to run the createRuntime hooks and waits for its answer.
 void child_sync_hooks(const container_config *c);        // spawn.cc
 void child_drop_inherited_fds(const container_config *c); // process.cc
-void child_close_fds();                                    // process.cc
+void child_close_fds(const container_config *c);                                    // process.cc
 [[noreturn]] void child_exec(const container_config *c);   // process.cc
 void child_init_disguise();                                // init.cc
 [[noreturn]] void child_run_init(const container_config *c); // init.cc

@@ -67,6 +67,8 @@ struct container_config {
   // mounts live in the host's table (the engine unmounts them at delete),
   // nothing may propagate from them, and the container is chrooted.
   bool host_mount_ns;
+  // fds 3 .. 3+preserve_fds-1 pass into the container (runc --preserve-fds).
+  int preserve_fds;
   // exec into such a container: chroot here after joining (else NULL).
   const char *exec_chroot;
   int clone_flags;

@@ -73,19 +73,26 @@ void child_drop_inherited_fds(const container_config *c) {
   // filter, which may not allow close_range.
   int keep_lo = g_child_sync_fd < c->exec_fifo_fd ? g_child_sync_fd : c->exec_fifo_fd;
   int keep_hi = g_child_sync_fd < c->exec_fifo_fd ? c->exec_fifo_fd : g_child_sync_fd;
-  if (keep_lo > 3) syscall(SYS_close_range, 3U, (unsigned)keep_lo - 1, 0U);
+  unsigned first = 3U + (unsigned)c->preserve_fds;  // the caller's extra fds stay
+  if ((int)first < keep_lo) syscall(SYS_close_range, first, (unsigned)keep_lo - 1, 0U);
   if (keep_hi > keep_lo + 1) syscall(SYS_close_range, (unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0U);
   syscall(SYS_close_range, (unsigned)keep_hi + 1, ~0U, 0U);
 }
 
-void child_close_fds() {
-  // Everything above 2 goes at execve: the sync socket must stay open until
-  // then, since its closing is how the parent learns the exec succeeded.
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+void child_close_fds(const container_config *c) {
+  // Everything above 2 (and above the preserved fds) goes at execve: the
+  // sync socket must stay open until then, since its closing is how the
+  // parent learns the exec succeeded.
+  unsigned first = 3U + (unsigned)c->preserve_fds;
+  for (unsigned fd = 3; fd < first; fd++) {
+    int fl = fcntl((int)fd, F_GETFD);
+    if (fl >= 0) fcntl((int)fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
   struct rlimit rl;
   unsigned long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
   if (max > (1UL << 20)) max = 1UL << 20;
-  for (unsigned long fd = 3; fd < max; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+  for (unsigned long fd = first; fd < max; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 }
 
 [[noreturn]] static void exec_failed(int err, const char *path) {

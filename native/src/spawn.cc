@@ -144,7 +144,7 @@ void child_sync_hooks(const container_config *c) {
   // hooks and execve remain.
   child_wait_start(c);
   if (!c->exec_mode) child_run_hooks(c, &c->start_container, c->state_created, "startContainer");
-  child_close_fds();
+  child_close_fds(c);
   if (c->init) child_run_init(c);
   child_exec(c);
 }

@@ -40,6 +40,8 @@ export interface NativeContainerConfig {
   noPivot: boolean;
   /** No mount namespace of its own: mount under the rootfs in the host's table (made private) and chroot. */
   hostMountNs?: boolean;
+  /** runc --preserve-fds: the caller's fds 3 .. 3+N-1 pass into the container. */
+  preserveFds?: number;
   /** exec into a container without a mount namespace: chroot to its rootfs after joining. */
   execChroot?: string | null;
   /** CLONE_NEW* flags for namespaces to create. */

@@ -95,6 +95,8 @@ export interface CreateOptions {
   /** Host fds for the container's stdio without a monitor (default: ours). */
   stdio?: [number, number, number];
   monitor?: MonitorOptions;
+  /** runc --preserve-fds: this process's fds 3 .. 3+N-1 pass into the container. */
+  preserveFds?: number;
   /** This process will also call start(): keep the set-up channel so start() reports errors after the fifo (user, cwd, exec). */
   reportExecErrors?: boolean;
 }
@@ -106,6 +108,8 @@ export interface ExecOptions {
   pidFile?: string;
   /** Kill the process if the caller dies (foreground `tsrun exec`). */
   killOnParentDeath: boolean;
+  /** runc --preserve-fds. */
+  preserveFds?: number;
 }
 
 export interface EngineDeps {
@@ -186,6 +190,7 @@ export class Engine {
       killOnParentDeath: false,
     });
     config.noPivot ||= !!opts.noPivot;
+    config.preserveFds = opts.preserveFds ?? 0;
     Object.assign(config, nativeHooks(spec.hooks, { id, bundle, annotations: spec.annotations }));
     if (spec.linux?.seccomp) config.seccomp = await compileSeccomp(this.deps.native, spec.linux.seccomp, this.seccompCache());
     await resolveMountTargets(config);
@@ -534,6 +539,7 @@ export class Engine {
       killOnParentDeath: opts.killOnParentDeath,
     });
     config.execMode = true;
+    config.preserveFds = opts.preserveFds ?? 0;
     if (spec.linux?.seccomp) config.seccomp = await compileSeccomp(this.deps.native, spec.linux.seccomp, this.seccompCache());
     config.cloneFlags = 0;
     config.userns = null;

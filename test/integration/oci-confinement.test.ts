@@ -3,11 +3,12 @@
 // and timeout rules), linux.sysctl inside the container only, and a
 // linux.seccomp filter.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OciHook, OciSpec } from '../../src/spec/oci.js';
-import { cgroupDirs, ociSandbox, type OciSandbox } from '../helpers/oci-bundle.js';
+import { execa } from 'execa';
+import { cgroupDirs, ociCli, ociSandbox, type OciSandbox } from '../helpers/oci-bundle.js';
 import { busybox, integrationSkipReason } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('oci-confinement');
@@ -184,6 +185,25 @@ describe.skipIf(skip)('tsrun-oci hooks, sysctls and seccomp', () => {
       expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(before);
     } finally {
       holder.kill('SIGKILL');
+    }
+  });
+
+  it('--preserve-fds N passes fds 3 .. 3+N-1 into the container, and no other', async () => {
+    const out = join(sb.base, 'fd3.txt');
+    const fd = openSync(out, 'w');
+    try {
+      const bundle = await sb.bundle('keepfds', ['sh', '-c', 'echo via-fd3 >&3; ls /proc/self/fd | sort -n | tr "\\n" " "'], (s) => {
+        s.process.noNewPrivileges = true;
+      });
+      const r = await execa(process.execPath, ['--', ociCli, '--root', sb.root, 'run', '--preserve-fds', '1', '--bundle', bundle, 'keepfds'], { reject: false, stdio: ['ignore', 'pipe', 'pipe', fd] });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      // 0-2, the kept 3, and the fd ls opened for the listing.
+      expect(String(r.stdout).trim()).toBe('0 1 2 3 4');
+      expect(readFileSync(out, 'utf8')).toBe('via-fd3\n');
+      const bad = await sb.oci(['run', '--preserve-fds', 'x', '--bundle', bundle, 'keepfds2']);
+      expect(String(bad.stderr)).toMatch(/invalid --preserve-fds \\?"x\\?"/);
+    } finally {
+      closeSync(fd);
     }
   });
 

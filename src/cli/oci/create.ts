@@ -29,13 +29,20 @@ function createOptions(cmd: Command): Command {
     .option('--pid-file <file>', 'file to write the process id to')
     .option('--no-pivot', 'do not use pivot_root to jail the process inside the rootfs')
     .option('--no-new-keyring', 'accepted for runc compatibility (no session keyring is created)')
-    .option('--preserve-fds <n>', 'pass N additional fds to the container (only 0 is supported)', '0');
+    .option('--preserve-fds <n>', 'pass N additional fds (3 .. 3+N-1) to the container', '0');
 }
 
 // Commander turns --no-pivot into pivot=false; keep runc's meaning.
 function flagsOf(cmd: Command): CreateFlags {
   const o = cmd.opts();
   return { ...o, noPivot: o.pivot === false, noNewKeyring: o.newKeyring === false } as CreateFlags;
+}
+
+/** runc's --preserve-fds N: a count of fds from 3 on. */
+export function parsePreserveFds(v: string | undefined): number {
+  if (v === undefined) return 0;
+  if (!/^\d+$/.test(v) || Number(v) > 1 << 16) throw new TsrunError('INVALID_ARGUMENT', `invalid --preserve-fds ${JSON.stringify(v)}: expected a count`);
+  return Number(v);
 }
 
 /**
@@ -46,9 +53,7 @@ function flagsOf(cmd: Command): CreateFlags {
  */
 async function createContainer(engine: Engine, id: string, flags: CreateFlags, cmd: Command, reportExecErrors = false): Promise<{ pid: number }> {
   const g = globals(cmd);
-  if (flags.preserveFds && flags.preserveFds !== '0') {
-    throw new TsrunError('UNSUPPORTED', `--preserve-fds ${flags.preserveFds}: passing extra file descriptors is not supported`);
-  }
+  const preserveFds = parsePreserveFds(flags.preserveFds);
   const { loadBundle } = await import('./bundle.js');
   const { bundle, spec, warnings } = await loadBundle(flags.bundle, g);
   for (const w of warnings) log(g, 'warning', w);
@@ -58,6 +63,7 @@ async function createContainer(engine: Engine, id: string, flags: CreateFlags, c
     pidFile: flags.pidFile,
     consoleSocket: flags.consoleSocket,
     noPivot: flags.noPivot,
+    preserveFds,
     stdio: [0, 1, 2],
     reportExecErrors,
   });

@@ -60,14 +60,15 @@ export function registerExec(program: Command): void {
     .option('--apparmor <profile>', 'AppArmor profile (not supported)')
     .option('--no-new-privs', 'set the no new privileges value for the process')
     .option('-c, --cap <cap>', 'add a capability to the process (repeatable)', collect)
-    .option('--preserve-fds <n>', 'pass N additional fds (only 0 is supported)', '0')
+    .option('--preserve-fds <n>', 'pass N additional fds (3 .. 3+N-1) to the process', '0')
     .option('--cgroup <path>', 'run the process in a sub-cgroup (not supported)')
     .option('--ignore-paused', 'accepted for runc compatibility (exec in a paused container is refused)')
     .passThroughOptions()
     .action(async (id: string, command: string[], _f: unknown, cmd: Command) => {
       const o = cmd.opts();
       const flags = { ...o, noNewPrivs: o.newPrivs === false } as ExecFlags;
-      if (flags.preserveFds !== '0') throw new TsrunError('UNSUPPORTED', `--preserve-fds ${flags.preserveFds}: passing extra file descriptors is not supported`);
+      const { parsePreserveFds } = await import('./create.js');
+      const preserveFds = parsePreserveFds(flags.preserveFds);
       if (flags.apparmor || flags.processLabel) throw new TsrunError('UNSUPPORTED', 'tsrun-oci has no AppArmor or SELinux support');
       if (flags.cgroup) throw new TsrunError('UNSUPPORTED', '--cgroup: exec into a sub-cgroup is not supported');
       const engine = await engineFor(cmd);
@@ -91,6 +92,7 @@ export function registerExec(program: Command): void {
         consoleSocket: flags.consoleSocket,
         pidFile: flags.pidFile,
         killOnParentDeath: false,
+        preserveFds,
       });
       if (flags.detach) return;
       const { native } = await import('../../native/binding.js');
