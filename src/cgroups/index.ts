@@ -11,6 +11,8 @@ import { CgroupV2, createV2 } from './v2.js';
 
 export { cgroupMode } from './detect.js';
 export { DEFAULT_CGROUP_PARENT, resolveCgroupPath } from './path.js';
+export { FIELD_PATHS, FLAGS, type FieldNames } from './resources.js';
+export { runcStats, type RuncStats } from './stats.js';
 export type { Cgroup, CgroupDeps, CgroupMode, CgroupStats, FreezeOptions } from './types.js';
 
 /**

@@ -1,5 +1,7 @@
 // The shapes shared by the v1 and v2 implementations and the public API.
 import type { NativeBinding } from '../native/binding.js';
+import type { LinuxResources } from '../spec/oci.js';
+import type { FieldNames } from './resources.js';
 
 export type CgroupMode = 'v2' | 'v1';
 
@@ -14,6 +16,9 @@ export interface CgroupDeps {
 export interface CgroupStats {
   /** Total CPU time of every process in the cgroup, in nanoseconds. */
   cpuUsageNs: number;
+  /** The part of it spent in user mode and in the kernel (v1: cpuacct.stat, in 10 ms ticks). */
+  cpuUserNs: number;
+  cpuSystemNs: number;
   /** Bytes charged to the cgroup as the kernel counts them (page cache included). */
   memoryUsage: number;
   /** null when unlimited or there is no memory controller. */
@@ -46,6 +51,15 @@ export interface Cgroup {
   stats(): Promise<CgroupStats>;
   /** cpu.stat as numbers; both versions have nr_periods and nr_throttled. */
   cpuStat(): Promise<Record<string, number>>;
+  /**
+   * New limits for a live cgroup (runc update). Every value is checked, and
+   * every file looked for, before the first write; a field the spec does
+   * not have is INVALID_ARGUMENT, one tsrun cannot change UNSUPPORTED,
+   * both by name; a value the kernel refuses puts back what was changed.
+   * Device rules are left as they are. `names` is what messages call each
+   * field (default: its path below linux.resources). Returns warnings.
+   */
+  update(resources: LinuxResources, names?: FieldNames): Promise<string[]>;
   /** rmdir in every hierarchy, deepest first; the parent (e.g. "tsrun") stays. */
   destroy(): Promise<void>;
 }

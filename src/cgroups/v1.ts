@@ -21,7 +21,8 @@ import {
   writeControl,
 } from './fsutil.js';
 import { DEFAULT_CGROUP_PARENT } from './path.js';
-import { missingFileMessage, requiredControllers, v1Writes } from './resources.js';
+import { applyWrites } from './apply.js';
+import { checkUpdate, FIELD_PATHS, requiredControllers, v1Writes, type ControlWrite, type FieldNames } from './resources.js';
 import { v1Stats } from './stats.js';
 import type { Cgroup, CgroupDeps, CgroupStats, FreezeOptions } from './types.js';
 
@@ -57,22 +58,8 @@ export async function createV1(
       const after = mount === hierarchies.cpuset ? (dir: string) => inheritCpuset(deps, dir) : undefined;
       created.push(...(await makeCgroupPath(mount, relPath, { after })));
     }
-    if (resources?.memory && cg.dirs.memory) {
-      const current = Number((await readText(path.join(cg.dirs.memory, 'memory.limit_in_bytes')))?.trim());
-      if (Number.isFinite(current)) writes = v1Writes(resources, current);
-    }
-    // An optional write's hierarchy may be missing altogether: '' never exists.
-    const target = (w: { controller: string; file: string }) => {
-      const dir = cg.dirs[w.controller as V1Controller];
-      return dir ? path.join(dir, w.file) : '';
-    };
-    for (const w of writes) {
-      if (!w.optional && !exists(target(w))) throw new TsrunError('CGROUP_UNAVAILABLE', missingFileMessage(w));
-    }
-    for (const w of writes) {
-      if (w.optional && !exists(target(w))) continue;
-      writeControl(deps, target(w), w.value, w.flag);
-    }
+    if (resources?.memory) writes = v1Writes(resources, await cg.memoryLimit());
+    applyWrites(deps, writes, (w) => cg.target(w));
     // Without a devices hierarchy the rules cannot be enforced; like runc,
     // go on (the container's /dev holds only the default nodes anyway).
     if (cg.dirs.devices) {
@@ -111,6 +98,27 @@ export class CgroupV1 implements Cgroup {
   ) {
     for (const [controller, mount] of Object.entries(hierarchies)) this.dirs[controller as V1Controller] = path.join(mount, relPath);
     this.unique = [...new Set(Object.values(this.dirs))];
+  }
+
+  /** A write's file, or '' (which never exists) when its controller's hierarchy is missing. */
+  target(w: Pick<ControlWrite, 'controller' | 'file'>): string {
+    const dir = this.dirs[w.controller as V1Controller];
+    return dir ? path.join(dir, w.file) : '';
+  }
+
+  /** memory.limit_in_bytes now, or undefined (no memory hierarchy): the order of the memory writes depends on it. */
+  async memoryLimit(): Promise<number | undefined> {
+    if (!this.dirs.memory) return undefined;
+    const current = Number((await readText(path.join(this.dirs.memory, 'memory.limit_in_bytes')))?.trim());
+    return Number.isFinite(current) ? current : undefined;
+  }
+
+  async update(resources: LinuxResources, names: FieldNames = FIELD_PATHS): Promise<string[]> {
+    const warnings = checkUpdate(resources, names);
+    const { devices: _devices, ...limits } = resources;
+    const writes = v1Writes(limits, limits.memory ? await this.memoryLimit() : undefined, names);
+    applyWrites(this.deps, writes, (w) => this.target(w), { rollback: true });
+    return warnings;
   }
 
   procsFiles(): string[] {

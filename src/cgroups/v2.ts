@@ -23,7 +23,8 @@ import {
   writeControl,
 } from './fsutil.js';
 import { DEFAULT_CGROUP_PARENT } from './path.js';
-import { missingFileMessage, requiredControllers, v2Writes } from './resources.js';
+import { applyWrites } from './apply.js';
+import { checkUpdate, FIELD_PATHS, requiredControllers, v2Writes, type FieldNames } from './resources.js';
 import { v2Stats } from './stats.js';
 import type { Cgroup, CgroupDeps, CgroupStats, FreezeOptions } from './types.js';
 
@@ -52,13 +53,7 @@ export async function createV2(deps: CgroupDeps, root: string, relPath: string, 
   const created: string[] = [];
   try {
     created.push(...(await makeCgroupPath(root, relPath, { before: (parent) => enableControllers(deps, parent, required) })));
-    for (const w of writes) {
-      if (!exists(path.join(dir, w.file)) && !w.optional) throw new TsrunError('CGROUP_UNAVAILABLE', missingFileMessage(w));
-    }
-    for (const w of writes) {
-      if (w.optional && !exists(path.join(dir, w.file))) continue;
-      writeControl(deps, path.join(dir, w.file), w.value, w.flag);
-    }
+    applyWrites(deps, writes, (w) => path.join(dir, w.file));
     try {
       deps.native.attachDeviceFilter(dir, rules);
     } catch (err) {
@@ -118,6 +113,13 @@ export class CgroupV2 implements Cgroup {
 
   private write(name: string, value: string): void {
     writeControl(this.deps, this.file(name), value);
+  }
+
+  async update(resources: LinuxResources, names: FieldNames = FIELD_PATHS): Promise<string[]> {
+    const warnings = checkUpdate(resources, names);
+    const { devices: _devices, ...limits } = resources;
+    applyWrites(this.deps, v2Writes(limits, names), (w) => this.file(w.file), { rollback: true });
+    return warnings;
   }
 
   procsFiles(): string[] {

@@ -44,9 +44,10 @@ const V1_FILES: Record<string, Record<string, string>> = {
     'memory.soft_limit_in_bytes': `${V1_UNLIMITED}\n`,
     'memory.usage_in_bytes': '0\n',
     'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n',
+    'memory.swappiness': '60\n',
   },
   cpu: { 'cpu.shares': '1024\n', 'cpu.cfs_quota_us': '-1\n', 'cpu.cfs_period_us': '100000\n', 'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n' },
-  cpuacct: { 'cpuacct.usage': '0\n' },
+  cpuacct: { 'cpuacct.usage': '0\n', 'cpuacct.stat': 'user 0\nsystem 0\n' },
   cpuset: { 'cpuset.cpus': '\n', 'cpuset.mems': '\n' },
   pids: { 'pids.max': 'max\n', 'pids.current': '0\n' },
   freezer: { 'freezer.state': 'THAWED\n' },
@@ -266,10 +267,23 @@ export class FakeCgroupFs {
         return;
       }
       case 'memory.limit_in_bytes':
+        // Below what the cgroup uses, once reclaim gives up: EBUSY.
+        if (Number(value) !== -1 && existsSync(path.join(dir, 'memory.usage_in_bytes')) && Number(value) < num('memory.usage_in_bytes')) {
+          throw sysError('EBUSY', 'write', p);
+        }
         if (existsSync(path.join(dir, 'memory.memsw.limit_in_bytes')) && Number(value) > num('memory.memsw.limit_in_bytes')) throw sysError('EINVAL', 'write', p);
         break;
       case 'memory.memsw.limit_in_bytes':
         if (Number(value) !== -1 && Number(value) < num('memory.limit_in_bytes')) throw sysError('EINVAL', 'write', p);
+        break;
+      case 'memory.oom_control': {
+        // Only oom_kill_disable can be written; the rest is the kernel's.
+        if (!/^[01]$/.test(value.trim())) throw sysError('EINVAL', 'write', p);
+        writeFileSync(p, readFileSync(p, 'utf8').replace(/^oom_kill_disable \d+$/m, `oom_kill_disable ${value.trim()}`));
+        return;
+      }
+      case 'memory.swappiness':
+        if (!/^\d+$/.test(value.trim()) || Number(value) > 100) throw sysError('EINVAL', 'write', p);
         break;
       case 'cpuset.cpus':
         if (value.trim() !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(value.trim())) throw sysError('EINVAL', 'write', p);

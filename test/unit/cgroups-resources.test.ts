@@ -1,7 +1,8 @@
 // The pure translation of OCI linux.resources into control-file writes.
 import { describe, expect, it } from 'vitest';
 import { deviceRules, v1DeviceWrites } from '../../src/cgroups/devices.js';
-import { requiredControllers, sharesToWeight, v1Writes, v2SwapValue, v2Writes } from '../../src/cgroups/resources.js';
+import { restoreValue } from '../../src/cgroups/apply.js';
+import { checkUpdate, FIELD_PATHS, requiredControllers, sharesToWeight, v1Writes, v2SwapValue, v2Writes } from '../../src/cgroups/resources.js';
 import { DEFAULT_DEVICE_RULES } from '../../src/spec/defaults.js';
 
 const MiB = 1024 * 1024;
@@ -109,6 +110,99 @@ describe('v1 writes', () => {
       ['cpu.cfs_quota_us', '-1'],
       ['pids.max', 'max'],
     ]);
+  });
+});
+
+describe('swappiness and the OOM killer', () => {
+  it('v1: memory.oom_control gets 1, memory.swappiness the value, after the limits (runc\'s MemoryGroup.Set)', () => {
+    expect(pairs(v1Writes({ memory: { limit: 32 * MiB, reservation: 16 * MiB, swappiness: 10, disableOOMKiller: true } }))).toEqual([
+      ['memory.limit_in_bytes', String(32 * MiB)],
+      ['memory.soft_limit_in_bytes', String(16 * MiB)],
+      ['memory.oom_control', '1'],
+      ['memory.swappiness', '10'],
+    ]);
+    expect(pairs(v1Writes({ memory: { swappiness: 0 } }))).toEqual([['memory.swappiness', '0']]);
+    const [w] = v1Writes({ memory: { swappiness: 100 } });
+    expect(w).toMatchObject({ controller: 'memory', flag: '--memory-swappiness' });
+    expect(requiredControllers([w!]).get('memory')).toBe('--memory-swappiness');
+  });
+
+  it('-1 (also as the uint64 2^64-1 a JSON number rounds to 2^64) and false leave the kernel\'s values alone', () => {
+    expect(v1Writes({ memory: { swappiness: -1, disableOOMKiller: false } })).toEqual([]);
+    expect(v1Writes({ memory: { swappiness: JSON.parse('18446744073709551615') as number } })).toEqual([]);
+    expect(v2Writes({ memory: { swappiness: -1, disableOOMKiller: false } })).toEqual([]);
+  });
+
+  it('refuses swappiness outside 0-100 and a disableOOMKiller that is not a boolean, naming the field', () => {
+    for (const bad of [101, -2, 1.5]) {
+      expect(() => v1Writes({ memory: { swappiness: bad } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^invalid --memory-swappiness: .* is not in 0-100/) }));
+    }
+    expect(() => v1Writes({ memory: { disableOOMKiller: 'yes' as never } })).toThrow(/invalid --oom-kill-disable: "yes" is not true or false/);
+    expect(() => v1Writes({ memory: { swappiness: 101 } }, undefined, FIELD_PATHS)).toThrow(/^invalid memory\.swappiness: 101/);
+  });
+
+  it('v2 has neither: refused with CGROUP_UNAVAILABLE, saying why', () => {
+    expect(() => v2Writes({ memory: { limit: 32 * MiB, swappiness: 10 } })).toThrow(
+      expect.objectContaining({ code: 'CGROUP_UNAVAILABLE', message: expect.stringMatching(/--memory-swappiness: cgroup v2 has no per-cgroup swappiness/) }),
+    );
+    expect(() => v2Writes({ memory: { disableOOMKiller: true } })).toThrow(
+      expect.objectContaining({ code: 'CGROUP_UNAVAILABLE', message: expect.stringMatching(/--oom-kill-disable: cgroup v2 cannot turn the OOM killer off/) }),
+    );
+  });
+});
+
+describe('checkUpdate', () => {
+  it('accepts every field update writes, and unset (0, null, empty) fields it cannot write', () => {
+    expect(
+      checkUpdate({
+        memory: { limit: 1, reservation: 1, swap: 2, swappiness: 1, disableOOMKiller: false },
+        cpu: { shares: 2, quota: 1, period: 1, cpus: '0', mems: '0', realtimePeriod: 0 },
+        pids: { limit: 1 },
+        blockIO: { weight: 0, throttleReadBpsDevice: [], throttleWriteBpsDevice: [] },
+        devices: [{ allow: true }],
+        unified: {},
+        hugepageLimits: [],
+      } as never),
+    ).toEqual([]);
+  });
+
+  it('refuses fields the spec does not have (INVALID_ARGUMENT) and set fields tsrun cannot change (UNSUPPORTED), by name', () => {
+    expect(() => checkUpdate({ memroy: {} } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'unknown field linux.resources.memroy' }));
+    expect(() => checkUpdate({ memory: { limt: 5 } } as never)).toThrow(/^unknown field linux\.resources\.memory\.limt$/);
+    expect(() => checkUpdate({ cpu: 5 } as never)).toThrow(/invalid linux\.resources\.cpu: 5 is not an object/);
+    expect(() => checkUpdate([] as never)).toThrow(/invalid linux\.resources/);
+    expect(() => checkUpdate({ cpu: { realtimePeriod: 1000 }, blockIO: { weight: 500 }, unified: { 'memory.high': '1' } })).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED', message: 'tsrun cannot change cpu.realtimePeriod, blockIO.weight, unified of a container' }),
+    );
+    const names = { ...FIELD_PATHS, rtPeriod: '--cpu-rt-period' };
+    expect(() => checkUpdate({ cpu: { realtimePeriod: 1000 } }, names)).toThrow(/cannot change --cpu-rt-period of/);
+  });
+
+  it('warns that kernel memory limits are ignored', () => {
+    expect(checkUpdate({ memory: { kernel: 1, kernelTCP: 2 } })).toEqual([
+      'memory.kernel and memory.kernelTCP ignored: Linux 6 has no kernel memory limits (runc ignores them too)',
+    ]);
+  });
+});
+
+describe('restoreValue (undoing a write)', () => {
+  const w = (file: string, value: string) => ({ controller: 'x', file, value, flag: 'f' });
+  it('puts back the text of a value file, -1 for the v1 unlimited value, an empty line for an empty cpuset', () => {
+    expect(restoreValue(w('memory.max', '1'), 'max\n')).toBe('max');
+    expect(restoreValue(w('memory.limit_in_bytes', '1'), '9223372036854771712\n')).toBe('-1');
+    expect(restoreValue(w('memory.soft_limit_in_bytes', '1'), '4096\n')).toBe('4096');
+    expect(restoreValue(w('cpuset.cpus', '0'), '\n')).toBe('\n');
+    expect(restoreValue(w('memory.oom_control', '1'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 3\n')).toBe('0');
+    expect(restoreValue(w('pids.max', '1'), null)).toBeNull();
+  });
+
+  it('puts back the line of the device written, or lifts its limit when it had none', () => {
+    expect(restoreValue(w('io.max', '8:0 rbps=5'), '8:0 rbps=1 wbps=max riops=max wiops=max\n8:16 rbps=2 wbps=max riops=max wiops=max\n')).toBe(
+      '8:0 rbps=1 wbps=max riops=max wiops=max',
+    );
+    expect(restoreValue(w('io.max', '8:32 wbps=5'), '8:0 rbps=1 wbps=max\n')).toBe('8:32 rbps=max wbps=max');
+    expect(restoreValue(w('blkio.throttle.read_bps_device', '8:0 5'), '8:0 100\n')).toBe('8:0 100');
+    expect(restoreValue(w('blkio.throttle.write_bps_device', '8:16 5'), '8:0 100\n')).toBe('8:16 0');
   });
 });
 

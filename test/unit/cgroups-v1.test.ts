@@ -158,12 +158,13 @@ describe('cgroup v1 handle', () => {
     put('memory/tsrun/s1/cgroup.procs', '10\n11\n');
     put('pids/tsrun/s1/cgroup.procs', '10\n12\n');
     put('cpu,cpuacct/tsrun/s1/cpuacct.usage', '987654321\n');
+    put('cpu,cpuacct/tsrun/s1/cpuacct.stat', 'user 60\nsystem 38\n');
     put('cpu,cpuacct/tsrun/s1/cpu.stat', 'nr_periods 20\nnr_throttled 5\nthrottled_time 123456\n');
     put('memory/tsrun/s1/memory.usage_in_bytes', '4096\n');
     put('memory/tsrun/s1/memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
     put('pids/tsrun/s1/pids.current', '2\n');
     expect(await cg.pids()).toEqual([10, 11, 12]);
-    expect(await cg.stats()).toEqual({ cpuUsageNs: 987654321, memoryUsage: 4096, memoryLimit: 32 * MiB, pids: 2, pidsLimit: 16 });
+    expect(await cg.stats()).toEqual({ cpuUsageNs: 987654321, cpuUserNs: 600_000_000, cpuSystemNs: 380_000_000, memoryUsage: 4096, memoryLimit: 32 * MiB, pids: 2, pidsLimit: 16 });
     expect(await cg.cpuStat()).toEqual({ nr_periods: 20, nr_throttled: 5, throttled_time: 123456 });
     expect(await cg.oomKillCount()).toBe(1);
   });
