@@ -259,17 +259,20 @@ describe('toNativeConfig: namespaces', () => {
     expect(thrown(() => toNativeConfig(joined, { stdio: STDIO })).code).toBe('UNSUPPORTED');
   });
 
-  it('requires a new mount namespace (none, or only a joined one, is UNSUPPORTED)', () => {
+  it("without a mount namespace of its own (none, or a join of ours) it runs in the host's table; a user namespace then is refused", () => {
     const none = minimalSpec({ linux: { namespaces: [{ type: 'pid' }, { type: 'uts' }] } });
-    const errNone = thrown(() => toNativeConfig(none, { stdio: STDIO }));
-    expect(errNone.code).toBe('UNSUPPORTED');
-    expect(errNone.message).toMatch(/mount namespace/);
-
-    const noLinux = minimalSpec({ linux: undefined });
-    expect(thrown(() => toNativeConfig(noLinux, { stdio: STDIO })).code).toBe('UNSUPPORTED');
-
-    const joined = minimalSpec({ linux: { namespaces: [{ type: 'mount', path: '/proc/1/ns/mnt' }] } });
-    expect(thrown(() => toNativeConfig(joined, { stdio: STDIO })).code).toBe('UNSUPPORTED');
+    expect(toNativeConfig(none, { stdio: STDIO }).hostMountNs).toBe(true);
+    expect(toNativeConfig(minimalSpec({ linux: undefined }), { stdio: STDIO }).hostMountNs).toBe(true);
+    // Our own mount namespace by path is no namespace of its own.
+    const ours = minimalSpec({ linux: { namespaces: [{ type: 'mount', path: '/proc/self/ns/mnt' }] } });
+    const cfg = toNativeConfig(ours, { stdio: STDIO });
+    expect(cfg.hostMountNs).toBe(true);
+    expect(cfg.joinNamespaces).toEqual([]);
+    expect(toNativeConfig(minimalSpec(), { stdio: STDIO }).hostMountNs).toBe(false);
+    const withUser = minimalSpec({
+      linux: { namespaces: [{ type: 'user' }], uidMappings: [{ containerID: 0, hostID: 100000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 100000, size: 1 }] },
+    });
+    expect(thrown(() => toNativeConfig(withUser, { stdio: STDIO })).message).toMatch(/needs a mount namespace of its own/);
   });
 });
 
