@@ -24,6 +24,7 @@
         "native/src/seccomp.cc",
         "native/src/hooks.cc",
         "native/src/sysctl.cc",
+        "native/src/apparmor.cc",
         "native/src/userns.cc"
       ],
       "libraries": ["-lseccomp"],

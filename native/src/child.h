@@ -57,6 +57,7 @@ void child_switch_user(const container_config *c);        // process.cc
 void child_capabilities(const container_config *c);       // caps.cc
 void child_sysctls(const container_config *c);           // sysctl.cc
 void child_seccomp(const container_config *c);           // seccomp.cc
+void child_apparmor(const container_config *c);          // apparmor.cc
 // Runs a hook list with the state document; fails the child on error.
 void child_run_hooks(const container_config *c, const hook_list *list, const char *state, const char *phase); // hooks.cc
 // Asks the parent to run the createRuntime hooks and waits for its answer.

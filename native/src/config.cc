@@ -94,6 +94,7 @@ ConfigHolder::ConfigHolder(const Napi::Object &o) {
   cfg.readonly_root = flag(o, "readonlyRoot");
   cfg.no_pivot = flag(o, "noPivot");
   cfg.host_mount_ns = flag(o, "hostMountNs");
+  cfg.apparmor_profile = opt_str(o, "apparmorProfile", &s) ? keep(s) : nullptr;
   { Napi::Value pf = o.Get("preserveFds"); cfg.preserve_fds = pf.IsNumber() ? pf.As<Napi::Number>().Int32Value() : 0; }
   cfg.exec_chroot = opt_str(o, "execChroot", &s) ? keep(s) : nullptr;
   cfg.clone_flags = (int)num(o, "cloneFlags");

@@ -69,6 +69,8 @@ struct container_config {
   bool host_mount_ns;
   // fds 3 .. 3+preserve_fds-1 pass into the container (runc --preserve-fds).
   int preserve_fds;
+  // process.apparmorProfile, applied at execve (apparmor.cc), or NULL.
+  const char *apparmor_profile;
   // exec into such a container: chroot here after joining (else NULL).
   const char *exec_chroot;
   int clone_flags;

@@ -131,6 +131,7 @@ void child_sync_hooks(const container_config *c) {
   child_setup_stdio(c);
   child_set_process_limits(c);
   child_drop_inherited_fds(c);
+  child_apparmor(c);
   // Without no_new_privs the kernel takes a filter only from a process
   // holding CAP_SYS_ADMIN, so it goes on before the capabilities are
   // dropped (as in runc); with it, after them.

@@ -42,6 +42,8 @@ export interface NativeContainerConfig {
   hostMountNs?: boolean;
   /** runc --preserve-fds: the caller's fds 3 .. 3+N-1 pass into the container. */
   preserveFds?: number;
+  /** AppArmor profile to switch to at execve (the host has AppArmor: native-config checks). */
+  apparmorProfile?: string | null;
   /** exec into a container without a mount namespace: chroot to its rootfs after joining. */
   execChroot?: string | null;
   /** CLONE_NEW* flags for namespaces to create. */

@@ -7,6 +7,7 @@ import { TsrunError } from '../errors.js';
 import { CAPABILITIES, CLONE_FLAGS, MS, RLIMITS } from '../native/constants.js';
 import type { NativeContainerConfig, NativeDevice, NativeMount } from '../native/types.js';
 import { INIT_ANNOTATION } from '../spec/build.js';
+import { detectHostLsm } from '../spec/lsm.js';
 import type { OciMount, OciSpec } from '../spec/oci.js';
 import { nativeUserns } from './native-userns.js';
 
@@ -93,6 +94,15 @@ function capNumbers(names: string[] | undefined): number[] {
   });
 }
 
+/** process.apparmorProfile, applied at execve; refused where the host has no AppArmor. */
+function apparmorProfileOf(profile: string | undefined): string | null {
+  if (!profile) return null;
+  if (!detectHostLsm().apparmor) {
+    throw new TsrunError('UNSUPPORTED', `process.apparmorProfile "${profile}" is set but AppArmor is not enabled on this host`);
+  }
+  return profile;
+}
+
 /** Whether a namespace path is the mount namespace this process is in (compared by inode, as the kernel identifies them). */
 function isOwnMountNamespace(path: string): boolean {
   try {
@@ -154,6 +164,7 @@ export function toNativeConfig(
     readonlyRoot: !!spec.root.readonly,
     noPivot: false,
     hostMountNs,
+    apparmorProfile: apparmorProfileOf(p.apparmorProfile),
     cloneFlags,
     joinNamespaces,
     hostname: spec.hostname ?? null,

@@ -91,8 +91,8 @@ export interface PreparedSpec {
 /**
  * Applies the runtime's rules to a bundle's config.json:
  *  - refuses what tsrun cannot honour and must not silently skip: sysctls
- *    outside the container's namespaces (runc's rule), AppArmor and SELinux
- *    labels on a host without them, and any systemd cgroup path when
+ *    outside the container's namespaces (runc's rule), SELinux labels, and
+ *    any systemd cgroup path when
  *    `systemdCgroup` (--systemd-cgroup) is set;
  *  - appends runc's default device allow-list to linux.resources.devices
  *    (runc's specconv always does: engines write only "deny all" and their
@@ -109,7 +109,7 @@ export function prepareBundleSpec(input: OciSpec, host: HostCgroups, opts: { sys
   const linux = (spec.linux ?? {}) as NonNullable<OciSpec['linux']> & {
     seccomp?: unknown; mountLabel?: string; intelRdt?: unknown;
   };
-  const proc = spec.process as OciProcess & { apparmorProfile?: string; selinuxLabel?: string };
+  const proc = spec.process as OciProcess & { selinuxLabel?: string };
 
   if (opts.systemdCgroup) {
     throw new TsrunError(
@@ -119,9 +119,6 @@ export function prepareBundleSpec(input: OciSpec, host: HostCgroups, opts: { sys
   }
   if (!spec.process) throw new TsrunError('INVALID_ARGUMENT', 'config.json has no process');
   if (linux.sysctl) checkSysctls(linux.sysctl, linux.namespaces ?? []);
-  if (proc.apparmorProfile) {
-    throw new TsrunError('UNSUPPORTED', `process.apparmorProfile "${proc.apparmorProfile}" is set but AppArmor is not enabled on this host`);
-  }
   if (proc.selinuxLabel || linux.mountLabel) {
     throw new TsrunError('UNSUPPORTED', 'config.json sets an SELinux label but SELinux is not enabled on this host');
   }

@@ -223,21 +223,8 @@ export function parseConfinementFlags(flags: ConfinementFlags, opts: { cwd: stri
 }
 
 /** Which Linux security modules the host has enabled. */
-export interface HostLsm {
-  apparmor: boolean;
-  selinux: boolean;
-}
-
-/** AppArmor as containerd's apparmor.HostSupports sees it; SELinux when selinuxfs is mounted. */
-export function detectHostLsm(): HostLsm {
-  let apparmor = false;
-  try {
-    apparmor = existsSync('/sys/kernel/security/apparmor') && readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').startsWith('Y');
-  } catch {
-    apparmor = false;
-  }
-  return { apparmor, selinux: existsSync('/sys/fs/selinux/enforce') };
-}
+export { detectHostLsm, type HostLsm } from './lsm.js';
+import type { HostLsm } from './lsm.js';
 
 /**
  * The LSM settings for the process. `apparmor=unconfined` and

@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectHostLsm } from '../../src/spec/lsm.js';
 import type { OciHook, OciSpec } from '../../src/spec/oci.js';
 import { execa } from 'execa';
 import { cgroupDirs, ociCli, ociSandbox, type OciSandbox } from '../helpers/oci-bundle.js';
@@ -205,6 +206,16 @@ describe.skipIf(skip)('tsrun-oci hooks, sysctls and seccomp', () => {
     } finally {
       closeSync(fd);
     }
+  });
+
+  it.skipIf(detectHostLsm().apparmor)('process.apparmorProfile on a host without AppArmor fails create in one line and leaves nothing', async () => {
+    const bundle = await sb.bundle('aa', ['true'], (s) => {
+      s.process.apparmorProfile = 'containers-default-0.50.0';
+    });
+    const r = await sb.ociDetached(['create', '--bundle', bundle, 'aa']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/apparmorProfile \\?"containers-default-0.50.0\\?" is set but AppArmor is not enabled on this host/);
+    await expectGone('aa');
   });
 
   it('linux.seccomp from the bundle is applied (the process and an exec)', async () => {

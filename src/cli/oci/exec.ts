@@ -57,7 +57,7 @@ export function registerExec(program: Command): void {
     .option('-d, --detach', "detach from the container's process")
     .option('--pid-file <file>', 'file to write the process id to')
     .option('--process-label <label>', 'SELinux process label (not supported)')
-    .option('--apparmor <profile>', 'AppArmor profile (not supported)')
+    .option('--apparmor <profile>', 'AppArmor profile for the process')
     .option('--no-new-privs', 'set the no new privileges value for the process')
     .option('-c, --cap <cap>', 'add a capability to the process (repeatable)', collect)
     .option('--preserve-fds <n>', 'pass N additional fds (3 .. 3+N-1) to the process', '0')
@@ -69,7 +69,7 @@ export function registerExec(program: Command): void {
       const flags = { ...o, noNewPrivs: o.newPrivs === false } as ExecFlags;
       const { parsePreserveFds } = await import('./create.js');
       const preserveFds = parsePreserveFds(flags.preserveFds);
-      if (flags.apparmor || flags.processLabel) throw new TsrunError('UNSUPPORTED', 'tsrun-oci has no AppArmor or SELinux support');
+      if (flags.processLabel) throw new TsrunError('UNSUPPORTED', '--process-label: tsrun-oci has no SELinux support');
       if (flags.cgroup) throw new TsrunError('UNSUPPORTED', '--cgroup: exec into a sub-cgroup is not supported');
       const engine = await engineFor(cmd);
       let proc: OciProcess;
@@ -84,6 +84,7 @@ export function registerExec(program: Command): void {
           tty: flags.tty, caps: flags.cap, noNewPrivs: flags.noNewPrivs,
         });
       }
+      if (flags.apparmor) proc.apparmorProfile = flags.apparmor;
       if (proc.terminal && flags.detach && !flags.consoleSocket) {
         throw new TsrunError('INVALID_ARGUMENT', 'cannot allocate a tty when detaching without --console-socket');
       }
