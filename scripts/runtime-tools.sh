@@ -27,7 +27,9 @@
 # cached next to the suite, keyed by `runc --version`).
 set -euo pipefail
 
-die() { echo "runtime-tools.sh: $*" >&2; exit 1; }
+name=runtime-tools.sh
+# shellcheck source=scripts/tarball-build.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tarball-build.sh"
 
 if [ "${1:-}" = compare ]; then
   shift
@@ -37,54 +39,23 @@ if [ "${1:-}" = compare ]; then
 fi
 
 [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: runtime-tools.sh TARBALL [OUTDIR]"
-tarball=$1
-[ -f "$tarball" ] || die "no such tarball: $tarball"
 command -v go >/dev/null || die "go not found (Debian: apt-get install golang-go make)"
 command -v make >/dev/null || die "make not found (Debian: apt-get install make)"
-
-sha=$(sha256sum "$tarball" | cut -d' ' -f1)
-if [ $# -ge 2 ]; then
-  out=$2
-else
-  cache=${TSRUN_CACHE_DIR:-/var/cache/tsrun-test}
-  if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-    cache=${XDG_CACHE_HOME:-$HOME/.cache}/tsrun-test
-    mkdir -p "$cache"
-  fi
-  out=$cache/runtime-tools-${sha:0:16}
-fi
+tarball_out "$1" runtime-tools "${2:-}"
 
 built() {
   [ -f "$out/.tsrun-built" ] && [ "$(cat "$out/.tsrun-built")" = "$sha" ] &&
     [ -x "$out/runtimetest" ] && compgen -G "$out/validation/*/*.t" >/dev/null
 }
 
-mkdir -p "$(dirname "$out")"
-# One build at a time per output directory (parallel test runs share the cache).
-exec 9>"$out.lock"
-flock 9
-
+tarball_lock
 if built; then
   echo "$out"
   exit 0
 fi
-
-tmp=$(mktemp -d "$out.tmp.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-echo "runtime-tools.sh: unpacking $tarball" >&2
-tar xzf "$tarball" -C "$tmp"
-# The tarball holds either the tree itself or one top-level directory.
-src=$tmp
-if [ ! -f "$src/Makefile" ]; then
-  mapfile -t tops < <(find "$tmp" -mindepth 1 -maxdepth 1)
-  [ ${#tops[@]} -eq 1 ] && [ -f "${tops[0]}/Makefile" ] || die "$tarball: no Makefile at its top"
-  src=${tops[0]}
-fi
+tarball_unpack Makefile
 
 echo "runtime-tools.sh: building runtimetest and the validation executables (this takes a few minutes)" >&2
-# Without a GOCACHE of the caller's, Go's build cache lives in the scratch
-# directory (a root without a home still builds) and goes away with it.
-export GOCACHE=${GOCACHE:-$tmp/.gocache}
 (cd "$src" && GOFLAGS=-mod=vendor GOPROXY=off GO111MODULE=on make runtimetest validation-executables >&2) ||
   die "the build failed"
 echo "$sha" >"$src/.tsrun-built"
