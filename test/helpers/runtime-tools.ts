@@ -315,11 +315,22 @@ export function cleanupRuntime(runtime: Runtime): void {
   } catch {
     return;
   }
+  const del = (id: string) => execFileSync(runtime.path, ['delete', '--force', id], { stdio: 'ignore', timeout: 30_000 });
   for (const id of ids) {
     try {
-      execFileSync(runtime.path, ['delete', '--force', id], { stdio: 'ignore', timeout: 30_000 });
+      del(id);
     } catch {
-      // reported by the next list
+      // A process of the container that holds what delete waits for (its
+      // lock, say): kill it by the pid state reports, then try once more.
+      // A container left here would leave its cgroup once the run's root is
+      // removed, so say so rather than lose it quietly.
+      try {
+        const { pid } = JSON.parse(execFileSync(runtime.path, ['state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 })) as { pid?: number };
+        if (pid) process.kill(pid, 'SIGKILL');
+        del(id);
+      } catch (err) {
+        process.stderr.write(`runtime-tools: ${runtime.name} could not delete container ${id}: ${(err as Error).message}\n`);
+      }
     }
   }
 }

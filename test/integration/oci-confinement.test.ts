@@ -3,7 +3,7 @@
 // and timeout rules), linux.sysctl inside the container only, and a
 // linux.seccomp filter.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectHostLsm } from '../../src/spec/lsm.js';
@@ -216,6 +216,22 @@ describe.skipIf(skip)('tsrun-oci hooks, sysctls and seccomp', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/apparmorProfile \\?"containers-default-0.50.0\\?" is set but AppArmor is not enabled on this host/);
     await expectGone('aa');
+  });
+
+  it("a created container holds none of the runtime's fds while it waits for start, even when its profile refuses close_range", async () => {
+    const bundle = await sb.bundle('waiting', ['true'], (s) => {
+      s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] };
+    });
+    const created = await sb.ociDetached(['create', '--bundle', bundle, 'waiting']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    const pid = JSON.parse(String((await sb.oci(['state', 'waiting'])).stdout)).pid as number;
+    // stdio, the set-up socket and the exec fifo: nothing of Node's (its
+    // lock files would block delete).
+    expect(readdirSync(`/proc/${pid}/fd`).length).toBeLessThanOrEqual(5);
+    const t0 = Date.now();
+    expect((await sb.oci(['delete', '--force', 'waiting'])).exitCode).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await expectGone('waiting');
   });
 
   it('linux.seccomp from the bundle is applied (the process and an exec)', async () => {
