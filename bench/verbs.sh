@@ -22,41 +22,7 @@ count=${BENCH_CONTAINERS:-100}
 . "$here/lib.sh"
 preflight
 [[ $count =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONTAINERS must be a positive integer"
-fixture=${BENCH_ROOTFS:-$(bash "$repo/rootfs-fixtures/busybox.sh" | tail -n1)}
-
-tmp=$(mktemp -d /tmp/tsrun-bench-verbs.XXXXXX)
-tsrun=(node -- "$repo/dist/cli/tsrun.js" --root "$tmp/root" --runroot "$tmp/run")
-podman=()
-cleanup() {
-  set +e
-  ids=$("${tsrun[@]}" ps -aq --no-trunc 2>/dev/null)
-  [ -z "$ids" ] || "${tsrun[@]}" rm -f $ids >/dev/null 2>&1
-  [ -z "${podman[*]:-}" ] || "${podman[@]}" system reset -f >/dev/null 2>&1
-  unmount_under "$tmp"
-  rm -rf "$tmp"
-  remove_side_effects
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-have_podman=0
-if command -v podman >/dev/null && command -v runc >/dev/null; then
-  have_podman=1
-  mkdir -p "$tmp/podman"
-  podman_config "$tmp/podman"
-  podman=(podman --root "$tmp/podman/storage" --runroot "$tmp/podman/run" --tmpdir "$tmp/podman/tmp")
-fi
-
-# Median wall time (ms) of $runs runs of "$@" after one warm-up; the exit
-# code is ignored (a parse-and-fail run fails on purpose).
-median_ms() {
-  "$@" >/dev/null 2>&1 || true
-  for ((i = 0; i < runs; i++)); do
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || true
-    ms_since "$t0"
-  done | median
-}
+bench_sandbox
 
 # Median of a pair of commands run in turn (the second undoes the first,
 # e.g. start then stop), timing only the first.
@@ -69,9 +35,6 @@ median_pair_ms() {
     eval "$second" >/dev/null 2>&1 || true
   done | median
 }
-
-tar -C "$fixture" -c . | "${tsrun[@]}" import - localhost/bench:latest >/dev/null
-[ "$have_podman" = 0 ] || tar -C "$fixture" -c . | "${podman[@]}" import - localhost/bench:latest >/dev/null
 
 floor=$(median_ms node -e 0)
 rows=()
