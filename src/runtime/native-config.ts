@@ -114,15 +114,6 @@ function isOwnMountNamespace(path: string): boolean {
   }
 }
 
-/**
- * Whether a spec runs in the runtime's mount namespace (none of its own,
- * which runc allows): then its mounts live in the host's table.
- */
-export function usesHostMountNamespace(spec: OciSpec): boolean {
-  const m = (spec.linux?.namespaces ?? []).find((n) => n.type === 'mount');
-  return !m || (!!m.path && isOwnMountNamespace(m.path));
-}
-
 export function toNativeConfig(
   spec: OciSpec,
   opts: { stdio: [number, number, number]; killOnParentDeath?: boolean },

@@ -12,7 +12,7 @@ import { CAPABILITIES, CLONE_FLAGS } from '../native/constants.js';
 import { TsrunError } from '../errors.js';
 import { DEFAULT_DEVICE_RULES } from '../spec/defaults.js';
 import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from '../spec/seccomp.js';
-import type { OciNamespace } from '../spec/oci.js';
+import { checkOciSysctls } from '../spec/sysctl.js';
 import { OCI_VERSION, type OciMount, type OciProcess, type OciSpec } from '../spec/oci.js';
 
 export const OCI_VERSION_MIN = '1.0.0';
@@ -118,7 +118,7 @@ export function prepareBundleSpec(input: OciSpec, host: HostCgroups, opts: { sys
     );
   }
   if (!spec.process) throw new TsrunError('INVALID_ARGUMENT', 'config.json has no process');
-  if (linux.sysctl) checkSysctls(linux.sysctl, linux.namespaces ?? []);
+  if (linux.sysctl) checkOciSysctls(linux.sysctl, linux.namespaces ?? []);
   if (proc.selinuxLabel || linux.mountLabel) {
     throw new TsrunError('UNSUPPORTED', 'config.json sets an SELinux label but SELinux is not enabled on this host');
   }
@@ -142,34 +142,6 @@ export function prepareBundleSpec(input: OciSpec, host: HostCgroups, opts: { sys
   }
   if (spec.mounts) spec.mounts = mounts;
   return { spec, warnings };
-}
-
-/**
- * runc's rule for linux.sysctl: a key may be set only when the namespace
- * that scopes it is the container's own (IPC keys with an ipc namespace,
- * net.* with a network namespace that is not the host's, the host and
- * domain names with a uts namespace); anything else would change the host.
- */
-export function checkSysctls(sysctl: Record<string, string>, namespaces: OciNamespace[]): void {
-  const own = (type: string) => namespaces.some((n) => n.type === type);
-  const ipcKeys = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
-  for (const raw of Object.keys(sysctl)) {
-    const key = raw.replaceAll('/', '.');
-    if (ipcKeys.has(key) || key.startsWith('fs.mqueue.')) {
-      if (own('ipc')) continue;
-      throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not allowed as it conflicts with the OCI "ipc" namespace`);
-    }
-    if (key.startsWith('net.')) {
-      const net = namespaces.find((n) => n.type === 'network');
-      if (net && net.path !== '/proc/1/ns/net') continue;
-      throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" not allowed in host network namespace`);
-    }
-    if (key === 'kernel.domainname' || key === 'kernel.hostname') {
-      if (own('uts')) continue;
-      throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not allowed as it conflicts with the OCI "uts" namespace`);
-    }
-    throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not in a separate kernel namespace`);
-  }
 }
 
 const MOUNT_FLAG_OPTS = new Set(['nosuid', 'nodev', 'noexec', 'ro', 'rw', 'relatime', 'noatime', 'strictatime']);

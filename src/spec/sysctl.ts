@@ -4,6 +4,7 @@
 // (opts.ValidateSysctl); the namespace checks are runc's validator's.
 
 import { TsrunError } from '../errors.js';
+import type { OciNamespace } from './oci.js';
 
 // IPC-namespace sysctls (ipc_namespace, mq_namespace).
 const IPC_KEYS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
@@ -50,5 +51,27 @@ export function checkSysctlNamespaces(sysctls: Record<string, string>, hostNames
       const flag = ns === 'network' ? '--network host' : '--ipc host';
       throw new TsrunError('INVALID_ARGUMENT', `sysctl ${JSON.stringify(key)} is not allowed in the host's ${ns === 'network' ? 'network' : 'IPC'} namespace (${flag})`);
     }
+  }
+}
+
+/**
+ * runc's validator for a bundle's linux.sysctl: a key may be set only when
+ * the namespace that scopes it is the container's own (IPC keys with an
+ * ipc namespace, net.* with a network namespace that is not the host's,
+ * the host and domain names with a uts namespace); any other key would
+ * change the host.
+ */
+export function checkOciSysctls(sysctl: Record<string, string>, namespaces: readonly OciNamespace[]): void {
+  const own = (type: string) => namespaces.some((n) => n.type === type);
+  for (const raw of Object.keys(sysctl)) {
+    const key = raw.replaceAll('/', '.');
+    const ns = sysctlNamespace(key) ?? (key === 'kernel.domainname' || key === 'kernel.hostname' ? 'uts' : undefined);
+    if (ns === 'network') {
+      const net = namespaces.find((n) => n.type === 'network');
+      if (net && net.path !== '/proc/1/ns/net') continue;
+      throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" not allowed in host network namespace`);
+    }
+    if (!ns) throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not in a separate kernel namespace`);
+    if (!own(ns)) throw new TsrunError('INVALID_ARGUMENT', `sysctl "${raw}" is not allowed as it conflicts with the OCI "${ns}" namespace`);
   }
 }
