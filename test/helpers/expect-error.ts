@@ -1,4 +1,4 @@
-// Awaits a promise that must reject with a TsrunError and returns the error.
+// A promise that must reject, or a call that must throw, with a TsrunError; returns the error.
 import { expect } from 'vitest';
 import { TsrunError } from '../../src/errors.js';
 
@@ -7,6 +7,17 @@ export async function rejection(p: Promise<unknown>): Promise<TsrunError> {
     () => undefined,
     (e: unknown) => e,
   );
+  expect(err).toBeInstanceOf(TsrunError);
+  return err as TsrunError;
+}
+
+export function thrown(fn: () => unknown): TsrunError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
   expect(err).toBeInstanceOf(TsrunError);
   return err as TsrunError;
 }

@@ -4,10 +4,11 @@
 // ulimits this host allows (no CAP_SYS_RESOURCE here). Everything it makes
 // lives under one temp dir and goes with cleanup().
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Options, type Result } from 'execa';
+import { cgroupDirs } from './oci-bundle.js';
 
 export interface PodmanBox {
   base: string;
@@ -69,6 +70,17 @@ export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
       for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
       rmSync(base, { recursive: true, force: true });
       for (const p of HOST_SIDE_EFFECTS) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
+      // Podman (cgroupfs) never removes the libpod_parent/conmon cgroups it
+      // makes; take them once empty (another box's live conmon keeps them).
+      for (const dir of cgroupDirs('libpod_parent')) {
+        for (const d of [join(dir, 'conmon'), dir]) {
+          try {
+            rmdirSync(d);
+          } catch {
+            // busy or gone
+          }
+        }
+      }
     },
   };
 }

@@ -15,21 +15,15 @@ import { applyNamespaceModes, DEFAULT_MODES, joinNamespaces, parseIpcMode, parse
 import { lsmSettings, parseConfinementFlags, parseSecurityOpts, type ConfinementFlags } from '../../src/spec/security.js';
 import { checkSysctlNamespaces, parseSysctls } from '../../src/spec/sysctl.js';
 import { parseUlimit, parseUlimits, toRlimits } from '../../src/spec/ulimits.js';
-import { rejection } from '../helpers/expect-error.js';
+import { rejection, thrown } from '../helpers/expect-error.js';
 
 const ALL_CAPS = [...CAPABILITIES];
 const ID = 'feedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedface';
 
 function throws(fn: () => unknown, message: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(TsrunError);
-  expect((err as Error).message).toMatch(message);
-  expect((err as Error).message).not.toContain('\n');
+  const err = thrown(fn);
+  expect(err.message).toMatch(message);
+  expect(err.message).not.toContain('\n');
 }
 
 describe('capabilities (moby TweakCapabilities / SetCapabilities)', () => {

@@ -14,7 +14,7 @@ import {
   allocateRange, applyUserns, AUTO_USER, freeRanges, parseIdMapFlag, parseSubIds, parseUsernsMode, rangesOf, releaseUserns,
   type UsernsContext,
 } from '../../src/spec/userns.js';
-import { rejection } from '../helpers/expect-error.js';
+import { rejection, thrown } from '../helpers/expect-error.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -23,17 +23,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
-
-function thrown(fn: () => unknown): TsrunError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(TsrunError);
-  return err as TsrunError;
-}
 
 function spec(over: Partial<OciSpec['linux']> = {}, annotations?: Record<string, string>): OciSpec {
   return {
