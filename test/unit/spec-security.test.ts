@@ -5,7 +5,6 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TsrunError } from '../../src/errors.js';
 import { CAPABILITIES } from '../../src/native/constants.js';
 import { buildSpec, type RunOptions } from '../../src/spec/build.js';
 import { capabilitySets, hostCapabilities, normalizeCapability, tweakCapabilities } from '../../src/spec/capabilities.js';

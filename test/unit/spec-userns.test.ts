@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NativeSystemError, TsrunError } from '../../src/errors.js';
+import { NativeSystemError } from '../../src/errors.js';
 import { CLONE_FLAGS } from '../../src/native/constants.js';
 import { toNativeConfig } from '../../src/runtime/native-config.js';
 import { checkMappings, idmapError, ROOTFS_IDMAP_ANNOTATION } from '../../src/runtime/native-userns.js';
