@@ -32,7 +32,7 @@ have_podman=1
 command -v podman >/dev/null && command -v runc >/dev/null || { have_podman=0; echo "build: podman or runc not installed, its column is skipped" >&2; }
 
 tmp=$(mktemp -d "$base_tmp/tsrun-bench-build.XXXXXX")
-tsrun() { local d=$1; shift; node -- "$repo/dist/cli/tsrun.js" --root "$d/root" --runroot "$d/run" "$@"; }
+tsrun() { local d=$1; shift; node -- "$repo/bin/tsrun" --root "$d/root" --runroot "$d/run" "$@"; }
 podman_in() { local d=$1; shift; TMPDIR=$d/tmp podman --root "$d/storage" --runroot "$d/run" --tmpdir "$d/tmp" --storage-driver overlay "$@"; }
 tsrun_reset() {
   [ -d "$1" ] || return 0

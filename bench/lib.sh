@@ -66,7 +66,7 @@ remove_libpod_cgroups() {
 bench_sandbox() {
   local fixture=${BENCH_ROOTFS:-$(bash "$repo/rootfs-fixtures/busybox.sh" | tail -n1)}
   tmp=$(mktemp -d "/tmp/tsrun-bench-$name.XXXXXX")
-  tsrun=(node -- "$repo/dist/cli/tsrun.js" --root "$tmp/root" --runroot "$tmp/run")
+  tsrun=(node -- "$repo/bin/tsrun" --root "$tmp/root" --runroot "$tmp/run")
   podman=()
   have_podman=0
   trap bench_cleanup EXIT

@@ -19,7 +19,7 @@ die() { echo "lifecycle: $*" >&2; exit 1; }
 fixture=${BENCH_ROOTFS:-$(bash "$repo/rootfs-fixtures/busybox.sh" | tail -n1)}
 
 tmp=$(mktemp -d /tmp/tsrun-bench-life.XXXXXX)
-tsrun=(node -- "$repo/dist/cli/tsrun.js" --root "$tmp/root" --runroot "$tmp/run")
+tsrun=(node -- "$repo/bin/tsrun" --root "$tmp/root" --runroot "$tmp/run")
 podman=()
 cleanup() {
   set +e

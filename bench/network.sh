@@ -51,7 +51,7 @@ note() { echo "network: $*" >&2; }
 [[ $mib =~ ^[1-9][0-9]*$ ]] || die "BENCH_MIB must be a positive integer, got '$mib'"
 [[ $tcp_runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_TCP_RUNS must be a positive integer, got '$tcp_runs'"
 [ "$(id -u)" = 0 ] || die "needs root (bridges, veths, nft rules, namespaces)"
-tsrun_js=$repo/dist/cli/tsrun.js
+tsrun_js=$repo/bin/tsrun
 [ -f "$tsrun_js" ] || die "build first: npm run build"
 for t in node tar ip nft; do command -v "$t" >/dev/null || die "$t is missing"; done
 

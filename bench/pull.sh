@@ -89,7 +89,7 @@ podman_config "$tmp"
 pull_tsrun() {
   local d=$tmp/tsrun-$1 t0
   t0=$(date +%s%N)
-  node -- "$repo/dist/cli/tsrun.js" --root "$d/root" --runroot "$d/run" pull -q "$ref" >/dev/null
+  node -- "$repo/bin/tsrun" --root "$d/root" --runroot "$d/run" pull -q "$ref" >/dev/null
   ms_since "$t0"
   rm -rf "$d"
 }

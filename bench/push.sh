@@ -101,7 +101,7 @@ dst_fresh() {
 
 # --- both tools get the image (untimed) ------------------------------------------------
 podman_config "$tmp"
-ts=(node -- "$repo/dist/cli/tsrun.js" --root "$tmp/tsrun/root" --runroot "$tmp/tsrun/run")
+ts=(node -- "$repo/bin/tsrun" --root "$tmp/tsrun/root" --runroot "$tmp/tsrun/run")
 pm=(podman --root "$tmp/podman/storage" --runroot "$tmp/podman/run" --tmpdir "$tmp/podman/tmp" --storage-driver "$driver")
 mkdir -p "$tmp/podman/tmp"
 "${ts[@]}" pull -q "$src_ref" >/dev/null || die "tsrun pull $src_ref failed"

@@ -64,7 +64,7 @@ q() { printf '%q' "$1"; }
 names=()
 cmds=()
 
-tsrun_js=$repo/dist/cli/tsrun.js
+tsrun_js=$repo/bin/tsrun
 if [ "${BENCH_SKIP_TSRUN:-0}" = 1 ]; then
   note "skipping tsrun (BENCH_SKIP_TSRUN=1)"
 elif [ ! -f "$tsrun_js" ]; then

@@ -46,7 +46,7 @@ npm ci --no-audit --no-fund
 busybox=$(bash rootfs-fixtures/busybox.sh | tail -n1)
 # The offline main job: the busybox tree as the image localhost/busybox in
 # the default store (TSRUN_ROOT if set), imported once.
-tsrun=(node -- dist/cli/tsrun.js)
+tsrun=(node -- bin/tsrun)
 if [ -z "$("${tsrun[@]}" images -q localhost/busybox)" ]; then
   tar -C "$busybox" --exclude=./.tsrun-fixture -c . |
     "${tsrun[@]}" import -c 'CMD ["sh"]' -m 'built by scripts/setup.sh from busybox-static' - localhost/busybox:latest >/dev/null

@@ -73,7 +73,7 @@ export interface ContainersDeps {
   root: string;
   runroot: string;
   hostEnv: Record<string, string | undefined>;
-  /** How the monitor runs `tsrun rm` for --rm (default: this Node and dist/cli/tsrun.js). */
+  /** How the monitor runs `tsrun rm` for --rm (default: this Node and bin/tsrun). */
   selfCommand?: string[];
   /** Where the cgroup filesystems are (default: the host's); tests pass a fake tree. */
   cgroups?: Partial<CgroupDeps>;
@@ -575,5 +575,5 @@ function ignoreNotRunning(err: unknown): void {
 }
 
 function defaultSelfCommand(): string[] {
-  return [process.execPath, '--', fileURLToPath(new URL('../cli/tsrun.js', import.meta.url))];
+  return [process.execPath, '--', fileURLToPath(new URL('../../bin/tsrun', import.meta.url))];
 }

@@ -124,7 +124,7 @@ export function runtimeWrapper(base: string, name: string, command: string[]): R
 /** runc itself, through a recording wrapper. */
 export const runcWrapper = (base: string) => runtimeWrapper(base, 'runc', ['runc']);
 
-/** tsrun-oci (dist/cli/tsrun-oci.js under this Node), through a recording wrapper. */
+/** tsrun-oci (bin/tsrun-oci under this Node), through a recording wrapper. */
 export const tsrunOciWrapper = (base: string) => runtimeWrapper(base, 'tsrun-oci', [process.execPath, '--', ociCli]);
 
 export interface ContainerdOptions {

@@ -1,4 +1,4 @@
-// Runs the real tsrun-oci (dist/cli/tsrun-oci.js) against a throwaway
+// Runs the real tsrun-oci (bin/tsrun-oci) against a throwaway
 // --root, with bundles made from the busybox fixture, and checks what a
 // container leaves in the cgroup hierarchies.
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { buildSpec } from '../../src/spec/build.js';
 import type { OciSpec } from '../../src/spec/oci.js';
 import { busybox, repo } from './tsrun.js';
 
-export const ociCli = join(repo, 'dist/cli/tsrun-oci.js');
+export const ociCli = join(repo, 'bin/tsrun-oci');
 
 export interface OciSandbox {
   base: string;

@@ -14,7 +14,7 @@
 //   scripts/runtime-tools.sh compare [--tarball T | --suite DIR]
 //       [--runtime NAME=CMD]... [--only REGEX] [--jobs N] [--timeout SEC] [--json FILE] [--no-cache]
 // NAME=CMD is a runtime command line, e.g. runc='runc' or
-// tsrun-oci='node dist/cli/tsrun-oci.js'; the default is runc and this
+// tsrun-oci='node bin/tsrun-oci'; the default is runc and this
 // checkout's tsrun-oci. Each runtime gets a private --root. With more than
 // one runtime it prints every case the first passes and another fails.
 // runc's results are cached next to the suite, keyed by `runc --version`
@@ -203,7 +203,7 @@ export function runtimeWrapper(dir: string, name: string, command: string[]): Ru
 
 /** tsrun-oci from this checkout's dist/. */
 export function tsrunOciCommand(): string[] {
-  return [process.execPath, '--', join(repo, 'dist/cli/tsrun-oci.js')];
+  return [process.execPath, '--', join(repo, 'bin/tsrun-oci')];
 }
 
 export interface RunOptions {

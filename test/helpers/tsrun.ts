@@ -1,4 +1,4 @@
-// Runs the real CLI (dist/cli/tsrun.js) against a throwaway --root/--runroot,
+// Runs the real CLI (bin/tsrun, as installed: the bundle when it is built) against a throwaway --root/--runroot,
 // the way a user would, and gives integration tests the skip reason.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import { inject } from 'vitest';
 
 export const repo = fileURLToPath(new URL('../..', import.meta.url));
-export const cli = join(repo, 'dist/cli/tsrun.js');
+export const cli = join(repo, 'bin/tsrun');
 
 /** Empty when integration tests can run; otherwise why not (printed once per file). */
 export function integrationSkipReason(file: string): string {

@@ -100,7 +100,7 @@ describe.skipIf(skip)('save, load, import, export', () => {
     expect(missing.stderr).toContain('No such image: no-such-image:1');
     expect(existsSync(join(work, 'x.tar'))).toBe(false);
     // script(1) gives the CLI a pty for stdout.
-    const tty = await execa('script', ['-qec', `node -- ${JSON.stringify(join(process.cwd(), 'dist/cli/tsrun.js'))} --root ${sb.root} --runroot ${sb.runroot} save ${ref}`, '/dev/null'], { reject: false });
+    const tty = await execa('script', ['-qec', `node -- ${JSON.stringify(join(process.cwd(), 'bin/tsrun'))} --root ${sb.root} --runroot ${sb.runroot} save ${ref}`, '/dev/null'], { reject: false });
     expect(tty.stdout).toContain('cowardly refusing to save to a terminal. Use the -o flag or redirect');
   });
 

@@ -1,0 +1,161 @@
+// Bundles each binary's compiled modules (dist/, from tsc) into two CommonJS
+// files under dist/bundle/, which bin/launch.cjs runs with V8's code cache:
+//
+//   NAME.cjs       the shell: the entry's static imports (the option parser,
+//                  every verb's flags): all that --help, --version and a
+//                  parse error need, small enough to start in a few ms;
+//   NAME-core.cjs  everything the shell reaches through import(): the
+//                  engine, images, networks... loaded on a verb's first
+//                  import() of core, each module initialised on first use.
+//
+// One module lives in one bundle only (classes such as TsrunError must keep
+// one identity): the core takes the shell's modules from the shell, through
+// a registry on globalThis. import.meta.url keeps meaning the module's own
+// file in dist/, so paths built from it (the native addon, the unpack
+// worker) still resolve. dist/ stays runnable without any of this.
+//
+//   node scripts/bundle.mjs        (npm run build and npm ci run it)
+import * as esbuild from 'esbuild';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(repo, 'dist');
+const outdir = join(dist, 'bundle');
+const REGISTRY = 'Symbol.for("tsrun.shell")';
+const LOADER = 'Symbol.for("tsrun.load")';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: process.env.TSRUN_BUNDLE_MINIFY !== '0',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // The addon is a binary next to dist/, found from binding.js's own URL.
+  external: ['*.node'],
+  // What import.meta.url becomes (see metaUrl): a name no module shadows.
+  banner: { js: 'const __tsrunUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;' },
+};
+
+// import.meta.url of a dist module, as seen from a bundle in dist/bundle.
+const metaUrl = {
+  name: 'import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
+      let contents = await readFile(path, 'utf8');
+      if (contents.includes('import.meta.url')) {
+        const rel = JSON.stringify(relative(outdir, path));
+        contents = contents.replaceAll('import.meta.url', `__tsrunUrl(${rel})`);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+// commander requires child_process at load (for executable subcommands, which
+// tsrun has none of): that alone pulls in net and stream, ~8 ms of every verb.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (a) => (a.importer.includes('/node_modules/commander/') ? { path: 'child_process', namespace: 'lazy' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: 'let cp;\nmodule.exports = new Proxy({}, { get: (_, key) => (cp ??= require("node:child_process"))[key] });',
+      loader: 'js',
+    }));
+  },
+};
+
+// esbuild leaves import() of a built-in module as it is, which in a
+// vm.Script has no loader to call: make it a require.
+const builtinImports = {
+  name: 'builtin-imports',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (a) => (a.kind === 'dynamic-import' && isBuiltin(a.path) ? { path: a.path, namespace: 'builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, ({ path }) => ({ contents: `module.exports = require(${JSON.stringify(path)});`, loader: 'js' }));
+  },
+};
+
+const distKey = (path) => relative(dist, path);
+
+async function bundleBinary(name) {
+  const entry = join(dist, 'cli', `${name}.js`);
+  // The shell's modules: the entry's static imports, with every import() left out.
+  const probe = await esbuild.build({
+    ...common,
+    entryPoints: [entry],
+    write: false,
+    metafile: true,
+    plugins: [metaUrl, { name: 'no-dynamic', setup: (b) => b.onResolve({ filter: /.*/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, external: true } : undefined)) }],
+  });
+  const shellFiles = new Set(Object.keys(probe.metafile.inputs).filter((p) => !p.includes('node_modules/')).map((p) => resolve(repo, p)));
+  const coreModules = new Set();
+
+  // Shell: the registry of its own modules, then the entry. An import() of a
+  // module outside the shell asks the core bundle for it.
+  const shellPlugin = {
+    name: 'shell',
+    setup(build) {
+      build.onResolve({ filter: /^tsrun:entry$/ }, () => ({ path: 'entry', namespace: 'tsrun' }));
+      build.onResolve({ filter: /^tsrun:registry$/ }, () => ({ path: 'registry', namespace: 'tsrun' }));
+      build.onResolve({ filter: /.*/ }, (a) => {
+        if (a.kind !== 'dynamic-import' || a.namespace === 'tsrun' || isBuiltin(a.path)) return undefined;
+        // A package (execa) goes to the core under its own name.
+        const key = a.path.startsWith('.') ? distKey(resolve(a.resolveDir, a.path)) : a.path;
+        if (shellFiles.has(join(dist, key))) return undefined;
+        coreModules.add(key);
+        return { path: key, namespace: 'core-ref' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'core-ref' }, ({ path }) => ({
+        contents: `const load = globalThis[${LOADER}] || require;\nmodule.exports = load(require("node:path").join(__dirname, ${JSON.stringify(`${name}-core.cjs`)}))[${JSON.stringify(path)}]();`,
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /^entry$/, namespace: 'tsrun' }, () => ({
+        contents: `import "tsrun:registry";\nimport ${JSON.stringify(entry)};`,
+        loader: 'js',
+        resolveDir: dist,
+      }));
+      build.onLoad({ filter: /^registry$/, namespace: 'tsrun' }, () => {
+        const files = [...shellFiles].filter((f) => f !== entry);
+        const lines = files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`);
+        lines.push(`globalThis[${REGISTRY}] = { ${files.map((f, i) => `${JSON.stringify(distKey(f))}: m${i}`).join(', ')} };`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: dist };
+      });
+    },
+  };
+  await esbuild.build({ ...common, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, builtinImports, lazyChildProcess, metaUrl] });
+
+  // Core: a table of lazy loaders, one per module the shell imports
+  // dynamically; the shell's own modules come from its registry.
+  const corePlugin = {
+    name: 'core',
+    setup(build) {
+      build.onResolve({ filter: /^tsrun:core$/ }, () => ({ path: 'core', namespace: 'tsrun' }));
+      build.onResolve({ filter: /.*/ }, (a) => {
+        if (a.namespace === 'tsrun' || !a.path.startsWith('.')) return undefined;
+        const path = resolve(a.resolveDir, a.path);
+        return shellFiles.has(path) ? { path: distKey(path), namespace: 'shell-ref' } : undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: 'shell-ref' }, ({ path }) => ({
+        contents: `module.exports = globalThis[${REGISTRY}][${JSON.stringify(path)}];`,
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /^core$/, namespace: 'tsrun' }, () => ({
+        contents: `module.exports = {\n${[...coreModules].map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(m.endsWith('.js') ? join(dist, m) : m)}),`).join('\n')}\n};`,
+        loader: 'js',
+        resolveDir: dist,
+      }));
+    },
+  };
+  await esbuild.build({ ...common, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, builtinImports, metaUrl] });
+  for (const out of [`${name}.cjs`, `${name}-core.cjs`]) {
+    if (/\bimport\(/.test(await readFile(join(outdir, out), 'utf8'))) throw new Error(`bundle: ${out} still has an import(), which bin/launch.cjs cannot load`);
+  }
+}
+
+await rm(outdir, { recursive: true, force: true });
+await mkdir(outdir, { recursive: true });
+for (const name of ['tsrun', 'tsrun-oci']) await bundleBinary(name);

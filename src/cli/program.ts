@@ -1,0 +1,90 @@
+// tsrun's command line: the global options and every verb's. Declaring a
+// verb's flags costs time every run pays, so a run declares only the verb it
+// names; --help, `help` and a verb that does not exist get them all.
+import { Command } from 'commander';
+import { registerAttach } from './commands/attach.js';
+import { registerBuild } from './commands/build.js';
+import { registerBuilder } from './commands/builder.js';
+import { registerCheck } from './commands/check.js';
+import { registerCommit } from './commands/commit.js';
+import { registerCreate } from './commands/create.js';
+import { registerDiff } from './commands/diff.js';
+import { registerExec } from './commands/exec.js';
+import { registerExport } from './commands/export.js';
+import { registerHistory } from './commands/history.js';
+import { registerImage } from './commands/image.js';
+import { registerImages } from './commands/images.js';
+import { registerImport } from './commands/import.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerLoad } from './commands/load.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerLogin } from './commands/login.js';
+import { registerLogs } from './commands/logs.js';
+import { registerPs } from './commands/ps.js';
+import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
+import { registerRmi } from './commands/rmi.js';
+import { registerRun } from './commands/run.js';
+import { registerSave } from './commands/save.js';
+import { registerStart } from './commands/start.js';
+import { registerStats } from './commands/stats.js';
+import { registerTag } from './commands/tag.js';
+import { registerTop } from './commands/top.js';
+import { registerVolume } from './commands/volume.js';
+import { registerNetwork } from './commands/network.js';
+import { registerPort } from './commands/port.js';
+import { collect } from './options.js';
+
+type Register = (program: Command) => void;
+
+/** The top-level verbs (and groups) each register function declares. */
+export const VERBS: [names: string[], register: Register][] = [
+  [['run'], registerRun], [['create'], registerCreate], [['start'], registerStart], [['attach'], registerAttach], [['ps'], registerPs],
+  [['stop', 'kill', 'restart', 'rm', 'wait', 'pause', 'unpause', 'rename', 'container'], registerLifecycle],
+  [['logs'], registerLogs], [['exec'], registerExec], [['inspect'], registerInspect], [['top'], registerTop], [['stats'], registerStats],
+  [['check'], registerCheck], [['pull'], registerPull], [['push'], registerPush], [['images'], registerImages], [['image'], registerImage],
+  [['rmi'], registerRmi], [['tag'], registerTag], [['history'], registerHistory], [['login', 'logout'], registerLogin],
+  [['save'], registerSave], [['load'], registerLoad], [['import'], registerImport], [['export'], registerExport], [['commit'], registerCommit],
+  [['diff'], registerDiff], [['volume'], registerVolume], [['network'], registerNetwork], [['port'], registerPort],
+  [['build'], registerBuild], [['builder'], registerBuilder],
+];
+
+/** The program for `argv` (process.argv's shape): every verb, or only the one argv names. */
+export function buildProgram(argv: string[]): Command {
+  const program = new Command('tsrun')
+    .description('a Linux container runtime')
+    .version('0.1.0', '-v, --version')
+    .option('--root <dir>', 'persistent storage directory', process.env.TSRUN_ROOT ?? '/var/lib/tsrun')
+    .option('--runroot <dir>', 'runtime state directory', process.env.TSRUN_RUNROOT ?? '/run/tsrun')
+    .option('--registry-mirror <url>', 'serve docker.io images from this mirror first (repeatable; env TSRUN_REGISTRY_MIRROR)', collect)
+    .option('--insecure-registry <host[:port]>', 'allow plain http to this registry (repeatable; env TSRUN_INSECURE_REGISTRIES)', collect)
+    .option('--default-network <name>', 'network of containers run without --network (env TSRUN_DEFAULT_NETWORK)', process.env.TSRUN_DEFAULT_NETWORK || 'bridge')
+    .option('--default-subnet <cidr>', 'subnet of the default bridge network (env TSRUN_DEFAULT_SUBNET; default: a free /16 from 10.88.0.0 on)', process.env.TSRUN_DEFAULT_SUBNET || undefined)
+    .option('--userns-remap <default|user[:group]>', "Docker's userns-remap: containers run without --userns get this user's subordinate ids (env TSRUN_USERNS_REMAP)", process.env.TSRUN_USERNS_REMAP || undefined)
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const verb = verbOf(program, argv.slice(2));
+  const only = VERBS.find(([names]) => names.includes(verb ?? ''));
+  for (const [, register] of only ? [only] : VERBS) register(program);
+  const exitOverrideAll = (cmd: Command): void => {
+    for (const c of cmd.commands) {
+      c.exitOverride();
+      exitOverrideAll(c);
+    }
+  };
+  exitOverrideAll(program);
+  return program;
+}
+
+/** The first argument that is neither a global option nor its value. */
+function verbOf(program: Command, args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return args[i + 1];
+    if (!a.startsWith('-') || a === '-') return a;
+    const opt = program.options.find((o) => o.long === a || o.short === a);
+    if (opt && (opt.required || opt.optional)) i++;
+  }
+  return undefined;
+}
