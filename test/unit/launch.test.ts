@@ -1,0 +1,74 @@
+// bin/launch.cjs on a throwaway layout (bin/, dist/cli, dist/bundle): which
+// code it runs, and the code caches it keeps.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const launcher = new URL('../../bin/launch.cjs', import.meta.url).pathname;
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tsrun-launch-'));
+  for (const d of ['bin', 'dist/cli', 'dist/bundle']) mkdirSync(join(dir, d), { recursive: true });
+  copyFileSync(launcher, join(dir, 'bin/launch.cjs'));
+  writeFileSync(join(dir, 'bin/package.json'), '{"type":"commonjs"}');
+  writeFileSync(join(dir, 'bin/x'), "require('./launch.cjs')('x');\n");
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  writeFileSync(join(dir, 'dist/cli/x.js'), "process.stdout.write('modules');\n");
+  // The shell names its verb, then loads its core (as scripts/bundle.mjs writes them).
+  writeFileSync(
+    join(dir, 'dist/bundle/x.cjs'),
+    "globalThis[Symbol.for('tsrun.verb')] = process.argv[2];\n" +
+      "const core = (globalThis[Symbol.for('tsrun.load')] || require)(require('node:path').join(__dirname, 'x-core.cjs'));\n" +
+      "process.stdout.write('bundle:' + core.answer());\n",
+  );
+  writeFileSync(join(dir, 'dist/bundle/x-core.cjs'), 'exports.answer = () => String(6 * 7);\n');
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(join(dir, 'dist/cli/x.js'), past, past);
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (...args: string[]) => execFileSync(process.execPath, [join(dir, 'bin/x'), ...args], { encoding: 'utf8' });
+const caches = () => readdirSync(join(dir, 'dist/bundle')).filter((f) => f.endsWith('.v8cache')).sort();
+
+describe('bin/launch.cjs', () => {
+  it('runs the bundle, and the modules when there is no bundle or tsc wrote them after it', () => {
+    expect(run('ps')).toBe('bundle:42');
+    const now = new Date();
+    utimesSync(join(dir, 'dist/cli/x.js'), now, now);
+    utimesSync(join(dir, 'dist/bundle/x.cjs'), new Date(now.getTime() - 60_000), new Date(now.getTime() - 60_000));
+    expect(run('ps')).toBe('modules');
+    rmSync(join(dir, 'dist/bundle'), { recursive: true });
+    expect(run('ps')).toBe('modules');
+  });
+
+  it('writes a code cache for the shell and one per verb for the core, and uses them', () => {
+    expect(caches()).toEqual([]);
+    run('ps');
+    expect(caches()).toEqual(['x-core.cjs.ps.v8cache', 'x.cjs.v8cache']);
+    run('image ls');
+    run('../../etc');
+    // A verb that is not a plain name shares the core's default cache.
+    expect(caches()).toEqual(['x-core.cjs.image-ls.v8cache', 'x-core.cjs.ps.v8cache', 'x-core.cjs.v8cache', 'x.cjs.v8cache']);
+    expect(run('ps')).toBe('bundle:42');
+  });
+
+  it('replaces a cache V8 rejects, and runs without one where it cannot write', () => {
+    run('ps');
+    const cache = join(dir, 'dist/bundle/x.cjs.v8cache');
+    writeFileSync(cache, 'not a code cache');
+    expect(run('ps')).toBe('bundle:42');
+    expect(existsSync(cache) && execFileSync('head', ['-c', '16', cache], { encoding: 'latin1' })).not.toBe('not a code cache');
+    rmSync(join(dir, 'dist/bundle/x-core.cjs.ps.v8cache'));
+    execFileSync('chattr', ['+i', join(dir, 'dist/bundle')]);
+    try {
+      expect(run('ps')).toBe('bundle:42');
+    } finally {
+      execFileSync('chattr', ['-i', join(dir, 'dist/bundle')]);
+    }
+    expect(caches()).not.toContain('x-core.cjs.ps.v8cache');
+  });
+});
