@@ -126,7 +126,7 @@ async function bundleBinary(name) {
       });
     },
   };
-  await esbuild.build({ ...common, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, builtinImports, lazyChildProcess, metaUrl] });
+  const shell = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, builtinImports, lazyChildProcess, metaUrl] });
 
   // Core: a table of lazy loaders, one per module the shell imports
   // dynamically; the shell's own modules come from its registry.
@@ -150,9 +150,12 @@ async function bundleBinary(name) {
       }));
     },
   };
-  await esbuild.build({ ...common, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, builtinImports, metaUrl] });
-  for (const out of [`${name}.cjs`, `${name}-core.cjs`]) {
-    if (/\bimport\(/.test(await readFile(join(outdir, out), 'utf8'))) throw new Error(`bundle: ${out} still has an import(), which bin/launch.cjs cannot load`);
+  const core = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, builtinImports, metaUrl] });
+  for (const { metafile } of [shell, core]) {
+    for (const [out, { imports }] of Object.entries(metafile.outputs)) {
+      const left = imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path);
+      if (left.length) throw new Error(`bundle: ${out} still imports ${left.join(', ')} with import(), which bin/launch.cjs cannot load`);
+    }
   }
 }
 
