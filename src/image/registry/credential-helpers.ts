@@ -9,7 +9,6 @@
 // A Username of "<token>" means Secret is an identity (refresh) token. A
 // helper that has nothing for the server exits non-zero saying
 // "credentials not found in native keychain".
-import { spawn } from 'node:child_process';
 import { TsrunError } from '../../errors.js';
 import type { Credential } from './credentials.js';
 
@@ -37,8 +36,10 @@ export function helperProgram(name: string): string {
 }
 
 /** Runs `docker-credential-NAME verb` with `input` on stdin; resolves with its exit code and output. */
-function run(name: string, verb: 'get' | 'store' | 'erase', input: string, opts: HelperOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(name: string, verb: 'get' | 'store' | 'erase', input: string, opts: HelperOptions): Promise<{ code: number; stdout: string; stderr: string }> {
   const program = helperProgram(name);
+  // child_process (and the net and stream modules under it) loads only when a helper runs, not with every verb.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, [verb], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
     const out: Buffer[] = [];
