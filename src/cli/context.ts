@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { envList, globalOptions } from './options.js';
+import { out as writeOut } from './write.js';
 
 /**
  * Where `login` writes credentials (TSRUN_AUTH_FILE, else
@@ -36,7 +37,7 @@ export async function forEachRef(refs: string[], fn: (ref: string) => Promise<st
   for (const ref of refs) {
     try {
       const out = await fn(ref);
-      if (out !== undefined) process.stdout.write(`${out}\n`);
+      if (out !== undefined) writeOut(`${out}\n`);
     } catch (err) {
       reportError(err, 1);
       process.exitCode = 1;

@@ -3,6 +3,7 @@
 // command cannot be invoked, 127 when it is not found; the other verbs
 // exit 1 on an error, as the docker CLI does for daemon errors.
 import { NativeSystemError, TsrunError } from '../errors.js';
+import { writeFd } from './write.js';
 
 export function exitCodeFor(err: unknown, fallback = 125): number {
   if (err instanceof TsrunError) {
@@ -25,7 +26,7 @@ export function messageFor(err: unknown): string {
 /** Prints one line to stderr and returns the exit code. */
 export function reportError(err: unknown, fallback = 125): number {
   const line = messageFor(err).split('\n')[0];
-  process.stderr.write(`tsrun: ${line}\n`);
-  if (process.env.TSRUN_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  writeFd(2, `tsrun: ${line}\n`);
+  if (process.env.TSRUN_DEBUG && err instanceof Error) writeFd(2, `${err.stack}\n`);
   return exitCodeFor(err, fallback);
 }

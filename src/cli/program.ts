@@ -34,6 +34,7 @@ import { registerVolume } from './commands/volume.js';
 import { registerNetwork } from './commands/network.js';
 import { registerPort } from './commands/port.js';
 import { collect } from './options.js';
+import { commanderOutput } from './write.js';
 
 type Register = (program: Command) => void;
 
@@ -63,7 +64,7 @@ export function buildProgram(argv: string[]): Command {
     .option('--userns-remap <default|user[:group]>', "Docker's userns-remap: containers run without --userns get this user's subordinate ids (env TSRUN_USERNS_REMAP)", process.env.TSRUN_USERNS_REMAP || undefined)
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput(commanderOutput);
   const verb = verbOf(program, argv.slice(2));
   const only = VERBS.find(([names]) => names.includes(verb ?? ''));
   for (const [, register] of only ? [only] : VERBS) register(program);

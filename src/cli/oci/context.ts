@@ -5,7 +5,8 @@
 // those non-blocking, and after `create` the same pipe is the container's
 // stdout (conmon hands the runtime the container's pipes), so plain
 // synchronous writes to the fd are used instead.
-import { appendFileSync, writeSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
+import { writeFd } from '../write.js';
 import type { Command } from 'commander';
 import type { Engine } from '../../runtime/engine.js';
 
@@ -41,24 +42,7 @@ export async function engineWith(cmd: Command, id: string): Promise<Engine> {
   return engine;
 }
 
-/** Writes all of `text` to fd, waiting out EAGAIN on a non-blocking pipe. */
-export function writeFd(fd: number, text: string): void {
-  let buf = Buffer.from(text);
-  while (buf.length > 0) {
-    try {
-      buf = buf.subarray(writeSync(fd, buf));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') continue;
-      if (code === 'EPIPE') return;
-      throw err;
-    }
-  }
-}
-
-export function out(text: string): void {
-  writeFd(1, text);
-}
+export { out, writeFd } from '../write.js';
 
 export type Level = 'error' | 'warning' | 'info' | 'debug';
 
