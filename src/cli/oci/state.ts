@@ -1,7 +1,5 @@
 // The read-only verbs: `state` (runc's JSON), `list`, `ps`, `features`.
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import { TsrunError } from '../../errors.js';
 import type { Engine, EngineState } from '../../runtime/engine.js';
@@ -93,6 +91,9 @@ export function registerState(program: Command): void {
         return;
       }
       // As runc: the host's ps, filtered to the container's pids.
+      // child_process (with net and stream) loads for `ps` only, not with every verb's shell.
+      const { execFile } = await import('node:child_process');
+      const { promisify } = await import('node:util');
       const { stdout } = await promisify(execFile)('ps', psArgs.length ? psArgs : ['-ef'], { maxBuffer: 64 << 20 });
       const lines = stdout.split('\n');
       const pidIndex = lines[0].trim().split(/\s+/).indexOf('PID');
