@@ -1,7 +1,8 @@
 // Content digests ("algorithm:hex"), as the OCI image spec defines them.
 // Only sha256 is in real use; sha512 is accepted syntactically (the spec
 // registers it) and can be verified because Node's crypto has it.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { nodeCrypto } from '../util/crypto.js';
 import { TsrunError } from '../errors.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -33,18 +34,18 @@ export function parseDigest(value: string): ParsedDigest {
 }
 
 export function sha256Digest(buf: Uint8Array): string {
-  return 'sha256:' + createHash('sha256').update(buf).digest('hex');
+  return 'sha256:' + nodeCrypto().createHash('sha256').update(buf).digest('hex');
 }
 
 /** Digest of `buf` with the algorithm of `like` (a valid digest). */
 export function digestLike(like: string, buf: Uint8Array): string {
   const { algorithm } = parseDigest(like);
-  return `${algorithm}:` + createHash(algorithm).update(buf).digest('hex');
+  return `${algorithm}:` + nodeCrypto().createHash(algorithm).update(buf).digest('hex');
 }
 
 /** A running hash for streaming verification; `digest()` gives "alg:hex". */
 export function createDigester(like: string): { hash: Hash; digest(): string } {
   const { algorithm } = parseDigest(like);
-  const hash = createHash(algorithm);
+  const hash = nodeCrypto().createHash(algorithm);
   return { hash, digest: () => `${algorithm}:${hash.digest('hex')}` };
 }

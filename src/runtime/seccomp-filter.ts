@@ -3,7 +3,7 @@
 // under the runroot by the digest of its profile (and of the libseccomp and
 // compiler version that made it): every later start or exec with the same profile reads
 // the file instead.
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/crypto.js';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -39,7 +39,7 @@ export async function compileSeccomp(native: NativeBinding, seccomp: OciSeccomp,
   refuseNotify(seccomp);
   const flags = flagsOf(seccomp);
   const { libseccomp, program } = native.seccompInfo();
-  const digest = createHash('sha256').update(`${libseccomp}/${program}\0`).update(JSON.stringify(seccomp)).digest('hex');
+  const digest = nodeCrypto().createHash('sha256').update(`${libseccomp}/${program}\0`).update(JSON.stringify(seccomp)).digest('hex');
   const file = join(cacheDir, `${digest}.bpf`);
   try {
     return { filter: await readFile(file), flags };

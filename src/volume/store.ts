@@ -5,7 +5,7 @@
 // place, and is removed by renaming it away first, both under an flock on
 // volumes/volumes.lock, so parallel creates of one name are decided once and
 // a `volume rm` never races a create that checked it exists.
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../util/crypto.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,7 +56,7 @@ export class VolumeStore {
 
   /** A fresh anonymous volume name: 64 hex characters, as Docker's. */
   static anonymousName(): string {
-    return randomBytes(32).toString('hex');
+    return nodeCrypto().randomBytes(32).toString('hex');
   }
 
   /**
@@ -98,7 +98,7 @@ export class VolumeStore {
     {
       const existing = await this.read(volName);
       if (existing) return { info: existing, created: false };
-      const tmp = join(this.dir, `.${volName}.${randomBytes(6).toString('hex')}.tmp`);
+      const tmp = join(this.dir, `.${volName}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`);
       const info: VolumeInfo = {
         Name: volName,
         Driver: 'local',
@@ -165,7 +165,7 @@ export class VolumeStore {
 
   /** Called with the lock held (or on a volume only this process knows of). */
   private async removeUnlocked(name: string): Promise<void> {
-    const gone = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.rm`);
+    const gone = join(this.dir, `.${name}.${nodeCrypto().randomBytes(6).toString('hex')}.rm`);
     await rename(join(this.dir, name), gone);
     await rm(gone, { recursive: true, force: true });
   }

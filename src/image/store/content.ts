@@ -4,7 +4,7 @@
 // leaves either the whole verified blob or nothing under blobs/. Downloads in
 // progress live in ingest/<hex>.partial and are resumed by the next pull;
 // ingest/<hex>.lock keeps two pulls from appending to the same file.
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../util/crypto.js';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ export function digestHex(digest: string): string {
 }
 
 export async function sha256File(path: string): Promise<{ digest: string; size: number }> {
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path)) {
     hash.update(chunk as Buffer);
@@ -70,7 +70,7 @@ export class ContentStore {
 
   /** Stores a small blob already in memory (manifests, configs), after checking its digest. */
   async put(digest: string, bytes: Buffer): Promise<void> {
-    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const actual = `sha256:${nodeCrypto().createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw new TsrunError('DIGEST_MISMATCH', `content has digest ${actual}, expected ${digest}`);
     if (await this.has(digest)) return;
     await mkdir(this.blobsDir, { recursive: true });

@@ -7,7 +7,7 @@
 // does the same). A layer is unpacked in tmp/ and appears in layers/ with
 // one rename, so a killed pull never leaves a half layer where a mount could
 // use it; tmp/ leftovers are swept by the next pull.
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../util/crypto.js';
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
@@ -19,7 +19,7 @@ import { digestHex } from './content.js';
 const SHORT_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 function shortId(): string {
-  const bytes = randomBytes(26);
+  const bytes = nodeCrypto().randomBytes(26);
   let s = '';
   for (const b of bytes) s += SHORT_ALPHABET[b & 31];
   return s;
@@ -70,7 +70,7 @@ export class LayerStore {
     return this.lock(join(this.tmpDir, `${hex}.lock`), async () => {
       if (await this.has(diffId)) return 'exists';
       // The pid in the name lets a later sweep tell a dead pull's leftovers from a live one's.
-      const work = join(this.tmpDir, `${hex}.${process.pid}.${pidStartTime(process.pid) ?? 0}.${randomBytes(4).toString('hex')}`);
+      const work = join(this.tmpDir, `${hex}.${process.pid}.${pidStartTime(process.pid) ?? 0}.${nodeCrypto().randomBytes(4).toString('hex')}`);
       await mkdir(join(work, 'diff'), { recursive: true, mode: 0o755 });
       try {
         const { diffId: actual, size } = await unpack(join(work, 'diff'));
@@ -101,7 +101,7 @@ export class LayerStore {
     const dir = join(this.layersDir, hex);
     const short = await readFile(join(dir, 'link'), 'utf8').catch(() => '');
     // Out of layers/ first (one rename), so nothing can mount a half-deleted layer.
-    const doomed = join(this.tmpDir, `${hex}.removing.${randomBytes(4).toString('hex')}`);
+    const doomed = join(this.tmpDir, `${hex}.removing.${nodeCrypto().randomBytes(4).toString('hex')}`);
     await mkdir(this.tmpDir, { recursive: true });
     try {
       await rename(dir, doomed);
