@@ -3,17 +3,20 @@
 //
 //   addon (Node)                         launcher → monitor (after execve)
 //   ------------------------------------------------------------------------
-//   fork (launcher forks again, exits) ──►
+//   clone (vfork-like; the launcher
+//   starts the monitor and exits) ─────►
 //                  ◄──────────────────   MON_PIDS {value = monitor, container}
-//                                        (the launcher has cloned the
-//                                        container, which waits for SYNC_GO)
+//                                        (the monitor has cloned the
+//                                        container, which waits for SYNC_GO,
+//                                        and is exec'ing its binary)
+//   cgroup, SYNC_GO to the container, its frames … (meanwhile the monitor
+//   starts up)
+//   MON_PTY + SCM_RIGHTS(master) ──────► (only with a terminal)
 //                  ◄──────────────────   MON_READY: the monitor runs, wrote
 //                                        its pid file, listens for attach
 //                  ◄──────────────────   MON_ERROR {errno, syscall}: the
-//                                        launcher failed; the container is
-//                                        killed
-//   cgroup, SYNC_GO to the container, its frames …
-//   MON_PTY + SCM_RIGHTS(master) ──────► (only with a terminal)
+//                                        launcher or the monitor's execve
+//                                        failed; the container is killed
 //   close ─────────────────────────────► EOF: the monitor carries on alone
 //
 // Frames reuse sync_msg so one reader handles both sockets.

@@ -355,13 +355,19 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (rc == 0 && fifo >= 0 && opts.keep_sync) sync_fd = sp[0];
   else close(sp[0]);
   if (opts.monitor) {
+    // The container died in its set-up because the monitor failed (its
+    // execve): report that, not the child's silence.
+    if (rc != 0 && mon.ctl >= 0) monitor_failed(&mon, &err);
     if (rc == 0 && pty_fd >= 0) rc = monitor_take_pty(&mon, pty_fd, &err);
     if (pty_fd >= 0) close(pty_fd);
     pty_fd = -1;
+    // The monitor started while the container set itself up; now it must be
+    // listening (attach socket, pid file) before we return.
+    if (rc == 0) rc = monitor_wait_ready(&mon, &err);
     if (rc != 0) {
       // Neither may outlive a failed create; the monitor would record an exit.
-      if (mon.monitor_pid > 0) kill(mon.monitor_pid, SIGKILL);
       if (pid > 0) kill(pid, SIGKILL);
+      monitor_abort(&mon);
     }
     if (mon.ctl >= 0) close(mon.ctl);
   } else if (rc != 0 && pid > 0) {

@@ -21,7 +21,19 @@ export type CgroupLayout =
   /** Mount point of the hierarchy carrying each controller; absent when not mounted. */
   | { mode: 'v1'; mountRoot: string; hierarchies: Partial<Record<V1Controller, string>> };
 
+// Reading /proc/self/mountinfo costs ~0.5 ms plus parsing on a host with a
+// hundred container mounts, and `ps` opens one cgroup per container: the
+// layout is read once per deps object (an Engine keeps one for its life;
+// the hierarchies do not move while a process runs).
+const layouts = new WeakMap<CgroupDeps, CgroupLayout>();
+
 export function detectLayout(deps: CgroupDeps): CgroupLayout {
+  let layout = layouts.get(deps);
+  if (!layout) layouts.set(deps, (layout = readLayout(deps)));
+  return layout;
+}
+
+function readLayout(deps: CgroupDeps): CgroupLayout {
   const mountRoot = path.resolve(deps.mountRoot ?? DEFAULT_MOUNT_ROOT);
   let text: string | null = null;
   try {

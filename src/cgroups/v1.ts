@@ -14,6 +14,7 @@ import {
   parseKeyed,
   pollUntil,
   readText,
+  readTextSync,
   removeCgroupDir,
   pruneParents,
   removeCreated,
@@ -96,7 +97,10 @@ export class CgroupV1 implements Cgroup {
     readonly relPath: string,
     private readonly hierarchies: Hierarchies,
   ) {
-    for (const [controller, mount] of Object.entries(hierarchies)) this.dirs[controller as V1Controller] = path.join(mount, relPath);
+    // Concatenated, not path.join (~20 µs cold, and `ps` opens one cgroup
+    // per container): mount points are absolute and normalised, and
+    // checkRelPath admits only a clean relative path.
+    for (const [controller, mount] of Object.entries(hierarchies)) this.dirs[controller as V1Controller] = `${mount}/${relPath}`;
     this.unique = [...new Set(Object.values(this.dirs))];
   }
 
@@ -167,7 +171,9 @@ export class CgroupV1 implements Cgroup {
 
   async frozen(): Promise<boolean> {
     if (!this.dirs.freezer) return false;
-    return (await readText(path.join(this.dirs.freezer, 'freezer.state')))?.trim() === 'FROZEN';
+    // Read synchronously: `ps` asks it of every running container, and a
+    // small sync read costs ~20 µs where fs/promises takes ~0.3 ms of CPU.
+    return readTextSync(`${this.dirs.freezer}/freezer.state`)?.trim() === 'FROZEN';
   }
 
   async pids(): Promise<number[]> {

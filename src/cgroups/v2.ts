@@ -16,6 +16,7 @@ import {
   parseKeyed,
   pollUntil,
   readText,
+  readTextSync,
   removeCgroupDir,
   pruneParents,
   removeCreated,
@@ -151,7 +152,9 @@ export class CgroupV2 implements Cgroup {
   }
 
   async frozen(): Promise<boolean> {
-    return parseKeyed(await readText(this.file('cgroup.events'))).frozen === 1;
+    // Read synchronously: `ps` asks it of every running container, and a
+    // small sync read costs ~20 µs where fs/promises takes ~0.3 ms of CPU.
+    return parseKeyed(readTextSync(this.file('cgroup.events'))).frozen === 1;
   }
 
   async pids(): Promise<number[]> {

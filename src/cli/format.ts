@@ -21,7 +21,7 @@ export function humanDuration(ms: number): string {
 }
 
 /** `Up 5 seconds`, `Up 2 minutes (Paused)`, `Exited (0) 3 seconds ago`, `Created`. */
-export function statusText(v: ContainerView, now = Date.now()): string {
+export function statusText(v: Pick<ContainerView, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'record'>, now = Date.now()): string {
   const since = (t: string | undefined) => humanDuration(now - Date.parse(t ?? new Date(now).toISOString()));
   switch (v.status) {
     case 'running': return `Up ${since(v.startedAt)}`;

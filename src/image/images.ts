@@ -277,12 +277,9 @@ export class Images {
   private async viewOf(data: IndexData, id: string): Promise<ImageView> {
     const record = data.images[id];
     if (!record) throw new TsrunError('IMAGE_NOT_FOUND', `No such image: ${id}`);
-    return {
-      record,
-      config: await this.config(id),
-      repoTags: tagsOf(data, id).map(displayName),
-      size: (await Promise.all(record.layers.map((l) => this.layers.size(l.diffId)))).reduce((a, b) => a + b, 0),
-    };
+    // The config and the layer sizes side by side (`create` looks an image up on every call).
+    const [config, sizes] = await Promise.all([this.config(id), Promise.all(record.layers.map((l) => this.layers.size(l.diffId)))]);
+    return { record, config, repoTags: tagsOf(data, id).map(displayName), size: sizes.reduce((a, b) => a + b, 0) };
   }
 }
 

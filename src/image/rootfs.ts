@@ -8,7 +8,8 @@
 // It is mounted on the host (Node is not in any namespace; the container's
 // mount namespace copies it at clone time) and stays mounted until the
 // container is removed, or is mounted again on start after a reboot.
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
@@ -41,19 +42,22 @@ export class ContainerRootfs {
   /** Creates the container's dirs over these layers (bottom first, as in the image config) and mounts it. */
   async create(id: string, diffIds: string[]): Promise<string> {
     const p = this.paths(id);
-    const links: string[] = [];
     // OverlayFS lists the top-most lower dir first.
-    for (const d of [...diffIds].reverse()) links.push(await this.layers.link(d));
+    const links = await Promise.all([...diffIds].reverse().map((d) => this.layers.link(d)));
+    // A handful of mkdirs and one small write: synchronous calls of a few
+    // µs each, where each thread-pool round trip costs more.
     if (links.length === 0) {
       // An image with no layers (FROM scratch, nothing added): one empty lower dir.
-      await mkdir(join(p.base, 'empty'), { recursive: true });
+      mkdirSync(join(p.base, 'empty'), { recursive: true });
       links.push(join(p.base, 'empty'));
     }
-    await mkdir(p.base, { recursive: true, mode: 0o700 });
-    await Promise.all([p.upper, p.work, p.merged].map((d) => mkdir(d, { recursive: true, mode: 0o755 })));
-    await writeFile(join(p.base, 'lower'), links.join(':'));
+    mkdirSync(p.base, { recursive: true, mode: 0o700 });
+    for (const d of [p.upper, p.work, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
+    const lower = links.join(':');
+    writeFileSync(join(p.base, 'lower'), lower);
     try {
-      await this.mount(id);
+      // Just made, so not mounted: no need to look, nor to read `lower` back.
+      this.mountOver(p, lower);
     } catch (err) {
       await rm(p.base, { recursive: true, force: true });
       throw err;
@@ -92,6 +96,10 @@ export class ContainerRootfs {
     const lower = await readFile(join(p.base, 'lower'), 'utf8').catch((cause) => {
       throw new TsrunError('INVALID_STATE', `container ${id} has no root filesystem record`, { cause });
     });
+    this.mountOver(p, lower);
+  }
+
+  private mountOver(p: RootfsPaths, lower: string): void {
     const data = `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`;
     if (data.length > MOUNT_DATA_MAX) {
       throw new TsrunError('UNSUPPORTED', `the image has too many layers for one overlay mount (${lower.split(':').length})`);

@@ -49,6 +49,7 @@ export function validateMac(mac: string): string {
 }
 
 async function linkExists(tools: NetTools, name: string): Promise<boolean> {
+  if (tools.linkExists) return tools.linkExists(name);
   const links = await tools.ipJson<{ ifname: string }>(['link', 'show']);
   return links.some((l) => l.ifname === name);
 }
@@ -106,10 +107,11 @@ export async function attachContainer(o: AttachOptions): Promise<Attachment> {
     // A leftover from an earlier attempt for this same container (its name is derived from the id).
     if (await linkExists(tools, hostVeth)) await tools.ip(['link', 'del', hostVeth]);
     // Create the peer directly in the container's netns under its final name:
-    // no temporary name in the host namespace, nothing to rename.
-    await tools.ip(['link', 'add', hostVeth, 'mtu', mtu, 'type', 'veth', 'peer', 'name', ifName, 'mtu', mtu, 'netns', String(o.pid)]);
+    // no temporary name in the host namespace, nothing to rename. The host
+    // end is made on the bridge and up in the same request (one `ip`, and
+    // the kernel undoes the creation if joining the bridge fails).
+    await tools.ip(['link', 'add', hostVeth, 'mtu', mtu, 'master', o.net.Bridge, 'up', 'type', 'veth', 'peer', 'name', ifName, 'mtu', mtu, 'netns', String(o.pid)]);
     created = true;
-    await tools.ip(['link', 'set', hostVeth, 'master', o.net.Bridge, 'up']);
     const finalMac = mac ?? macForIp(ip);
     const inside = [
       `link set lo up`,

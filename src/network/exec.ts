@@ -7,7 +7,7 @@
 // line and carries the tool's stderr, e.g.
 //   ip link add tsrun0 type bridge: RTNETLINK answers: Operation not permitted
 import { execFile, spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { TsrunError } from '../errors.js';
 
 export interface RunResult {
@@ -33,6 +33,8 @@ export interface NetTools {
   readSysctl(key: string): Promise<string>;
   /** Writes /proc/sys/<key with dots as slashes>. */
   writeSysctl(key: string, value: string): Promise<void>;
+  /** Whether a network device of this name exists on the host (default: from `ip -j link show`). */
+  linkExists?(name: string): Promise<boolean>;
 }
 
 export interface NftJson {
@@ -134,5 +136,11 @@ export const hostTools: NetTools = {
     } catch (err) {
       throw new TsrunError('CONTAINER_SETUP_FAILED', `write ${sysctlPath(key)}=${value}: ${(err as Error).message}`, { cause: err });
     }
+  },
+  // The kernel lists the host's devices in sysfs: a stat, where `ip -j link
+  // show` is a process and every link's JSON.
+  linkExists: async (name) => {
+    if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name) || name === '.' || name === '..') throw new TsrunError('INVALID_ARGUMENT', `invalid device name ${JSON.stringify(name)}`);
+    return access(`/sys/class/net/${name}`).then(() => true, () => false);
   },
 };

@@ -54,6 +54,8 @@ export interface ConnectOptions {
   /** The container's host name, whose /etc/hosts line gets the new address. */
   hostname: string;
   ifName: string;
+  /** The network's record from ready() just before (else ready() is called here). */
+  ready?: NetworkRecord;
 }
 
 /** Docker's `network inspect` document. */
@@ -242,7 +244,7 @@ export class Networks {
 
   /** Gives the container an interface and address on the network, and updates the /etc/hosts of everyone concerned. */
   async connect(c: ConnectOptions): Promise<Attachment> {
-    const net = await this.ready(c.network);
+    const net = c.ready?.Name === c.network ? c.ready : await this.ready(c.network);
     const ipam = this.ipam(net);
     await ipam.releaseStale(async (id) => id === c.containerId || (await this.opts.containerExists(id)));
     const att = await attachContainer({

@@ -184,7 +184,11 @@ const peerNames = (id: string, name: string, ep: EndpointRequest) => [...new Set
  */
 export async function connectNetworks(
   nets: Networks,
-  c: { id: string; name: string; pid: number; hostname: string; request: NetworkRequest },
+  c: {
+    id: string; name: string; pid: number; hostname: string; request: NetworkRequest;
+    /** Networks made ready beforehand (Networks.ready), by name. */
+    ready?: Record<string, NetworkRecord>;
+  },
 ): Promise<NetworkSettings | undefined> {
   if (!c.request.networks) return undefined;
   const settings: NetworkSettings = { networks: {}, ports: [] };
@@ -192,7 +196,7 @@ export async function connectNetworks(
   for (const [network, ep] of Object.entries(c.request.networks)) {
     const att = await nets.connect({
       containerId: c.id, pid: c.pid, network, ip: ep.ip, mac: ep.mac, hostname: c.hostname,
-      names: peerNames(c.id, c.name, ep), ifName: `eth${index++}`,
+      names: peerNames(c.id, c.name, ep), ifName: `eth${index++}`, ready: c.ready?.[network],
     });
     settings.networks[network] = { ...att, ...(ep.aliases ? { aliases: ep.aliases } : {}) };
   }

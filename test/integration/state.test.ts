@@ -114,17 +114,17 @@ describe.skipIf(skip)('container state', () => {
     for (const dir of left.recordDirs) expect(existsSync(join(sb.root, 'containers', dir, 'state.json'))).toBe(false);
   }, timeout(120_000));
 
-  // KNOWN BUG (native/src/monitor_launch.cc): the launcher, and the container
-  // process it clones, inherit the addon's end of the set-up socketpair
-  // (sp[0], never closed there), so when the CLI dies between the clone and
-  // SYNC_GO the container process never sees EOF: it waits forever in
-  // recv(), holding every fd of the dead Node process, among them the
-  // container's flock (so `rm -f` times out on the lock after 30 s) and the
-  // caller's stdout (so `$(tsrun run -d ...)` hangs). The non-monitor path
-  // closes sp[0] in the child; the launcher should too. To stop the CLI in
-  // that window every time, the container's log is a FIFO: the monitor
-  // blocks opening it, before MON_READY, while the CLI waits for that frame.
-  it('a CLI SIGKILLed between the container clone and SYNC_GO: rm -f still cleans up', async () => {
+  // The launcher and the monitor must not hold the addon's end of the
+  // set-up socketpair (sp[0]; the launcher closes it, monitor_launch.cc):
+  // else a container whose CLI died before it was started would never see
+  // EOF and would hold every fd of the dead Node process, among them the
+  // container's flock (`rm -f` would time out on the lock) and the caller's
+  // stdout (`$(tsrun run -d ...)` would hang). The CLI is stopped while it
+  // waits for the monitor, every time: the container's log is a FIFO, which
+  // the monitor blocks opening before MON_READY. (The CLI sends SYNC_GO as
+  // soon as the monitor has cloned the container, so the container may be
+  // set up and waiting for `start` by then.)
+  it('a CLI SIGKILLed while it waits for the monitor to start: rm -f still cleans up', async () => {
     const sb = sandboxes.make();
     const create = await sb.tsrun(['create', '--name', 'frozen', '--rootfs', busybox(), 'sleep', '1000']);
     const id = String(create.stdout);
@@ -162,5 +162,16 @@ describe.skipIf(skip)('container state', () => {
     expect(leftovers(sb, [id])).toEqual(NOTHING);
     expect(alive(pids.monitor)).toBe(false);
     expect(alive(pids.container)).toBe(false);
+  }, timeout(60_000));
+
+  // The monitor of a detached --rm container execs `tsrun rm -f ID`, which
+  // runs in the monitor's own process: it must not wait for, and then kill,
+  // the monitor it is.
+  it('run -d --rm: once the container exits, its monitor removes it all', async () => {
+    const sb = sandboxes.make();
+    const id = await runDetached(sb, ['--rm', '--name', 'gone', 'true']);
+    await waitFor(() => leftovers(sb, [id]).recordDirs.length === 0 && leftovers(sb, [id]).monitors.length === 0, 'the container to be removed');
+    expect(leftovers(sb, [id])).toEqual(NOTHING);
+    expect(await psAll(sb)).toEqual([]);
   }, timeout(60_000));
 });

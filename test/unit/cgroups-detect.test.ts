@@ -62,6 +62,15 @@ describe('cgroup mode detection', () => {
     expect(cgroupMode({ native, mountinfo: mi })).toBe('v2');
   });
 
+  it('reads the mount table once per deps object (ps opens a cgroup per container)', () => {
+    const mi = mountinfo(['30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw']);
+    const deps = { native, mountinfo: mi };
+    expect(detectLayout(deps).mode).toBe('v2');
+    writeFileSync(mi, '31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n');
+    expect(detectLayout(deps).mode).toBe('v2');
+    expect(detectLayout({ native, mountinfo: mi }).mode).toBe('v1');
+  });
+
   it('falls back to looking at the mount root without a mount table', () => {
     const root = path.join(tmp, 'cg');
     mkdirSync(path.join(root, 'memory'), { recursive: true });

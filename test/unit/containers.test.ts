@@ -82,6 +82,7 @@ describe('Containers.create', () => {
       name: 'web',
       status: 'created',
       created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      command: ['/bin/echo', 'hi'],
       request: {
         image: rootfs, openStdin: true, autoRemove: true, init: true, cgroupParent: '/my/parent/', limits: { memory: '32m' },
         network: { mode: 'none', extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [] },
@@ -262,6 +263,41 @@ describe('Containers.stop, kill and list', () => {
     const b = await started({ name: 'bb' });
     expect((await containers.list(false)).map((v) => v.record.name)).toEqual(['bb']);
     expect((await containers.list(true)).map((v) => v.record.id)).toEqual([b.id, a.id]);
+  });
+});
+
+describe('Containers.summaries', () => {
+  it("gives ps's fields without the spec: the command and image from the record, the status from the engine", async () => {
+    const a = await create({ name: 'aa' });
+    await new Promise((r) => setTimeout(r, 5));
+    const b = await started({ name: 'bb' });
+    const all = await containers.summaries(true);
+    expect(all.map((s) => [s.record.name, s.status, s.command, s.image])).toEqual([
+      ['bb', 'running', ['/bin/echo', 'hi'], rootfs],
+      ['aa', 'created', ['/bin/echo', 'hi'], rootfs],
+    ]);
+    expect(all[0].pid).toBe(b.pid);
+    expect(all[1]).not.toHaveProperty('spec');
+    expect((await containers.summaries(false)).map((s) => s.record.id)).toEqual([b.id]);
+    // Each summary holds what view() says, less the spec.
+    const { spec: _spec, ...view } = await containers.view(a.id);
+    expect(all[1]).toEqual({ ...view, command: ['/bin/echo', 'hi'], image: rootfs });
+  });
+
+  it('reads the spec of a record made before records kept the command', async () => {
+    const { id } = await create({ name: 'old' });
+    const file = path.join(store.dir(id), 'state.json');
+    const { command: _command, request: _request, ...older } = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify(older));
+    const [s] = await containers.summaries(true);
+    expect([s.command, s.image]).toEqual([['/bin/echo', 'hi'], (await store.readSpec(id)).root.path]);
+  });
+
+  it('leaves out a directory without a record (a create in progress)', async () => {
+    const { id } = await create({ name: 'real' });
+    await mkdir(store.dir('f'.repeat(64)));
+    expect((await containers.summaries(true)).map((s) => s.record.id)).toEqual([id]);
+    expect((await containers.list(true)).map((s) => s.record.id)).toEqual([id]);
   });
 });
 

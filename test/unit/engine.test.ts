@@ -327,6 +327,16 @@ describe('Engine.start and state', () => {
     expect(fake.alive(rec.pid)).toBe(true);
   });
 
+  it('find() gives the record, or null for a missing or invalid id; load() then throws CONTAINER_NOT_FOUND', async () => {
+    const rec = await create('c1', { monitor: MONITOR });
+    expect(await engine.find('c1')).toEqual(rec);
+    expect(await engine.find('c2')).toBeNull();
+    expect(await engine.find('../c1')).toBeNull();
+    expect((await rejection(engine.load('c2'))).code).toBe('CONTAINER_NOT_FOUND');
+    // state() of the record found is the state of the id.
+    expect(await engine.state('c1', (await engine.find('c1'))!)).toEqual(await engine.state('c1'));
+  });
+
   it('start() of a container that is not created → INVALID_STATE', async () => {
     const rec = await running();
     const err = await rejection(engine.start('c1'));
@@ -504,6 +514,17 @@ describe('Engine.delete', () => {
     await engine.delete('c1');
     expect(await engine.exists('c1')).toBe(false);
     expect(cg!.exists('tsrun/c1')).toBe(false);
+  });
+
+  it("run as its monitor's exit command (rm -f of a detached --rm container, in the monitor's process), neither waits for nor kills itself", async () => {
+    const rec = await running();
+    process.kill(rec.pid, 'SIGKILL');
+    await fake.exited(rec.pid);
+    const file = path.join(stateDir, 'c1', 'state.json');
+    const state = JSON.parse(await readFile(file, 'utf8')) as EngineRecord;
+    await writeFile(file, JSON.stringify({ ...state, monitorPid: process.pid, monitorStart: pidStartTime(process.pid) }));
+    await engine.delete('c1'); // a SIGKILL of our own pid would end this test run here
+    expect(await engine.exists('c1')).toBe(false);
   });
 
   it('removes a created container (its waiting process too) without force', async () => {

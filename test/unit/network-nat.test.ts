@@ -20,7 +20,7 @@ const net = (over: Partial<NetworkRecord> = {}): NetworkRecord => ({
   ...over,
 });
 
-function fake(opts: { rules?: Array<{ chain: string; handle: number; comment?: string; expr?: unknown[] }>; links?: string[]; failIp?: RegExp } = {}) {
+function fake(opts: { rules?: Array<{ chain: string; handle: number; comment?: string; expr?: unknown[] }>; links?: string[]; failIp?: RegExp; failBatch?: boolean } = {}) {
   const scripts: string[] = [];
   const ipCalls: string[] = [];
   const batches: Array<{ pid: number; commands: string[] }> = [];
@@ -39,7 +39,10 @@ function fake(opts: { rules?: Array<{ chain: string; handle: number; comment?: s
     nftScript: async (s) => void scripts.push(s),
     nftJson: async (): Promise<NftJson | null> =>
       opts.rules ? { nftables: [{ table: { name: 'tsrun' } }, ...opts.rules.map((r) => ({ rule: { family: 'ip', table: 'tsrun', expr: [], ...r } }))] } : null,
-    ipBatchInNetns: async (pid, commands) => void batches.push({ pid, commands }),
+    ipBatchInNetns: async (pid, commands) => {
+      batches.push({ pid, commands });
+      if (opts.failBatch) throw new TsrunError('CONTAINER_SETUP_FAILED', `nsenter --net=/proc/${pid}/ns/net -- ip -batch -: RTNETLINK answers: Invalid argument`);
+    },
     ipJsonInNetns: async () => [],
     readSysctl: async (k) => sysctls[k] ?? '0',
     writeSysctl: async (k, v) => void (sysctls[k] = v),
@@ -143,7 +146,8 @@ describe('bridge', () => {
     const att = await attachContainer({ net: net({ Internal: true }), ipam: i, containerId: cid, pid: 4242, tools: f.tools });
     const hv = hostVethName(cid, 'web');
     expect(att).toEqual({ network: 'web', ifName: 'eth0', hostVeth: hv, ip: '10.89.0.5', prefixLen: 24, gateway: '10.89.0.1', mac: '02:42:0a:59:00:05' });
-    expect(f.ipCalls).toEqual([`link add ${hv} mtu 1500 type veth peer name eth0 mtu 1500 netns 4242`, `link set ${hv} master tsrtest0 up`]);
+    // One request makes the pair, puts the host end on the bridge and brings it up.
+    expect(f.ipCalls).toEqual([`link add ${hv} mtu 1500 master tsrtest0 up type veth peer name eth0 mtu 1500 netns 4242`]);
     expect(f.batches).toEqual([{ pid: 4242, commands: ['link set lo up', 'link set eth0 address 02:42:0a:59:00:05', 'addr add 10.89.0.5/24 dev eth0', 'link set eth0 up'] }]);
     const f2 = fake();
     await attachContainer({ net: net(), ipam: ipam(), containerId: cid, pid: 4242, tools: f2.tools });
@@ -151,12 +155,20 @@ describe('bridge', () => {
   });
 
   it('a failure midway deletes the veth and releases the lease', async () => {
-    const f = fake({ failIp: /master/ });
+    const f = fake({ failBatch: true });
     const i = ipam();
-    await expect(attachContainer({ net: net(), ipam: i, containerId: cid, pid: 4242, tools: f.tools })).rejects.toThrow(/cannot connect container cccccccccccc to network web: ip link set .* master tsrtest0 up: RTNETLINK answers/);
+    await expect(attachContainer({ net: net(), ipam: i, containerId: cid, pid: 4242, tools: f.tools })).rejects.toThrow(/cannot connect container cccccccccccc to network web: nsenter .* ip -batch -: RTNETLINK answers/);
     expect(f.ipCalls.at(-1)).toBe(`link del ${hostVethName(cid, 'web')}`);
     expect(i.released).toEqual([cid]);
     expect(f.links.size).toBe(0);
+  });
+
+  it('a failed link add (the kernel made nothing) deletes nothing and releases the lease', async () => {
+    const f = fake({ failIp: /^link add/ });
+    const i = ipam();
+    await expect(attachContainer({ net: net(), ipam: i, containerId: cid, pid: 4242, tools: f.tools })).rejects.toThrow(/cannot connect container cccccccccccc to network web: ip link add .* master tsrtest0 up type veth .*: RTNETLINK answers/);
+    expect(f.ipCalls.filter((c) => c.startsWith('link del'))).toEqual([]);
+    expect(i.released).toEqual([cid]);
   });
 
   it('detach is idempotent', async () => {

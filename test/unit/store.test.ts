@@ -271,6 +271,30 @@ describe('ContainerStore.remove', () => {
     expect(existsSync(store.dir(old.id))).toBe(false);
   });
 
+  it('sweeps what a CLI killed mid-create left: its name, temp files and half-made directory; keeps names of others', async () => {
+    const keep = await store.create(newContainerId(), SPEC, 'keep');
+    const gone = await store.create(newContainerId(), SPEC, 'gone');
+    // A create killed after claiming its name, before its state.json.
+    const ghost = newContainerId();
+    await mkdir(store.dir(ghost));
+    await writeFile(path.join(store.dir(ghost), 'config.json'), '{}');
+    await writeFile(path.join(tmp, 'names', 'ghost'), ghost);
+    await writeFile(path.join(tmp, 'names', '.other.0123456789ab.tmp'), ghost);
+    // A name whose container vanished entirely is left (it is free anyway, see owner()).
+    await writeFile(path.join(tmp, 'names', 'vanished'), newContainerId());
+    await store.remove(gone);
+    expect((await readdir(path.join(tmp, 'names'))).sort()).toEqual(['keep', 'vanished']);
+    expect(await readdir(path.join(tmp, 'containers'))).toEqual([keep.id]);
+  });
+
+  it('leaves the names alone while every container is complete', async () => {
+    const keep = await store.create(newContainerId(), SPEC, 'keep');
+    const gone = await store.create(newContainerId(), SPEC, 'gone');
+    await writeFile(path.join(tmp, 'names', '.left.0123456789ab.tmp'), keep.id);
+    await store.remove(gone);
+    expect((await readdir(path.join(tmp, 'names'))).sort()).toEqual(['.left.0123456789ab.tmp', 'keep']);
+  });
+
   it('leaves other containers alone', async () => {
     const a = await store.create(newContainerId(), SPEC, 'a1');
     const b = await store.create(newContainerId(), SPEC, 'b1');

@@ -5,8 +5,7 @@
 // stdout/stderr pipes, 6 its stdin pipe; with --terminal the pty master
 // arrives on fd 3 instead. In DIR it writes `pids` ("MONITOR CONTAINER")
 // at start and `exit.json` at the end, and listens on `attach`.
-// Syscalls: signalfd, poll, read, waitpid, recvmsg, open, rename, fsync,
-// execv.
+// Syscalls: signalfd, poll, read, waitpid, recvmsg, open, rename, execv.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -69,6 +68,9 @@ static long oom_kills(const char *file) {
   return -1;
 }
 
+// Written whole or not at all (temp file + rename), never fsync'd: these
+// files describe processes, which a reboot or power loss ends anyway, and
+// they live under the runroot (a tmpfs where there is one).
 static void write_atomic(const char *name, const char *data, size_t n) {
   char tmp[64];
   size_t tl = 0;
@@ -78,7 +80,7 @@ static void write_atomic(const char *name, const char *data, size_t n) {
   put_str(tmp, sizeof tmp, &tl, ".tmp");
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;
-  bool ok = write_all(fd, data, n) && fsync(fd) == 0;
+  bool ok = write_all(fd, data, n);
   close(fd);
   if (ok) syscall(SYS_renameat, AT_FDCWD, tmp, AT_FDCWD, name);
   else unlink(tmp);

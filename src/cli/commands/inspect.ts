@@ -11,7 +11,6 @@ export function registerInspect(program: Command): void {
     .argument('<container-or-image...>')
     .action(async (refs: string[], _flags: unknown, cmd: Command) => {
       const { inspectDocument } = await import('../../runtime/inspect.js');
-      const { imageInspectDocument } = await import('../../image/inspect.js');
       const { TsrunError } = await import('../../errors.js');
       const tsrun = await tsrunFor(cmd);
       const c = tsrun.containers;
@@ -29,6 +28,7 @@ export function registerInspect(program: Command): void {
             continue;
           }
           // Neither: the container error names what most users meant.
+          const { imageInspectDocument } = await import('../../image/inspect.js');
           docs.push(imageInspectDocument(await tsrun.images.get(ref).catch((err) => {
             throw err instanceof TsrunError && err.code === 'IMAGE_NOT_FOUND' ? notContainer : err;
           })));

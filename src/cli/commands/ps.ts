@@ -1,12 +1,12 @@
 // `tsrun ps [-a] [-q] [--no-trunc] [--filter status=|name=] [--format json]`
 import type { Command } from 'commander';
 import { TsrunError } from '../../errors.js';
-import type { ContainerView } from '../../runtime/containers.js';
+import type { ContainerSummary } from '../../runtime/containers.js';
 import { tsrunFor } from '../context.js';
 import { commandText, statusText, table } from '../format.js';
 import { collect } from '../options.js';
 
-type Filter = (v: ContainerView) => boolean;
+type Filter = (v: ContainerSummary) => boolean;
 const STATUSES = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
 
 /** Docker's rule: values of one key are ORed, different keys ANDed. */
@@ -42,7 +42,7 @@ function parseOne(f: string): Filter {
 }
 
 /** Docker's PORTS column: `0.0.0.0:8080->80/tcp`, while the container runs. */
-function portsText(v: ContainerView): string {
+function portsText(v: ContainerSummary): string {
   if (v.status !== 'running' && v.status !== 'paused') return '';
   return (v.record.networkSettings?.ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
@@ -63,8 +63,8 @@ export function registerPs(program: Command): void {
       const filters = parseFilters(flags.filter);
       const tsrun = await tsrunFor(cmd);
       // A status filter looks at every container, as in Docker.
-      const views = (await tsrun.containers.list(!!flags.all || filters.length > 0)).filter((v) => filters.every((f) => f(v)));
-      const id = (v: ContainerView) => (flags.trunc ? v.record.id.slice(0, 12) : v.record.id);
+      const views = (await tsrun.containers.summaries(!!flags.all || filters.length > 0)).filter((v) => filters.every((f) => f(v)));
+      const id = (v: ContainerSummary) => (flags.trunc ? v.record.id.slice(0, 12) : v.record.id);
       if (flags.quiet) {
         process.stdout.write(views.map((v) => `${id(v)}\n`).join(''));
         return;
@@ -74,10 +74,10 @@ export function registerPs(program: Command): void {
         for (const v of views) {
           const created = new Date(v.record.created);
           process.stdout.write(`${JSON.stringify({
-            Command: commandText(v.spec.process.args, flags.trunc),
+            Command: commandText(v.command, flags.trunc),
             CreatedAt: created.toISOString(),
             ID: id(v),
-            Image: v.record.request?.image ?? v.spec.root.path,
+            Image: v.image,
             Labels: '',
             Mounts: '',
             Names: v.record.name,
@@ -92,8 +92,8 @@ export function registerPs(program: Command): void {
       }
       const rows = views.map((v) => [
         id(v),
-        v.record.request?.image ?? v.spec.root.path,
-        commandText(v.spec.process.args, flags.trunc),
+        v.image,
+        commandText(v.command, flags.trunc),
         `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`,
         statusText(v, now),
         portsText(v),
