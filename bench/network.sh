@@ -43,9 +43,10 @@ repo=$(cd "$here/.." && pwd)
 n=${BENCH_N:-20}
 mib=${BENCH_MIB:-512}
 tcp_runs=${BENCH_TCP_RUNS:-7}
-
-die() { echo "network: $*" >&2; exit 1; }
-note() { echo "network: $*" >&2; }
+name=network
+runs=$n
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"   # die, note, podman_config, cni_cleanup, unmount_under, ...
 
 [[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_N must be a positive integer, got '$n'"
 [[ $mib =~ ^[1-9][0-9]*$ ]] || die "BENCH_MIB must be a positive integer, got '$mib'"
@@ -60,17 +61,8 @@ fixture=${BENCH_ROOTFS:-}
 for b in true nc sh cat; do [ -x "$fixture/bin/$b" ] || die "$fixture has no /bin/$b"; done
 
 # ---- host state before, so cleanup removes only what this run made -----------
-
-# Paths podman (as root) and CNI create whatever we say.
-side_effects=(/var/lib/containers /run/containers /var/lib/cni)
-preexisting=()
-for p in "${side_effects[@]}"; do [ -e "$p" ] && preexisting+=("$p"); done
-had_cni_bridge=0
-ip link show cni-podman0 >/dev/null 2>&1 && had_cni_bridge=1
-declare -A had_table=()
-for t in filter nat; do nft list table ip "$t" >/dev/null 2>&1 && had_table[$t]=1; done
-had_cni_chains=0
-nft list chain ip filter CNI-FORWARD >/dev/null 2>&1 && had_cni_chains=1
+# (lib.sh notes the paths podman creates and its libpod cgroups; podman_config
+# what CNI leaves.)
 links_before=$(ip -br link | awk '{ sub(/@.*/, "", $1); print $1 }' | sort)
 
 tmp=$(mktemp -d /tmp/tsrun-bench-net.XXXXXX)
@@ -85,29 +77,6 @@ bridge=""   # the throwaway root's default bridge device, once it exists
 podman=()
 bg=""
 
-unmount_under() {
-  # Deepest first; podman's overlay driver leaves its storage bind-mounted.
-  awk -v p="$1/" 'index($5, p) == 1 || $5 == substr(p, 1, length(p) - 1) { print $5 }' /proc/self/mountinfo |
-    sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
-# Only iptables rules CNI made: the firewall plugin's two chains and the jump
-# to them, then a table this run created if nothing but CNI is left in it.
-cni_cleanup() {
-  if [ "$had_cni_chains" = 0 ] && nft list chain ip filter CNI-FORWARD >/dev/null 2>&1; then
-    while iptables -D FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD 2>/dev/null; do :; done
-    for c in CNI-FORWARD CNI-ADMIN; do iptables -F "$c" 2>/dev/null; iptables -X "$c" 2>/dev/null; done
-  fi
-  for t in filter nat; do
-    [ -z "${had_table[$t]:-}" ] || continue
-    nft list table ip "$t" >/dev/null 2>&1 || continue
-    if iptables-save -t "$t" 2>/dev/null | grep -e '^-A' | grep -qv 'CNI'; then
-      note "cleanup: table ip $t has rules that are not CNI's, left alone"
-    else
-      nft delete table ip "$t"
-    fi
-  done
-  if [ "$had_cni_bridge" = 0 ] && ip link show cni-podman0 >/dev/null 2>&1; then ip link del cni-podman0; fi
-}
 cleanup() {
   set +e
   [ -z "$bg" ] || { kill -TERM "$bg" 2>/dev/null; wait "$bg" 2>/dev/null; }
@@ -117,16 +86,16 @@ cleanup() {
     nets=$(ls "$root/networks" 2>/dev/null | grep -v '\.lock$')
     [ -z "$nets" ] || "${tsrun[@]}" network rm -f $nets >/dev/null || note "cleanup: removing $root's networks failed"
   fi
+  local pids=""
   if [ ${#podman[@]} -gt 0 ]; then
+    pids=$("${podman[@]}" ps -aq --no-trunc 2>/dev/null)
     "${podman[@]}" rm -af >/dev/null 2>&1
     "${podman[@]}" system reset -f >/dev/null 2>&1
     cni_cleanup
   fi
-  unmount_under "$tmp"
-  rm -rf --one-file-system "$tmp"
-  for p in "${side_effects[@]}"; do
-    [[ " ${preexisting[*]:-} " == *" $p "* ]] || rm -rf "$p"
-  done
+  remove_tree "$tmp"
+  remove_side_effects
+  remove_libpod_cgroups $pids
   # What this run may have left on the host: our bridge, nft rules naming it
   # or the sink, veths that are new and hang on no bridge or on ours (other
   # tenants' links come and go meanwhile; those are theirs), cni-podman0.
@@ -156,7 +125,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 q() { printf '%q' "$1"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median_g() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ---- images -------------------------------------------------------------------
 
@@ -168,41 +137,11 @@ if [ "${BENCH_SKIP_PODMAN:-0}" = 1 ]; then
 elif ! command -v podman >/dev/null; then
   note "skipping podman: not installed (apt-get install -y podman)"
 else
-  # A /24 for podman's default network that overlaps no host route or
-  # address (its built-in 10.88.0.0/16 is tsrun0's) and none of the
-  # 10.88-10.127 tsrun picks from.
-  psubnet=$(node -e '
-    const { execFileSync } = require("child_process");
-    const j = (a) => JSON.parse(execFileSync("ip", ["-j", "-4", ...a], { encoding: "utf8" }) || "[]");
-    const used = [];
-    for (const r of j(["route", "show", "table", "all"])) if (r.dst && r.dst !== "default") used.push(r.dst.includes("/") ? r.dst : r.dst + "/32");
-    for (const l of j(["addr"])) for (const a of l.addr_info || []) used.push(a.local + "/" + a.prefixlen);
-    const num = (s) => s.split(".").reduce((v, o) => v * 256 + Number(o), 0);
-    const overlap = (x, y) => {
-      const [ax, lx] = x.split("/"), [ay, ly] = y.split("/"), l = Math.min(+lx, +ly);
-      return Math.floor(num(ax) / 2 ** (32 - l)) === Math.floor(num(ay) / 2 ** (32 - l));
-    };
-    for (let b = 200; b < 255; b++) {
-      const c = `10.${b}.0.0/24`;
-      if (!used.some((u) => overlap(c, u))) { console.log(c); process.exit(0); }
-    }
-    process.exit(1);
-  ') || die "no free /24 in 10.200-10.254 for podman's default network"
+  # Runc, modest ulimits, cgroupfs, file events, its network config dir
+  # and a default subnet that overlaps nothing (lib.sh).
   mkdir -p "$tmp/podman/tmp"
-  cat >"$tmp/podman/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$tmp/podman/events.log"
-tmp_dir = "$tmp/podman/tmp"
-[network]
-network_config_dir = "$tmp/podman/networks"
-default_subnet = "$psubnet"
-CONF
-  export CONTAINERS_CONF=$tmp/podman/containers.conf
+  podman_config "$tmp/podman" network || die "cannot configure podman's default network"
+  psubnet=$podman_subnet
   podman=(podman --root "$tmp/podman/storage" --runroot "$tmp/podman/run" --tmpdir "$tmp/podman/tmp")
   tar -C "$fixture" -c . | "${podman[@]}" import - "$pimage" >/dev/null 2>"$tmp/podman/import.log" ||
     die "podman import failed: $(cat "$tmp/podman/import.log")"
@@ -259,8 +198,8 @@ else
       echo $(( t1 - t0 )) >>"$tmp/${names[$i]}.ns"
     done
   done
-  for name in "${names[@]}"; do
-    sort -n "$tmp/$name.ns" | awk -v name="$name" '
+  for nm in "${names[@]}"; do
+    sort -n "$tmp/$nm.ns" | awk -v name="$nm" '
       { v[NR] = $1; sum += $1 }
       END {
         med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
@@ -328,7 +267,7 @@ if [ -n "$tcp_report" ]; then
       published) label="published 127.0.0.1:$port -> 5001" ;;
       direct) label="direct $cip:5001 (via $bridge)" ;;
     esac
-    row "$label" "$(median <"$f")" "$(sort -g "$f" | head -n1)" "$(sort -g "$f" | tail -n1)" "$(tr '\n' ' ' <"$f")"
+    row "$label" "$(median_g <"$f")" "$(sort -g "$f" | head -n1)" "$(sort -g "$f" | tail -n1)" "$(tr '\n' ' ' <"$f")"
   done
-  echo "published/direct: $(awk -v a="$(median <"$tmp/tcp-published")" -v b="$(median <"$tmp/tcp-direct")" 'BEGIN { printf "%.2f", a / b }')"
+  echo "published/direct: $(awk -v a="$(median_g <"$tmp/tcp-published")" -v b="$(median_g <"$tmp/tcp-direct")" 'BEGIN { printf "%.2f", a / b }')"
 fi

@@ -40,7 +40,7 @@ podman_reset() {
 }
 cleanup() {
   set +e
-  [ -z "$reg_pid" ] || { kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null; }
+  stop_registry "$reg_pid"
   for d in "$tmp"/podman-*; do [ -d "$d" ] && podman_reset "$d"; done
   unmount_under "$tmp"
   rm -rf "$tmp"
@@ -55,29 +55,8 @@ read -r n_layers plain_bytes gz_bytes n_files < <(node "$here/make-pull-image.mj
 echo "image: $n_layers gzip layers, $n_files files, $((plain_bytes / 1048576)) MiB uncompressed, $((gz_bytes / 1048576)) MiB compressed" >&2
 
 # --- registry (Debian's docker-registry, filesystem storage, loopback only) ------
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-mkdir -p "$tmp/registry"
-cat >"$tmp/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $tmp/registry/data
-http:
-  addr: 127.0.0.1:$port
-  secret: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-EOF
-docker-registry serve "$tmp/registry/config.yml" >"$tmp/registry/log" 2>&1 &
-reg_pid=$!
-for ((i = 0; ; i++)); do
-  curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
-  kill -0 "$reg_pid" 2>/dev/null || die "docker-registry exited: $(cat "$tmp/registry/log")"
-  ((i < 300)) || die "docker-registry did not answer on 127.0.0.1:$port"
-  sleep 0.05
-done
+reg=$(start_registry "$tmp/registry") || die "the registry did not start"
+read -r reg_pid port <<<"$reg"
 ref="127.0.0.1:$port/bench/pull:latest"
 mkdir -p "$tmp/skopeo-tmp"
 TMPDIR=$tmp/skopeo-tmp skopeo --insecure-policy copy --quiet --dest-tls-verify=false --preserve-digests \

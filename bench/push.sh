@@ -29,15 +29,6 @@ for t in docker-registry skopeo curl gzip tar podman; do command -v "$t" >/dev/n
 tmp=$(mktemp -d "$base_tmp/tsrun-bench-push.XXXXXX")
 src_pid=
 dst_pid=
-# The registry was started in a command substitution: not our child, so
-# poll until it is gone (its port is reused by the next start).
-stop_registry() {
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
-  kill -9 "$pid" 2>/dev/null || true
-}
 cleanup() {
   set +e
   stop_registry "$src_pid"
@@ -51,41 +42,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-
-# Starts docker-registry NAME on PORT with storage under $tmp/NAME; prints its pid.
-start_registry() {
-  local name=$1 port=$2 dir=$tmp/$1 pid i
-  mkdir -p "$dir"
-  cat >"$dir/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-http:
-  addr: 127.0.0.1:$port
-  secret: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-EOF
-  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-  pid=$!
-  for ((i = 0; ; i++)); do
-    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
-    kill -0 "$pid" 2>/dev/null || die "docker-registry exited: $(cat "$dir/log")"
-    ((i < 300)) || die "docker-registry did not answer on 127.0.0.1:$port"
-    sleep 0.05
-  done
-  echo "$pid"
-}
+# Registry NAME (storage under $tmp/NAME) on PORT; prints its pid (lib.sh start_registry).
+registry() { local r; r=$(start_registry "$tmp/$1" "$2") || die "registry $1 did not start"; echo "${r% *}"; }
 
 # --- image, source registry ------------------------------------------------------
 read -r n_layers plain_bytes gz_bytes n_files < <(node "$here/make-pull-image.mjs" "$tmp/layout" "$layers" "$mb")
 echo "image: $n_layers gzip layers, $n_files files, $((plain_bytes / 1048576)) MiB uncompressed, $((gz_bytes / 1048576)) MiB compressed" >&2
 src_port=$(free_port)
-src_pid=$(start_registry src "$src_port")
+src_pid=$(registry src "$src_port")
 src_ref="127.0.0.1:$src_port/bench/push:latest"
 mkdir -p "$tmp/skopeo-tmp"
 TMPDIR=$tmp/skopeo-tmp skopeo --insecure-policy copy --quiet --dest-tls-verify=false --preserve-digests \
@@ -96,7 +60,7 @@ dst_port=$(free_port)
 dst_fresh() {
   stop_registry "$dst_pid"
   rm -rf "$tmp/dst"
-  dst_pid=$(start_registry dst "$dst_port")
+  dst_pid=$(registry dst "$dst_port")
 }
 
 # --- both tools get the image (untimed) ------------------------------------------------

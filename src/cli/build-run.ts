@@ -4,6 +4,7 @@ import { TsrunError } from '../errors.js';
 import type { Tsrun } from '../tsrun.js';
 import { buildReporter } from './build-progress.js';
 import type { BuildFlags } from './commands/build.js';
+import { out } from './write.js';
 
 function bad(message: string): TsrunError {
   return new TsrunError('INVALID_ARGUMENT', message);
@@ -71,7 +72,7 @@ export async function buildFromCli(tsrun: Tsrun, context: string, flags: BuildFl
     });
     const { id } = await builder.build();
     if (flags.iidfile) await writeFile(flags.iidfile, id);
-    if (flags.quiet) process.stdout.write(`${id}\n`);
+    if (flags.quiet) out(`${id}\n`);
   } finally {
     await ws.close();
   }

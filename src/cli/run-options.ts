@@ -2,6 +2,7 @@
 // CreateRequest for core.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { PullEvent } from '../image/pull.js';
 import type { NetworkFlags } from '../runtime/container-network.js';
 import type { CreateRequest } from '../runtime/containers.js';
 import type { ResourceFlags } from '../spec/resources.js';
@@ -134,10 +135,15 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
   parseUsernsMode(flags.userns);
   flags.uidmap?.forEach((v) => parseIdMapFlag(v, '--uidmap'));
   flags.gidmap?.forEach((v) => parseIdMapFlag(v, '--gidmap'));
-  const out = process.stdout;
   const { pullReporter } = await import('./pull-progress.js');
+  // process.stdout and stderr are touched only when there is something to
+  // say: their first use loads Node's stream modules, which a create of an
+  // image already here never needs.
+  let report: ReturnType<typeof pullReporter> | undefined;
+  const onPullEvent = (e: PullEvent) => (report ??= pullReporter(process.stderr, pull === 'always' ? undefined : `Unable to find image '${image}' locally`))(e);
+  const out = flags.tty ? process.stdout : undefined;
   return {
-    ...(flags.rootfs !== undefined ? { rootfs: resolve(flags.rootfs) } : { image, pull, platform, onPullEvent: pullReporter(process.stderr, pull === 'always' ? undefined : `Unable to find image '${image}' locally`) }),
+    ...(flags.rootfs !== undefined ? { rootfs: resolve(flags.rootfs) } : { image, pull, platform, onPullEvent }),
     command,
     entrypoint: flags.entrypoint,
     env: flags.env,
@@ -146,7 +152,7 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     user: flags.user,
     hostname: flags.hostname,
     tty: flags.tty,
-    consoleSize: flags.tty && out.isTTY ? { rows: out.rows, cols: out.columns } : undefined,
+    consoleSize: out?.isTTY ? { rows: out.rows, cols: out.columns } : undefined,
     init: flags.init,
     readOnly: flags.readOnly,
     ...mountFlags,

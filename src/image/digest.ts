@@ -2,7 +2,7 @@
 // Only sha256 is in real use; sha512 is accepted syntactically (the spec
 // registers it) and can be verified because Node's crypto has it.
 import type { Hash } from 'node:crypto';
-import { nodeCrypto } from '../util/crypto.js';
+import { nodeCrypto } from '../util/lazy-builtins.js';
 import { TsrunError } from '../errors.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';

@@ -12,8 +12,8 @@
 //                                          with it), release the lease
 //
 // All of it is idempotent; a failure midway in attach undoes what it did.
-import { createHash } from 'node:crypto';
 import { TsrunError } from '../errors.js';
+import { nodeCrypto } from '../util/lazy-builtins.js';
 import type { NetworkRecord } from './config.js';
 import { hostTools, type NetTools } from './exec.js';
 import type { Ipam } from './ipam.js';
@@ -31,7 +31,7 @@ export interface Attachment {
 
 /** The host-side veth name for a container on a network: `veth` + 8 hex, derived so teardown finds it without state. */
 export function hostVethName(containerId: string, network: string): string {
-  return 'veth' + createHash('sha256').update(`${containerId}\0${network}`).digest('hex').slice(0, 8);
+  return 'veth' + nodeCrypto().createHash('sha256').update(`${containerId}\0${network}`).digest('hex').slice(0, 8);
 }
 
 /** Docker's scheme: 02:42 followed by the four bytes of the IPv4 address (locally administered, unicast). */

@@ -6,10 +6,10 @@
 // read `ip -j route` and `ip -j addr`), nor another tsrun network: a default
 // is the first free candidate of 10.88.0.0/16, 10.89.0.0/16, ... 10.127.0.0/16;
 // an explicit --subnet that overlaps fails and says with what.
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
+import { nodeCrypto } from '../util/lazy-builtins.js';
 import { atomicWriteJson } from '../util/atomic-write.js';
 import type { Locker } from '../util/lock.js';
 import { hostTools, type NetTools } from './exec.js';
@@ -132,7 +132,7 @@ export interface NetworkStore {
  * `0`), since devices are host-wide and two roots must not share one.
  */
 export function defaultBridgeFor(root: string, defaultRoot: string): string {
-  return root === defaultRoot ? DEFAULT_BRIDGE : `tsr${createHash('sha256').update(root).digest('hex').slice(0, 8)}0`;
+  return root === defaultRoot ? DEFAULT_BRIDGE : `tsr${nodeCrypto().createHash('sha256').update(root).digest('hex').slice(0, 8)}0`;
 }
 
 export function networkStore(opts: { root: string; lock: Locker; tools?: NetTools; now?: () => Date; defaultBridge?: string }): NetworkStore {
@@ -167,7 +167,7 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
     validateNetworkName(o.name);
     if (await find(o.name)) throw new TsrunError('NAME_IN_USE', `network ${o.name} already exists`);
     const networks = await list();
-    const id = createHash('sha256').update(randomBytes(32)).digest('hex');
+    const id = nodeCrypto().createHash('sha256').update(nodeCrypto().randomBytes(32)).digest('hex');
     const bridge = o.bridge ?? (o.name === DEFAULT_NETWORK ? (opts.defaultBridge ?? DEFAULT_BRIDGE) : `tsr${id.slice(0, 12)}`);
     if (!IFNAME_RE.test(bridge)) throw new TsrunError('INVALID_ARGUMENT', `invalid bridge device name ${JSON.stringify(bridge)} (at most 15 characters)`);
     const taken = networks.find((n) => n.Bridge === bridge);

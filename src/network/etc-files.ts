@@ -1,8 +1,8 @@
 // The files Docker writes for every container and bind-mounts over the
 // image's: /etc/hostname, /etc/hosts and /etc/resolv.conf. They live in the
 // container's record directory, so they survive restarts and go with `rm`.
-import { isIP } from 'node:net';
 import { TsrunError } from '../errors.js';
+import { nodeNet } from '../util/lazy-builtins.js';
 
 /** --network as Docker takes it: none, host, container:REF, or a bridge network by name (`bridge`, the default, or a user-defined one). */
 export type NetworkMode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; ref: string } | { kind: 'bridge'; network: string };
@@ -28,14 +28,14 @@ export function parseAddHost(value: string): ExtraHost {
   const at = value.indexOf(':');
   const host = at > 0 ? value.slice(0, at) : '';
   const ip = at > 0 ? value.slice(at + 1).replace(/^\[(.*)\]$/, '$1') : '';
-  if (!HOSTNAME_RE.test(host) || isIP(ip) === 0) {
+  if (!HOSTNAME_RE.test(host) || nodeNet().isIP(ip) === 0) {
     throw new TsrunError('INVALID_ARGUMENT', `invalid --add-host ${JSON.stringify(value)}: expected HOST:IP`);
   }
   return { host, ip };
 }
 
 export function parseDnsServer(value: string): string {
-  if (isIP(value) === 0) throw new TsrunError('INVALID_ARGUMENT', `invalid --dns ${JSON.stringify(value)}: expected an IP address`);
+  if (nodeNet().isIP(value) === 0) throw new TsrunError('INVALID_ARGUMENT', `invalid --dns ${JSON.stringify(value)}: expected an IP address`);
   return value;
 }
 

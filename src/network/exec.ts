@@ -6,7 +6,6 @@
 // Errors: a failing tool becomes a TsrunError whose message names the command
 // line and carries the tool's stderr, e.g.
 //   ip link add tsrun0 type bridge: RTNETLINK answers: Operation not permitted
-import { execFile, spawn } from 'node:child_process';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { TsrunError } from '../errors.js';
 
@@ -60,7 +59,9 @@ const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 const toolEnv = () => (process.env.PATH ? process.env : { ...process.env, PATH: SYSTEM_PATH });
 
 /** Runs a command without a shell; resolves with its output whatever the exit code. */
-export function runCommand(cmd: string, args: string[], input?: string): Promise<RunResult> {
+export async function runCommand(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  // child_process (with net and stream) loads when a tool first runs, not with every verb.
+  const { execFile, spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     if (input === undefined) {
       execFile(cmd, args, { maxBuffer: 64 << 20, encoding: 'utf8', env: toolEnv() }, (err, stdout, stderr) => {

@@ -7,8 +7,6 @@
 //           8000-8010:80 (the first free host port of the range)
 // proto is tcp (default) or udp. IPv4 host addresses only.
 // `-P` publishes every EXPOSEd port of the image on a random host port.
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { TsrunError } from '../errors.js';
 import { parseIpv4 } from './ipv4.js';
 import type { PortMapping, Protocol } from './nat.js';
@@ -81,8 +79,15 @@ export function publishAllSpecs(exposed: Record<string, unknown> | undefined): P
   return Object.keys(exposed ?? {}).flatMap((k) => parsePublish(k));
 }
 
+// net and dgram load when a port is published, not with every verb that parses -p.
+async function sockets() {
+  const [{ createServer }, { createSocket }] = await Promise.all([import('node:net'), import('node:dgram')]);
+  return { createServer, createSocket };
+}
+
 /** True when nothing on this host is bound to ip:port (we bind it for a moment). */
-export function isHostPortFree(hostIp: string, port: number, protocol: Protocol): Promise<boolean> {
+export async function isHostPortFree(hostIp: string, port: number, protocol: Protocol): Promise<boolean> {
+  const { createServer, createSocket } = await sockets();
   return new Promise((resolve) => {
     if (protocol === 'udp') {
       const s = createSocket('udp4');
@@ -97,7 +102,8 @@ export function isHostPortFree(hostIp: string, port: number, protocol: Protocol)
 }
 
 /** A free port chosen by the kernel (bind to port 0). */
-function ephemeralPort(hostIp: string, protocol: Protocol): Promise<number> {
+async function ephemeralPort(hostIp: string, protocol: Protocol): Promise<number> {
+  const { createServer, createSocket } = await sockets();
   return new Promise((resolve, reject) => {
     if (protocol === 'udp') {
       const s = createSocket('udp4');

@@ -10,13 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
-import { buildSpec, type RunOptions } from '../spec/build.js';
-import { applyUserns, releaseUserns, type UsernsOptions } from '../spec/userns.js';
+import type { RunOptions } from '../spec/build.js';
+import type { UsernsOptions } from '../spec/userns.js';
 import { joinNamespaces, type NamespaceJoins } from '../spec/namespaces.js';
 import type { Confinement } from '../spec/security.js';
 import { checkSysctlNamespaces, type SysctlNamespace } from '../spec/sysctl.js';
 import type { OciProcess, OciSpec } from '../spec/oci.js';
-import { processConfig } from '../image/config.js';
 import type { ImageView, Images, PullPolicy } from '../image/images.js';
 import type { Platform } from '../image/platform.js';
 import type { PullEvent } from '../image/pull.js';
@@ -29,7 +28,7 @@ import { mapLimit } from '../util/map-limit.js';
 import { isSameProcess } from './proc.js';
 import { parseSignal } from './signals.js';
 import type { MountSpec, VolumesFromSpec } from '../volume/flags.js';
-import { applyMounts, prepareMounts, type PreparedMounts } from '../volume/mounts.js';
+import type { PreparedMounts } from '../volume/mounts.js';
 import type { VolumeStore } from '../volume/store.js';
 import { Engine, type EngineState, type MonitorExit } from './engine.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
@@ -163,6 +162,10 @@ export class Containers {
     const net = networkBuildOptions(network, this.deps.store.dir(id), confinement?.modes.uts === 'host' ? undefined : req.hostname, joined);
     // --uts host: the host's name, and -h conflicts (buildSpec says so).
     if (confinement?.modes.uts === 'host') net.hostname = req.hostname;
+    // Spec building loads with create, not with the verbs that only read (ps, inspect, logs, rm).
+    const [{ buildSpec }, { processConfig }, { applyUserns, releaseUserns }, { applyMounts }] = await Promise.all([
+      import('../spec/build.js'), import('../image/config.js'), import('../spec/userns.js'), import('../volume/mounts.js'),
+    ]);
     const spec = await buildSpec(
       { ...req, rootfs, image: image ? processConfig(image.config) : undefined, ...net, confinement },
       { id, hostEnv: this.deps.hostEnv },
@@ -241,6 +244,7 @@ export class Containers {
 
   private async prepareMounts(req: CreateRequest, rootfs: string, imageVolumes: string[]): Promise<PreparedMounts> {
     if (!req.mounts?.length && !req.volumesFrom?.length && !imageVolumes.length) return { records: [], binds: [], oci: [], rollback: async () => {} };
+    const { prepareMounts } = await import('../volume/mounts.js');
     return prepareMounts(req.mounts ?? [], req.volumesFrom ?? [], {
       volumes: this.volumes(),
       rootfs,
@@ -611,7 +615,7 @@ export class Containers {
     if (net?.networks) await this.leaveNetworks(id, net);
     if (v.record.request?.imageId) await this.images().rootfs.remove(id);
     await this.deps.store.remove(v.record);
-    if (v.spec.linux?.uidMappings) await releaseUserns(this.deps.root, id, fileLocker(this.deps.native));
+    if (v.spec.linux?.uidMappings) await (await import('../spec/userns.js')).releaseUserns(this.deps.root, id, fileLocker(this.deps.native));
     // `rm -v` and `run --rm` (Docker's AutoRemove) take the anonymous volumes along, unless another container uses one.
     if (removeVolumes || v.record.request?.autoRemove) {
       for (const m of v.record.request?.mounts ?? []) {

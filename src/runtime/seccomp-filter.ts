@@ -3,7 +3,7 @@
 // under the runroot by the digest of its profile (and of the libseccomp and
 // compiler version that made it): every later start or exec with the same profile reads
 // the file instead.
-import { nodeCrypto } from '../util/crypto.js';
+import { nodeCrypto } from '../util/lazy-builtins.js';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';

@@ -1,7 +1,7 @@
 // Containers on disk under --root: containers/<id>/{config.json,state.json}
 // and names/<name> holding the id. Names are claimed under an flock on
 // store.lock, so parallel CLIs decide a name conflict exactly once.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -11,7 +11,6 @@ import type { MountRecord } from '../volume/mounts.js';
 import type { NetworkRequest, NetworkSettings } from './container-network.js';
 import { native } from '../native/binding.js';
 import { atomicWriteFile, atomicWriteJson, jsonText, stageFile, stagedAll } from '../util/atomic-write.js';
-import { nodeCrypto } from '../util/crypto.js';
 import { fileLocker, type Locker } from '../util/lock.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -73,9 +72,16 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'keen', 'lucid', 'merry', 'quiet', 'sharp', 'vivid', 'witty', 'zen'];
 const NOUNS = ['hopper', 'turing', 'lovelace', 'ritchie', 'thompson', 'torvalds', 'knuth', 'liskov', 'dijkstra', 'hamilton'];
 
-/** 64 hex characters, as Docker's ids. */
+/** 64 hex characters, as Docker's ids: 32 bytes of the kernel's CSPRNG, read directly (node:crypto would cost `create` its load). */
 export function newContainerId(): string {
-  return nodeCrypto().randomBytes(32).toString('hex');
+  const bytes = Buffer.alloc(32);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    if (readSync(fd, bytes, 0, 32, null) !== 32) throw new Error('short read from /dev/urandom');
+  } finally {
+    closeSync(fd);
+  }
+  return bytes.toString('hex');
 }
 
 export class ContainerStore {
@@ -271,7 +277,7 @@ export class ContainerStore {
   // Called with the store lock held.
   private randomFreeName(): string {
     for (let i = 0; i < 64; i++) {
-      // Names are not secrets: Math.random, not node:crypto (util/crypto.ts says why).
+      // Names are not secrets: Math.random, not node:crypto (util/lazy-builtins.ts says why).
       const pick = <T>(a: T[]): T => a[Math.floor(Math.random() * a.length)];
       const suffix = () => Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0');
       const name = `${pick(ADJECTIVES)}_${pick(NOUNS)}${i >= 8 ? `_${suffix()}` : ''}`;

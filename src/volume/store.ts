@@ -5,7 +5,7 @@
 // place, and is removed by renaming it away first, both under an flock on
 // volumes/volumes.lock, so parallel creates of one name are decided once and
 // a `volume rm` never races a create that checked it exists.
-import { nodeCrypto } from '../util/crypto.js';
+import { nodeCrypto } from '../util/lazy-builtins.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -2,6 +2,7 @@
 // mounts) and what killed builds left behind, then the layers nothing uses.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 export function registerBuilder(program: Command): void {
   const builder = program.command('builder').description('manage the build cache');
@@ -14,6 +15,6 @@ export function registerBuilder(program: Command): void {
       const { pruneBuildCache } = await import('../../build/prune.js');
       const { entries, bytes } = await pruneBuildCache(await tsrunFor(cmd));
       const { decimalSize } = await import('../format.js');
-      process.stdout.write(`Deleted build cache objects: ${entries}\nTotal reclaimed space: ${decimalSize(bytes)}\n`);
+      out(`Deleted build cache objects: ${entries}\nTotal reclaimed space: ${decimalSize(bytes)}\n`);
     });
 }

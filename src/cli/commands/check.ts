@@ -1,6 +1,7 @@
 // `tsrun check [--json]`: what this kernel offers tsrun, and whether
 // containers can run here at all (exit code 1 when they cannot).
 import type { Command } from 'commander';
+import { out } from '../write.js';
 
 export function registerCheck(program: Command): void {
   program
@@ -27,7 +28,7 @@ export function registerCheck(program: Command): void {
         },
         uid: process.getuid?.() ?? -1,
       });
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report, { unicode: process.stdout.isTTY === true }));
+      out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report, { unicode: process.stdout.isTTY === true }));
       if (!report.canRunContainers) process.exitCode = 1;
     });
 }

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
 import { collect } from '../options.js';
+import { out } from '../write.js';
 
 export function registerCommit(program: Command): void {
   program
@@ -29,6 +30,6 @@ export function registerCommit(program: Command): void {
       const { id } = await commitContainer(await tsrunFor(cmd), args[0], {
         reference: args[1], changes: flags.change, message: flags.message, author: flags.author, pause,
       });
-      process.stdout.write(`${id}\n`);
+      out(`${id}\n`);
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
 import { addContainerOptions, toCreateRequest, type ContainerFlags } from '../run-options.js';
+import { out } from '../write.js';
 
 export function registerCreate(program: Command): void {
   addContainerOptions(
@@ -9,6 +10,6 @@ export function registerCreate(program: Command): void {
   ).action(async (command: string[], flags: ContainerFlags, cmd: Command) => {
     const tsrun = await tsrunFor(cmd);
     const state = await tsrun.containers.create(await toCreateRequest(flags, command));
-    process.stdout.write(`${state.id}\n`);
+    out(`${state.id}\n`);
   });
 }

@@ -2,6 +2,7 @@
 // `A|C|D /path` line each (added, changed, deleted), in Docker's order.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 export function registerDiff(program: Command): void {
   program
@@ -11,6 +12,6 @@ export function registerDiff(program: Command): void {
     .action(async (ref: string, _flags: object, cmd: Command) => {
       const { containerChanges } = await import('../../image/commit.js');
       const changes = await containerChanges(await tsrunFor(cmd), ref);
-      process.stdout.write(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
+      out(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
     });
 }

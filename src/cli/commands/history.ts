@@ -2,6 +2,7 @@
 // first, each entry that made a layer paired with that layer's size.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 export function addImageHistory(parent: Command, name: string): Command {
   return parent
@@ -19,18 +20,18 @@ export function addImageHistory(parent: Command, name: string): Command {
       const view = await images.get(reference);
       const entries = await imageHistory(view, (d) => images.layers.size(d));
       const id = (e: { id?: string }) => (e.id ? (flags.trunc ? shortId(e.id) : e.id) : '<missing>');
-      if (flags.quiet) return void process.stdout.write(entries.map((e) => `${id(e)}\n`).join(''));
+      if (flags.quiet) return void out(entries.map((e) => `${id(e)}\n`).join(''));
       const now = Date.now();
       const since = (t?: string) => (t ? `${humanDuration(now - Date.parse(t))} ago` : 'N/A');
       const by = (s: string) => (flags.trunc && s.length > 45 ? `${s.slice(0, 44)}…` : s);
       if (flags.format === 'json') {
         for (const e of entries) {
-          process.stdout.write(`${JSON.stringify({ Comment: e.comment, CreatedAt: e.created, CreatedBy: e.createdBy, CreatedSince: since(e.created), ID: id(e), Size: decimalSize(e.size) })}\n`);
+          out(`${JSON.stringify({ Comment: e.comment, CreatedAt: e.created, CreatedBy: e.createdBy, CreatedSince: since(e.created), ID: id(e), Size: decimalSize(e.size) })}\n`);
         }
         return;
       }
       const rows = entries.map((e) => [id(e), since(e.created), by(e.createdBy), decimalSize(e.size), e.comment]);
-      process.stdout.write(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows));
+      out(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows));
     });
 }
 

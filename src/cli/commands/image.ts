@@ -12,6 +12,7 @@ import { addImagePush } from './push.js';
 import { addImageRemove } from './rmi.js';
 import { addImageSave } from './save.js';
 import { addImageTag } from './tag.js';
+import { out } from '../write.js';
 
 export function registerImage(program: Command): void {
   const image = program.command('image').description('manage images');
@@ -34,7 +35,7 @@ export function registerImage(program: Command): void {
       const images = (await tsrunFor(cmd)).images;
       const docs: unknown[] = [];
       await forEachRef(refs, async (ref) => void docs.push(imageInspectDocument(await images.get(ref))));
-      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+      out(`${JSON.stringify(docs, null, 4)}\n`);
     });
   image
     .command('prune')
@@ -43,7 +44,7 @@ export function registerImage(program: Command): void {
     .option('-f, --force', 'do not prompt (tsrun never prompts)')
     .action(async (flags: { all?: boolean }, cmd: Command) => {
       const { deleted } = await (await tsrunFor(cmd)).images.prune(!!flags.all);
-      process.stdout.write(deleted.length ? `Deleted Images:\n${deleted.map((d) => `deleted: ${d}\n`).join('')}` : '');
-      process.stdout.write(`Total reclaimed space: ${deleted.length} image(s)\n`);
+      out(deleted.length ? `Deleted Images:\n${deleted.map((d) => `deleted: ${d}\n`).join('')}` : '');
+      out(`Total reclaimed space: ${deleted.length} image(s)\n`);
     });
 }

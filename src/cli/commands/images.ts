@@ -2,6 +2,7 @@
 // --no-trunc, --format json.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 // commander turns --no-trunc into trunc: false.
 interface ListFlags { all?: boolean; quiet?: boolean; digests?: boolean; trunc: boolean; format?: string }
@@ -34,19 +35,19 @@ export function addImageList(parent: Command, name: string): Command {
         }
       }
       if (flags.quiet) {
-        process.stdout.write([...new Set(rows.map((r) => r.id))].map((id) => `${id}\n`).join(''));
+        out([...new Set(rows.map((r) => r.id))].map((id) => `${id}\n`).join(''));
         return;
       }
       const now = Date.now();
       if (wantsJson(flags.format)) {
-        return void process.stdout.write(jsonLines(rows.map((r) => ({
+        return void out(jsonLines(rows.map((r) => ({
           Containers: 'N/A', CreatedAt: r.created, CreatedSince: `${humanDuration(now - Date.parse(r.created))} ago`, Digest: r.digest,
           ID: r.id, Repository: r.repo, SharedSize: 'N/A', Size: decimalSize(r.size), Tag: r.tag, UniqueSize: 'N/A', VirtualSize: decimalSize(r.size),
         }))));
       }
       const header = ['REPOSITORY', 'TAG', ...(flags.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
       const cells = rows.map((r) => [r.repo, r.tag, ...(flags.digests ? [r.digest] : []), r.id, `${humanDuration(now - Date.parse(r.created))} ago`, decimalSize(r.size)]);
-      process.stdout.write(table(header, cells));
+      out(table(header, cells));
     });
 }
 

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
 import { collect } from '../options.js';
+import { out } from '../write.js';
 
 export function addImageImport(parent: Command, name: string): Command {
   return parent
@@ -24,7 +25,7 @@ export function addImageImport(parent: Command, name: string): Command {
       const { id } = await importRootfs(tsrun.images, input, {
         native: tsrun.native, reference, changes: flags.change, message: flags.message, source, platform,
       });
-      process.stdout.write(`${id}\n`);
+      out(`${id}\n`);
     });
 }
 

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
 import { reportError } from '../errors.js';
+import { out } from '../write.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -37,6 +38,6 @@ export function registerInspect(program: Command): void {
           process.exitCode = 1;
         }
       }
-      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+      out(`${JSON.stringify(docs, null, 4)}\n`);
     });
 }

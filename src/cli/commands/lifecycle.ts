@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { TsrunError } from '../../errors.js';
 import { forEachRef, tsrunFor } from '../context.js';
+import { out, writeFd } from '../write.js';
 
 function parseTimeout(value: string): number {
   if (!/^-?\d+$/.test(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid value for --time: "${value}" (seconds)`);
@@ -25,7 +26,7 @@ export function registerLifecycle(program: Command): void {
       await forEachRef(refs, async (ref) => {
         const id = await c.resolve(ref);
         // Docker: stopping a stopped container is not an error; say so.
-        if (!(await c.stop(id, timeout, signal))) process.stderr.write(`tsrun: container ${ref} is not running\n`);
+        if (!(await c.stop(id, timeout, signal))) writeFd(2, `tsrun: container ${ref} is not running\n`);
         return ref;
       });
     });
@@ -134,7 +135,7 @@ export function registerLifecycle(program: Command): void {
         // Skip (not fail on) one that started or vanished meanwhile.
         if (await c.remove(v.record.id).then(() => true, () => false)) removed.push(v.record.id);
       }
-      process.stdout.write(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\nTotal reclaimed space: 0B\n`);
+      out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\nTotal reclaimed space: 0B\n`);
     });
 
   // What a container's monitor runs after it exits (Podman's `container cleanup`):

@@ -2,6 +2,7 @@
 // (plain or gzip'd) on stdin or in FILE; prints Docker's "Loaded image:" lines.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 export function addImageLoad(parent: Command, name: string): Command {
   return parent
@@ -22,8 +23,8 @@ export function addImageLoad(parent: Command, name: string): Command {
       const loaded = await loadArchive(tsrun.images, input, { native: tsrun.native });
       if (flags.quiet) return;
       for (const img of loaded) {
-        if (img.names.length === 0) process.stdout.write(`Loaded image ID: ${img.id}\n`);
-        for (const n of img.names) process.stdout.write(`Loaded image: ${displayName(n)}\n`);
+        if (img.names.length === 0) out(`Loaded image ID: ${img.id}\n`);
+        for (const n of img.names) out(`Loaded image: ${displayName(n)}\n`);
       }
     });
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { authFiles } from '../context.js';
 import { globalOptions } from '../options.js';
+import { out } from '../write.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -34,7 +35,7 @@ export function registerLogin(program: Command): void {
       await verifyLogin(domain, { username: flags.username, password }, { insecure: [...envList(process.env.TSRUN_INSECURE_REGISTRIES), ...(insecureRegistry ?? [])] });
       // Writes the first file; all are read, so a credsStore/credHelpers in Docker's config.json keeps the secret in its helper.
       await new DockerConfigCredentials({ readPaths: authFiles() }).login(domain, flags.username, password);
-      process.stdout.write('Login Succeeded\n');
+      out('Login Succeeded\n');
     });
   program
     .command('logout')
@@ -45,6 +46,6 @@ export function registerLogin(program: Command): void {
       const { DockerConfigCredentials } = await import('../../image/registry/credentials.js');
       const domain = loginDomain(server);
       const removed = await new DockerConfigCredentials({ readPaths: authFiles() }).logout(domain);
-      process.stdout.write(removed ? `Removing login credentials for ${domain}\n` : `Not logged in to ${domain}\n`);
+      out(removed ? `Removing login credentials for ${domain}\n` : `Not logged in to ${domain}\n`);
     });
 }

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { forEachRef, tsrunFor } from '../context.js';
 import { collect } from '../options.js';
+import { out } from '../write.js';
 
 const labelsOf = (list: string[] = []) =>
   Object.fromEntries(list.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])));
@@ -25,7 +26,7 @@ export function registerNetwork(program: Command): void {
       const { TsrunError } = await import('../../errors.js');
       if (flags.driver !== 'bridge') throw new TsrunError('INVALID_ARGUMENT', `network driver ${JSON.stringify(flags.driver)} is not supported: only bridge`);
       const rec = await (await networksFor(cmd)).create({ name, subnet: flags.subnet, gateway: flags.gateway, internal: flags.internal, labels: labelsOf(flags.label) });
-      process.stdout.write(`${rec.Id}\n`);
+      out(`${rec.Id}\n`);
     });
 
   network
@@ -40,14 +41,14 @@ export function registerNetwork(program: Command): void {
       await nets.ready('bridge'); // Docker always lists its default network
       const list = await nets.list();
       const id = (i: string) => (flags.trunc ? i.slice(0, 12) : i);
-      if (flags.quiet) return void process.stdout.write(list.map((n) => `${id(n.Id)}\n`).join(''));
+      if (flags.quiet) return void out(list.map((n) => `${id(n.Id)}\n`).join(''));
       const { jsonLines, table, wantsJson } = await import('../format.js');
       if (wantsJson(flags.format)) {
-        return void process.stdout.write(jsonLines(list.map((n) => ({
+        return void out(jsonLines(list.map((n) => ({
           ID: id(n.Id), Name: n.Name, Driver: n.Driver, Scope: 'local', Internal: n.Internal, Subnet: n.Subnet, Gateway: n.Gateway, CreatedAt: n.Created,
         }))));
       }
-      process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], list.map((n) => [id(n.Id), n.Name, n.Driver, 'local'])));
+      out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], list.map((n) => [id(n.Id), n.Name, n.Driver, 'local'])));
     });
 
   network
@@ -58,7 +59,7 @@ export function registerNetwork(program: Command): void {
       const nets = await networksFor(cmd);
       const docs: unknown[] = [];
       await forEachRef(refs, async (r) => void docs.push(await nets.inspect(r)));
-      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+      out(`${JSON.stringify(docs, null, 4)}\n`);
     });
 
   network
@@ -86,7 +87,7 @@ export function registerNetwork(program: Command): void {
     .option('-f, --force', 'do not prompt for confirmation (tsrun never prompts)')
     .action(async (_flags: unknown, cmd: Command) => {
       const removed = await (await networksFor(cmd)).prune();
-      if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
+      if (removed.length) out(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
     });
 
   network

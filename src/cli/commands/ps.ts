@@ -5,6 +5,7 @@ import type { ContainerSummary } from '../../runtime/containers.js';
 import { tsrunFor } from '../context.js';
 import { commandText, statusText, table } from '../format.js';
 import { collect } from '../options.js';
+import { out } from '../write.js';
 
 type Filter = (v: ContainerSummary) => boolean;
 const STATUSES = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
@@ -66,14 +67,14 @@ export function registerPs(program: Command): void {
       const views = (await tsrun.containers.summaries(!!flags.all || filters.length > 0)).filter((v) => filters.every((f) => f(v)));
       const id = (v: ContainerSummary) => (flags.trunc ? v.record.id.slice(0, 12) : v.record.id);
       if (flags.quiet) {
-        process.stdout.write(views.map((v) => `${id(v)}\n`).join(''));
+        out(views.map((v) => `${id(v)}\n`).join(''));
         return;
       }
       const now = Date.now();
       if (flags.format === 'json') {
         for (const v of views) {
           const created = new Date(v.record.created);
-          process.stdout.write(`${JSON.stringify({
+          out(`${JSON.stringify({
             Command: commandText(v.command, flags.trunc),
             CreatedAt: created.toISOString(),
             ID: id(v),
@@ -99,6 +100,6 @@ export function registerPs(program: Command): void {
         portsText(v),
         v.record.name,
       ]);
-      process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
+      out(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
     });
 }

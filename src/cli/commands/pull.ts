@@ -2,6 +2,7 @@
 // digest, the status and the full name.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 export function registerPull(parent: Command): void {
   parent
@@ -23,9 +24,9 @@ export function registerPull(parent: Command): void {
       const full = formatReference(ref);
       if (!flags.quiet) {
         const digest = image.repoDigests.find((d) => full.startsWith(d.slice(0, d.lastIndexOf('@'))))?.split('@')[1] ?? image.manifestDigest;
-        process.stdout.write(`Digest: ${digest}\n`);
-        process.stdout.write(`Status: ${downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${displayName(full)}\n`);
+        out(`Digest: ${digest}\n`);
+        out(`Status: ${downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${displayName(full)}\n`);
       }
-      process.stdout.write(`${full}\n`);
+      out(`${full}\n`);
     });
 }

@@ -2,6 +2,7 @@
 // progress on stdout, or with -q only the name of what was pushed.
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 export function addImagePush(parent: Command, name = 'push'): void {
   parent
@@ -15,7 +16,7 @@ export function addImagePush(parent: Command, name = 'push'): void {
       const tsrun = await tsrunFor(cmd);
       const onEvent = flags.quiet ? undefined : pushReporter(process.stdout);
       const results = await tsrun.images.push(reference, { allTags: !!flags.allTags, onEvent });
-      if (flags.quiet) for (const r of results) process.stdout.write(`${r.reference}\n`);
+      if (flags.quiet) for (const r of results) out(`${r.reference}\n`);
     });
 }
 

@@ -3,6 +3,7 @@ import { totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
 import { bytesSize, table } from '../format.js';
+import { out } from '../write.js';
 
 export function registerStats(program: Command): void {
   program
@@ -42,8 +43,8 @@ export function registerStats(program: Command): void {
           rows.push([row.id, row.name, row.cpu, row.mem, row.memPct, '--', '--', row.pids]);
           docs.push({ ID: row.id, Name: row.name, CPUPerc: row.cpu, MemUsage: row.mem, MemPerc: row.memPct, NetIO: '--', BlockIO: '--', PIDs: row.pids });
         }
-        if (flags.format === 'json') process.stdout.write(docs.map((d) => `${JSON.stringify(d)}\n`).join(''));
-        else process.stdout.write(table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'], rows));
+        if (flags.format === 'json') out(docs.map((d) => `${JSON.stringify(d)}\n`).join(''));
+        else out(table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'], rows));
         if (!flags.stream) return;
       }
     });

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { TsrunError } from '../../errors.js';
 import { tsrunFor } from '../context.js';
+import { out } from '../write.js';
 
 export function registerTop(program: Command): void {
   program
@@ -23,6 +24,6 @@ export function registerTop(program: Command): void {
       const pidCol = header.trim().split(/\s+/).indexOf('PID');
       if (pidCol < 0) throw new TsrunError('INVALID_ARGUMENT', `ps ${psArgs.join(' ')} does not print a PID column`);
       const mine = lines.filter((l) => pids.has(Number(l.trim().split(/\s+/)[pidCol])));
-      process.stdout.write(`${[header, ...mine].join('\n')}\n`);
+      out(`${[header, ...mine].join('\n')}\n`);
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { forEachRef, tsrunFor } from '../context.js';
 import { collect } from '../options.js';
+import { out } from '../write.js';
 
 export function registerVolume(program: Command): void {
   const volume = program.command('volume').description('manage volumes');
@@ -17,7 +18,7 @@ export function registerVolume(program: Command): void {
       if (flags.driver !== 'local') throw new TsrunError('INVALID_ARGUMENT', `volume driver ${JSON.stringify(flags.driver)} is not supported: only local`);
       const labels = Object.fromEntries((flags.label ?? []).map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])));
       const { info } = await (await tsrunFor(cmd)).volumes.create(name, { labels });
-      process.stdout.write(`${info.Name}\n`);
+      out(`${info.Name}\n`);
     });
 
   volume
@@ -28,15 +29,15 @@ export function registerVolume(program: Command): void {
     .option('--format <format>', "'json' for one JSON object per volume")
     .action(async (flags: { quiet?: boolean; format?: string }, cmd: Command) => {
       const vols = await (await tsrunFor(cmd)).volumes.list();
-      if (flags.quiet) return void process.stdout.write(vols.map((v) => `${v.Name}\n`).join(''));
+      if (flags.quiet) return void out(vols.map((v) => `${v.Name}\n`).join(''));
       const { jsonLines, table, wantsJson } = await import('../format.js');
       if (wantsJson(flags.format)) {
-        return void process.stdout.write(jsonLines(vols.map((v) => ({
+        return void out(jsonLines(vols.map((v) => ({
           Availability: 'N/A', Driver: v.Driver, Group: 'N/A', Labels: Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
           Links: 'N/A', Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: 'N/A', Status: 'N/A',
         }))));
       }
-      process.stdout.write(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
+      out(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
     });
 
   volume
@@ -47,7 +48,7 @@ export function registerVolume(program: Command): void {
       const volumes = (await tsrunFor(cmd)).volumes;
       const docs: unknown[] = [];
       await forEachRef(names, async (n) => void docs.push(await volumes.inspect(n)));
-      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+      out(`${JSON.stringify(docs, null, 4)}\n`);
     });
 
   volume
@@ -68,6 +69,6 @@ export function registerVolume(program: Command): void {
     .option('-f, --force', 'do not prompt for confirmation (tsrun never prompts)')
     .action(async (flags: { all?: boolean }, cmd: Command) => {
       const removed = await (await tsrunFor(cmd)).volumes.prune(!!flags.all);
-      process.stdout.write(`${removed.length ? `Deleted Volumes:\n${removed.map((n) => `${n}\n`).join('')}\n` : ''}Total reclaimed space: 0B\n`);
+      out(`${removed.length ? `Deleted Volumes:\n${removed.map((n) => `${n}\n`).join('')}\n` : ''}Total reclaimed space: 0B\n`);
     });
 }

@@ -4,7 +4,7 @@
 // leaves either the whole verified blob or nothing under blobs/. Downloads in
 // progress live in ingest/<hex>.partial and are resumed by the next pull;
 // ingest/<hex>.lock keeps two pulls from appending to the same file.
-import { nodeCrypto } from '../../util/crypto.js';
+import { nodeCrypto } from '../../util/lazy-builtins.js';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -7,7 +7,7 @@
 // does the same). A layer is unpacked in tmp/ and appears in layers/ with
 // one rename, so a killed pull never leaves a half layer where a mount could
 // use it; tmp/ leftovers are swept by the next pull.
-import { nodeCrypto } from '../../util/crypto.js';
+import { nodeCrypto } from '../../util/lazy-builtins.js';
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
