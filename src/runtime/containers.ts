@@ -473,6 +473,8 @@ export class Containers {
             await sleep(Math.min(20, 1 + i));
             continue;
           }
+          // It may have recorded the exit and gone between the two reads.
+          return this.view(id);
         }
         return v;
       }

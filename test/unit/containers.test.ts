@@ -170,6 +170,22 @@ describe('Containers.view', () => {
     expect(await containers.view(id)).toMatchObject({ status: 'exited', exitCode: 143, oomKilled: false });
   });
 
+  it('waitStopped takes the exit the monitor records just before it goes, between the view and the look at the monitor', async () => {
+    fake.recordExits = false;
+    const { id, pid } = await started();
+    process.kill(pid, 'SIGKILL');
+    await fake.exited(pid);
+    const real = containers.engine.state.bind(containers.engine);
+    // view() passes the instance it read; waitStopped's own look at the monitor does not.
+    vi.spyOn(containers.engine, 'state').mockImplementation(async (ref, instance) => {
+      if (instance) return real(ref, instance);
+      const exit = { exitCode: 137, signal: 9, finishedAt: '2024-05-06T07:08:09.123456789Z', oomKilled: false };
+      await writeFile(path.join(containers.engine.dir(id), 'exit.json'), JSON.stringify(exit));
+      return { ...(await real(ref)), monitorAlive: false };
+    });
+    expect(await containers.waitStopped(id)).toMatchObject({ status: 'exited', exitCode: 137 });
+  });
+
   it('a stopped instance without exit.json: exit code 255 and an error, the record untouched', async () => {
     fake.recordExits = false;
     const { id, pid } = await started();
