@@ -1,6 +1,6 @@
 // tsrun's command line: the global options and every verb's. Declaring a
 // verb's flags costs time every run pays, so a run declares only the verb it
-// names; --help, `help` and a verb that does not exist get them all.
+// names (--version none); --help, `help` and a verb that does not exist get them all.
 import { Command } from 'commander';
 import { registerAttach } from './commands/attach.js';
 import { registerBuild } from './commands/build.js';
@@ -65,9 +65,12 @@ export function buildProgram(argv: string[]): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput(commanderOutput);
-  const verb = verbOf(program, argv.slice(2));
+  const args = argv.slice(2);
+  const verb = verbOf(program, args);
   const only = VERBS.find(([names]) => names.includes(verb ?? ''));
-  for (const [, register] of only ? [only] : VERBS) register(program);
+  // --version alone needs no verb declared; --help, `help` and an unknown verb list them all.
+  const versionOnly = verb === undefined && args.some((a) => a === '-v' || a === '--version') && !args.some((a) => a === '-h' || a === '--help');
+  for (const [, register] of only ? [only] : versionOnly ? [] : VERBS) register(program);
   const exitOverrideAll = (cmd: Command): void => {
     for (const c of cmd.commands) {
       c.exitOverride();

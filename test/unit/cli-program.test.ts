@@ -28,5 +28,8 @@ describe('the verb table', () => {
       VERBS.find(([n]) => n.includes('rm'))![0].slice().sort(),
     );
     expect(namesOf(buildProgram(argv('--', 'logs')))).toEqual(['logs']);
+    expect(namesOf(buildProgram(argv('--version')))).toEqual([]);
+    expect(namesOf(buildProgram(argv('--root', '/r', '-v')))).toEqual([]);
+    expect(namesOf(buildProgram(argv('-v', '--help')))).toEqual(VERBS.flatMap(([names]) => names).sort());
   });
 });
