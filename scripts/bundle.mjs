@@ -80,6 +80,7 @@ const builtinImports = {
 };
 
 const distKey = (path) => relative(dist, path);
+const packageFile = (name, pkg) => `${name}-pkg-${pkg.replace(/[^a-z0-9]+/gi, '-')}.cjs`;
 
 async function bundleBinary(name) {
   const entry = join(dist, 'cli', `${name}.js`);
@@ -143,6 +144,17 @@ async function bundleBinary(name) {
         contents: `module.exports = globalThis[${REGISTRY}][${JSON.stringify(path)}];`,
         loader: 'js',
       }));
+      // A package the core only import()s (undici: 400 KB, for https to an
+      // insecure registry) is a bundle of its own, read when it is used.
+      build.onResolve({ filter: /^[^./]/ }, (a) => {
+        if (a.kind !== 'dynamic-import' || isBuiltin(a.path) || a.namespace === 'tsrun') return undefined;
+        packages.add(a.path);
+        return { path: a.path, namespace: 'package-ref' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'package-ref' }, ({ path }) => ({
+        contents: `const load = globalThis[${LOADER}] || require;\nmodule.exports = load(require("node:path").join(__dirname, ${JSON.stringify(packageFile(name, path))}));`,
+        loader: 'js',
+      }));
       build.onLoad({ filter: /^core$/, namespace: 'tsrun' }, () => ({
         contents: `module.exports = {\n${[...coreModules].map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(m.endsWith('.js') ? join(dist, m) : m)}),`).join('\n')}\n};`,
         loader: 'js',
@@ -150,7 +162,16 @@ async function bundleBinary(name) {
       }));
     },
   };
+  const packages = new Set();
   const core = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, builtinImports, metaUrl] });
+  for (const pkg of packages) {
+    await esbuild.build({
+      ...common,
+      stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: dist, loader: 'js' },
+      outfile: join(outdir, packageFile(name, pkg)),
+      plugins: [builtinImports],
+    });
+  }
   for (const { metafile } of [shell, core]) {
     for (const [out, { imports }] of Object.entries(metafile.outputs)) {
       const left = imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path);
