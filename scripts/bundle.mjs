@@ -1,4 +1,4 @@
-// Bundles each binary's compiled modules (dist/, from tsc) into two CommonJS
+// Bundles each binary's compiled modules (dist/, from tsc) into CommonJS
 // files under dist/bundle/, which bin/launch.cjs runs with V8's code cache:
 //
 //   NAME.cjs       the shell: the entry's static imports (the option parser,
@@ -6,7 +6,8 @@
 //                  parse error need, small enough to start in a few ms;
 //   NAME-core.cjs  everything the shell reaches through import(): the
 //                  engine, images, networks... loaded on a verb's first
-//                  import() of core, each module initialised on first use.
+//                  import() of core, each module initialised on first use;
+//   NAME-pkg-P.cjs a package the core only import()s (undici), read when used.
 //
 // One module lives in one bundle only (classes such as TsrunError must keep
 // one identity): the core takes the shell's modules from the shell, through
@@ -16,14 +17,17 @@
 //
 //   node scripts/bundle.mjs        (npm run build and npm ci run it)
 import * as esbuild from 'esbuild';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(repo, 'dist');
-const outdir = join(dist, 'bundle');
+const bundleDir = join(dist, 'bundle');
+// Built beside it and swapped in, so a command running meanwhile finds the
+// old bundle or the new one, never half of one (same depth: same relative paths).
+const outdir = join(dist, `.bundle-${process.pid}`);
 const REGISTRY = 'Symbol.for("tsrun.shell")';
 const LOADER = 'Symbol.for("tsrun.load")';
 
@@ -180,6 +184,15 @@ async function bundleBinary(name) {
   }
 }
 
-await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
-for (const name of ['tsrun', 'tsrun-oci']) await bundleBinary(name);
+try {
+  for (const name of ['tsrun', 'tsrun-oci']) await bundleBinary(name);
+  const old = join(dist, `.bundle-old-${process.pid}`);
+  await rename(bundleDir, old).catch((err) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rename(outdir, bundleDir);
+  await rm(old, { recursive: true, force: true });
+} finally {
+  await rm(outdir, { recursive: true, force: true });
+}
