@@ -98,6 +98,23 @@ async function bundleBinary(name) {
   });
   const shellFiles = new Set(Object.keys(probe.metafile.inputs).filter((p) => !p.includes('node_modules/')).map((p) => resolve(repo, p)));
   const coreModules = new Set();
+  // A package only import()ed (undici: 400 KB, for https to an insecure
+  // registry; execa, for top) is a bundle of its own, read when it is used.
+  const packages = new Set();
+  const packageRefs = {
+    name: 'package-refs',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (a) => {
+        if (a.kind !== 'dynamic-import' || isBuiltin(a.path) || a.namespace === 'tsrun') return undefined;
+        packages.add(a.path);
+        return { path: a.path, namespace: 'package-ref' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'package-ref' }, ({ path }) => ({
+        contents: `const load = globalThis[${LOADER}] || require;\nmodule.exports = load(require("node:path").join(__dirname, ${JSON.stringify(packageFile(name, path))}));`,
+        loader: 'js',
+      }));
+    },
+  };
 
   // Shell: the registry of its own modules, then the entry. An import() of a
   // module outside the shell asks the core bundle for it.
@@ -107,9 +124,8 @@ async function bundleBinary(name) {
       build.onResolve({ filter: /^tsrun:entry$/ }, () => ({ path: 'entry', namespace: 'tsrun' }));
       build.onResolve({ filter: /^tsrun:registry$/ }, () => ({ path: 'registry', namespace: 'tsrun' }));
       build.onResolve({ filter: /.*/ }, (a) => {
-        if (a.kind !== 'dynamic-import' || a.namespace === 'tsrun' || isBuiltin(a.path)) return undefined;
-        // A package (execa) goes to the core under its own name.
-        const key = a.path.startsWith('.') ? distKey(resolve(a.resolveDir, a.path)) : a.path;
+        if (a.kind !== 'dynamic-import' || a.namespace === 'tsrun' || !a.path.startsWith('.')) return undefined;
+        const key = distKey(resolve(a.resolveDir, a.path));
         if (shellFiles.has(join(dist, key))) return undefined;
         coreModules.add(key);
         return { path: key, namespace: 'core-ref' };
@@ -131,7 +147,7 @@ async function bundleBinary(name) {
       });
     },
   };
-  const shell = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, builtinImports, lazyChildProcess, metaUrl] });
+  const shell = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, packageRefs, builtinImports, lazyChildProcess, metaUrl] });
 
   // Core: a table of lazy loaders, one per module the shell imports
   // dynamically; the shell's own modules come from its registry.
@@ -148,26 +164,14 @@ async function bundleBinary(name) {
         contents: `module.exports = globalThis[${REGISTRY}][${JSON.stringify(path)}];`,
         loader: 'js',
       }));
-      // A package the core only import()s (undici: 400 KB, for https to an
-      // insecure registry) is a bundle of its own, read when it is used.
-      build.onResolve({ filter: /^[^./]/ }, (a) => {
-        if (a.kind !== 'dynamic-import' || isBuiltin(a.path) || a.namespace === 'tsrun') return undefined;
-        packages.add(a.path);
-        return { path: a.path, namespace: 'package-ref' };
-      });
-      build.onLoad({ filter: /.*/, namespace: 'package-ref' }, ({ path }) => ({
-        contents: `const load = globalThis[${LOADER}] || require;\nmodule.exports = load(require("node:path").join(__dirname, ${JSON.stringify(packageFile(name, path))}));`,
-        loader: 'js',
-      }));
       build.onLoad({ filter: /^core$/, namespace: 'tsrun' }, () => ({
-        contents: `module.exports = {\n${[...coreModules].map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(m.endsWith('.js') ? join(dist, m) : m)}),`).join('\n')}\n};`,
+        contents: `module.exports = {\n${[...coreModules].map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(join(dist, m))}),`).join('\n')}\n};`,
         loader: 'js',
         resolveDir: dist,
       }));
     },
   };
-  const packages = new Set();
-  const core = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, builtinImports, metaUrl] });
+  const core = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, packageRefs, builtinImports, metaUrl] });
   for (const pkg of packages) {
     await esbuild.build({
       ...common,
