@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseFilters } from '../../src/cli/commands/ps.js';
 import { bytesSize, commandText, humanDuration, jsonLines, statusText, table, wantsJson } from '../../src/cli/format.js';
-import { TsrunError } from '../../src/errors.js';
 import type { ContainerView, DockerStatus } from '../../src/runtime/containers.js';
 import { parseSignal } from '../../src/runtime/signals.js';
 import type { OciSpec } from '../../src/spec/oci.js';
+import { thrown } from '../helpers/expect-error.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -15,17 +15,6 @@ const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 const MONTH = 30 * DAY;
 const YEAR = 365 * DAY;
-
-function thrown(fn: () => unknown): TsrunError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(TsrunError);
-  return err as TsrunError;
-}
 
 describe('humanDuration', () => {
   // go-units duration_test.go TestHumanDuration, case for case.

@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TsrunError } from '../../src/errors.js';
 import { CLONE_FLAGS, MS } from '../../src/native/constants.js';
 import { DEFAULT_DEVICES, toNativeConfig, translateMount } from '../../src/runtime/native-config.js';
 import { buildSpec } from '../../src/spec/build.js';
 import type { OciMount, OciSpec } from '../../src/spec/oci.js';
+import { thrown } from '../helpers/expect-error.js';
 
 let tmp: string;
 
@@ -17,18 +17,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
-
-/** Runs fn and returns the TsrunError it throws (failing the test if it throws anything else or nothing). */
-function thrown(fn: () => unknown): TsrunError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(TsrunError);
-  return err as TsrunError;
-}
 
 /** The OR of a list of capability numbers as an unsigned 32/64-bit mask (no sign trouble at bit 31). */
 function capMask(caps: number[]): number {
