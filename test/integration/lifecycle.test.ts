@@ -242,6 +242,10 @@ describe.skipIf(skip)('container lifecycle', () => {
     expect(header).toMatch(/\bPID\b.*\bCMD$/);
     expect(rows).toHaveLength(2);
     expect(rows.map((r) => r.replace(/^.*\d\d:\d\d:\d\d /, '')).sort()).toEqual(['sleep 1000', 'sleep 999']);
+    // ps options without a PID column cannot be narrowed to the container: a clear error, no host processes.
+    const noPid = await sb.tsrun(['top', 'procs', '-o', 'comm']);
+    expect(noPid).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(noPid.stderr).toMatch(/ps -o comm does not print a PID column/);
 
     const stats = await sb.tsrun(['stats', '--no-stream', 'procs']);
     expect(stats.exitCode).toBe(0);

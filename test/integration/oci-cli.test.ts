@@ -192,6 +192,9 @@ describe.skipIf(skip)('tsrun-oci', () => {
     const ps = String((await sb.oci(['ps', 'lister'])).stdout).trim().split('\n');
     expect(ps[0]).toMatch(/PID/);
     expect(ps.slice(1).map((l) => l.trim().split(/\s+/)[1])).toEqual([String(pid)]);
+    const noPid = await sb.oci(['ps', 'lister', '-o', 'comm']);
+    expect(noPid).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(noPid.stderr).toMatch(/couldn't find PID field in ps output/);
 
     expect((await sb.oci(['pause', 'lister'])).exitCode).toBe(0);
     expect((await state('lister')).status).toBe('paused');

@@ -91,16 +91,10 @@ export function registerState(program: Command): void {
         return;
       }
       // As runc: the host's ps, filtered to the container's pids.
-      // child_process (with net and stream) loads for `ps` only, not with every verb's shell.
-      const { execFile } = await import('node:child_process');
-      const { promisify } = await import('node:util');
-      const { stdout } = await promisify(execFile)('ps', psArgs.length ? psArgs : ['-ef'], { maxBuffer: 64 << 20 });
-      const lines = stdout.split('\n');
-      const pidIndex = lines[0].trim().split(/\s+/).indexOf('PID');
-      if (pidIndex < 0) throw new TsrunError('INVALID_ARGUMENT', `couldn't find PID field in ps output`);
-      const set = new Set(pids);
-      const kept = lines.slice(1).filter((l) => l.trim() && set.has(Number(l.trim().split(/\s+/)[pidIndex])));
-      out([lines[0], ...kept].map((l) => `${l}\n`).join(''));
+      const { hostPs } = await import('../../runtime/host-ps.js');
+      const ps = await hostPs(psArgs, pids);
+      if (!ps) throw new TsrunError('INVALID_ARGUMENT', `couldn't find PID field in ps output`);
+      out([ps.header, ...ps.lines].map((l) => `${l}\n`).join(''));
     });
 
   program
