@@ -10,7 +10,7 @@
 //   pids        "MONITOR CONTAINER", written by the monitor at its start
 //   exit.json   written by the monitor when the container has exited
 //   attach      the monitor's attach socket
-import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +19,7 @@ import { TsrunError } from '../errors.js';
 import { MONITOR_PATH, type NativeBinding, type SpawnResult } from '../native/binding.js';
 import { CLONE_FLAGS } from '../native/constants.js';
 import type { OciHooks, OciProcess, OciSpec } from '../spec/oci.js';
-import { atomicWriteFile } from '../util/atomic-write.js';
+import { atomicWriteFile, jsonText, replaceFileSync } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
 import { setupError } from './exit-error.js';
 import { hostMountsBefore, removeHostMounts } from './host-mounts.js';
@@ -238,7 +238,7 @@ export class Engine {
       await this.withLock(id, async () => {
         // Written before any process exists, so a CLI killed from here on
         // leaves a record that `delete --force` can find and clean up.
-        writeState(dir, record);
+        replaceFileSync(join(dir, 'state.json'), jsonText(record));
         cgroup = await createCgroup(this.cgroupDeps, cgroupPath, spec.linux?.resources);
         const fifo = join(dir, 'exec.fifo');
         this.deps.native.mkfifo(fifo, 0o622);
@@ -265,7 +265,7 @@ export class Engine {
           record.monitorPid = started.monitorPid;
           record.monitorStart = pidStartTime(started.monitorPid) ?? undefined;
         }
-        writeState(dir, record);
+        replaceFileSync(join(dir, 'state.json'), jsonText(record));
         if (opts.pidFile) await atomicWriteFile(resolve(opts.pidFile), String(started.pid), 0o644);
         if (started.ptyMaster >= 0) {
           try {
@@ -620,25 +620,6 @@ export async function readSpec(bundle: string): Promise<OciSpec> {
     return JSON.parse(text) as OciSpec;
   } catch (cause) {
     throw new TsrunError('INVALID_ARGUMENT', `${join(bundle, 'config.json')} is not valid JSON`, { cause });
-  }
-}
-
-/**
- * Replaces state.json whole (temp file + rename: a reader or a CLI killed
- * mid-write sees the old record or the new one), without fsync: the record
- * describes processes and cgroups that a reboot or power loss ends anyway,
- * and it lives under the runroot (a tmpfs where there is one), as runc's
- * and crun's state does. The monitor writes its files the same way.
- * Synchronous: a small file under the runroot takes a few µs.
- */
-function writeState(dir: string, record: EngineRecord): void {
-  const tmp = join(dir, `.state.json.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });
-    renameSync(tmp, join(dir, 'state.json'));
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
   }
 }
 

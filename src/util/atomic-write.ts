@@ -70,6 +70,24 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
   await (await stageFile(path, data, { mode })).commit();
 }
 
+/**
+ * Replaces `path` whole (temp file + rename: a reader or a process killed
+ * mid-write sees the old file or the new one) without fsync: for runtime
+ * state under the runroot, which describes processes and cgroups that a
+ * reboot or power loss ends anyway (runc's and crun's state is kept so).
+ * Synchronous: a small file there takes a few µs.
+ */
+export function replaceFileSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${tempSuffix()}.tmp`);
+  try {
+    writeFileSync(tmp, data, { mode, flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
 export function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }

@@ -1,11 +1,11 @@
 // Atomic replacement of state files: staged (written and fsynced) under a
 // temp name, visible only once committed; a failed stage leaves nothing.
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { atomicWriteFile, atomicWriteJson, stagedAll, stageFile } from '../../src/util/atomic-write.js';
+import { atomicWriteFile, atomicWriteJson, replaceFileSync, stagedAll, stageFile } from '../../src/util/atomic-write.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -56,5 +56,19 @@ describe('atomic writes', () => {
     await a.commit();
     expect(await readFile(path.join(tmp, 'a'), 'utf8')).toBe('A');
     expect(await readFile(path.join(tmp, 'b'), 'utf8')).toBe('B');
+  });
+
+  it('replaceFileSync replaces whole with the mode asked for; a rename that fails keeps the old file and leaves no temp', async () => {
+    const file = path.join(tmp, 'state.json');
+    await writeFile(file, 'old');
+    replaceFileSync(file, 'new', 0o600);
+    expect(await readFile(file, 'utf8')).toBe('new');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(await readdir(tmp)).toEqual(['state.json']);
+    // A directory in the way: the rename fails (EISDIR), nothing else changes.
+    const dir = path.join(tmp, 'busy');
+    await mkdir(path.join(dir, 'inside'), { recursive: true });
+    expect(() => replaceFileSync(dir, 'x')).toThrow(/EISDIR/);
+    expect((await readdir(tmp)).sort()).toEqual(['busy', 'state.json']);
   });
 });
