@@ -5,7 +5,6 @@
 // a Confinement that spec/build.ts applies. What inspect shows of them
 // (Docker's HostConfig fields) is kept alongside.
 
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TsrunError } from '../errors.js';
 import { hostCapabilities, normalizeCapability } from './capabilities.js';
