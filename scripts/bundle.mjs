@@ -86,6 +86,14 @@ const builtinImports = {
 const distKey = (path) => relative(dist, path);
 const packageFile = (name, pkg) => `${name}-pkg-${pkg.replace(/[^a-z0-9]+/gi, '-')}.cjs`;
 
+// tsrun's root help lists every verb: the shell carries that list (see
+// src/cli/program.ts) so --help need not declare every verb's flags.
+async function shellDefines(name) {
+  if (name !== 'tsrun') return {};
+  const { buildProgram, verbSummary } = await import(join(dist, 'cli', 'program.js'));
+  return { __TSRUN_VERB_SUMMARY__: JSON.stringify(verbSummary(buildProgram(['node', 'tsrun', '--help'], undefined))) };
+}
+
 async function bundleBinary(name) {
   const entry = join(dist, 'cli', `${name}.js`);
   // The shell's modules: the entry's static imports, with every import() left out.
@@ -147,7 +155,7 @@ async function bundleBinary(name) {
       });
     },
   };
-  const shell = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, packageRefs, builtinImports, lazyChildProcess, metaUrl] });
+  const shell = await esbuild.build({ ...common, define: await shellDefines(name), metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, packageRefs, builtinImports, lazyChildProcess, metaUrl] });
 
   // Core: a table of lazy loaders, one per module the shell imports
   // dynamically; the shell's own modules come from its registry.

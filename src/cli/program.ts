@@ -1,7 +1,9 @@
 // tsrun's command line: the global options and every verb's. Declaring a
 // verb's flags costs time every run pays, so a run declares only the verb it
-// names (--version none); --help, `help` and a verb that does not exist get them all.
-import { Command } from 'commander';
+// names (--version none, `help X` only X). The verb list that --help and an
+// unknown verb print comes from the summary the bundle carries (built from
+// the full program by scripts/bundle.mjs); without it every verb is declared.
+import { Command, Help } from 'commander';
 import { registerAttach } from './commands/attach.js';
 import { registerBuild } from './commands/build.js';
 import { registerBuilder } from './commands/builder.js';
@@ -38,6 +40,12 @@ import { commanderOutput } from './write.js';
 
 type Register = (program: Command) => void;
 
+/** Each top-level verb as the root help lists it: name, term (`run [options] [image-and-command...]`), description. */
+export type VerbSummary = [name: string, term: string, description: string][];
+
+declare const __TSRUN_VERB_SUMMARY__: VerbSummary | undefined;
+const bundledSummary = typeof __TSRUN_VERB_SUMMARY__ === 'undefined' ? undefined : __TSRUN_VERB_SUMMARY__;
+
 /** The top-level verbs (and groups) each register function declares. */
 export const VERBS: [names: string[], register: Register][] = [
   [['run'], registerRun], [['create'], registerCreate], [['start'], registerStart], [['attach'], registerAttach], [['ps'], registerPs],
@@ -51,7 +59,7 @@ export const VERBS: [names: string[], register: Register][] = [
 ];
 
 /** The program for `argv` (process.argv's shape): every verb, or only the one argv names. */
-export function buildProgram(argv: string[]): Command {
+export function buildProgram(argv: string[], summary: VerbSummary | undefined = bundledSummary): Command {
   const program = new Command('tsrun')
     .description('a Linux container runtime')
     .version('0.1.0', '-v, --version')
@@ -67,10 +75,14 @@ export function buildProgram(argv: string[]): Command {
     .configureOutput(commanderOutput);
   const args = argv.slice(2);
   const verb = verbOf(program, args);
-  const only = VERBS.find(([names]) => names.includes(verb ?? ''));
+  // `help X` is X's own --help.
+  const named = verb === 'help' ? args[args.indexOf('help') + 1] : verb;
+  const only = VERBS.find(([names]) => names.includes(named ?? ''));
   // --version alone needs no verb declared; --help, `help` and an unknown verb list them all.
   const versionOnly = verb === undefined && args.some((a) => a === '-v' || a === '--version') && !args.some((a) => a === '-h' || a === '--help');
-  for (const [, register] of only ? [only] : versionOnly ? [] : VERBS) register(program);
+  if (only) only[1](program);
+  else if (!versionOnly && summary) listVerbs(program, summary);
+  else if (!versionOnly) for (const [, register] of VERBS) register(program);
   const exitOverrideAll = (cmd: Command): void => {
     for (const c of cmd.commands) {
       c.exitOverride();
@@ -79,6 +91,23 @@ export function buildProgram(argv: string[]): Command {
   };
   exitOverrideAll(program);
   return program;
+}
+
+/** The root help's verb list, from a summary: each verb a bare command with its term and description. */
+function listVerbs(program: Command, summary: VerbSummary): void {
+  const terms = new Map(summary.map(([name, term]) => [name, term]));
+  for (const [name, , description] of summary) program.command(name).description(description);
+  program.configureHelp({
+    subcommandTerm(this: Help, cmd: Command) {
+      return terms.get(cmd.name()) ?? Help.prototype.subcommandTerm.call(this, cmd);
+    },
+  });
+}
+
+/** What the root help lists of `program`, every verb declared (scripts/bundle.mjs builds it into the bundle). */
+export function verbSummary(program: Command): VerbSummary {
+  const help: Help = program.createHelp();
+  return program.commands.map((cmd) => [cmd.name(), help.subcommandTerm(cmd), help.subcommandDescription(cmd)]);
 }
 
 /** The first argument that is neither a global option nor its value. */
