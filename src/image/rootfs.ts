@@ -8,8 +8,8 @@
 // It is mounted on the host (Node is not in any namespace; the container's
 // mount namespace copies it at clone time) and stays mounted until the
 // container is removed, or is mounted again on start after a reboot.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { mkdirSync, opendirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
@@ -79,19 +79,17 @@ export class ContainerRootfs {
     return { lower: lower.split(':').map((l) => resolve(this.layers.dir, l)), upper: p.upper, work: join(p.base, 'idmap-work') };
   }
 
-  async isMounted(id: string): Promise<boolean> {
+  /** Two stats, synchronous: a few µs, where a thread-pool round trip costs far more. */
+  isMounted(id: string): boolean {
     const p = this.paths(id);
-    try {
-      const [m, b] = await Promise.all([stat(p.merged), stat(p.base)]);
-      return m.dev !== b.dev;
-    } catch {
-      return false;
-    }
+    const merged = statSync(p.merged, { throwIfNoEntry: false });
+    const base = statSync(p.base, { throwIfNoEntry: false });
+    return !!merged && !!base && merged.dev !== base.dev;
   }
 
   /** Mounts the overlay unless it is mounted already. */
   async mount(id: string): Promise<void> {
-    if (await this.isMounted(id)) return;
+    if (this.isMounted(id)) return;
     const p = this.paths(id);
     const lower = await readFile(join(p.base, 'lower'), 'utf8').catch((cause) => {
       throw new TsrunError('INVALID_STATE', `container ${id} has no root filesystem record`, { cause });
@@ -119,7 +117,7 @@ export class ContainerRootfs {
 
   /** `lazy`: detach at once (MNT_DETACH) when the caller knows nothing uses the mount any more. */
   async unmount(id: string, opts: { lazy?: boolean } = {}): Promise<void> {
-    if (!(await this.isMounted(id))) return;
+    if (!this.isMounted(id)) return;
     const p = this.paths(id);
     try {
       this.native.umount(p.merged, opts.lazy ? MNT_DETACH : 0);
@@ -133,7 +131,27 @@ export class ContainerRootfs {
   async remove(id: string): Promise<void> {
     await this.unmount(id);
     // Never recurse into a mount: the merged view reaches the shared layers.
-    if (await this.isMounted(id)) throw new TsrunError('INVALID_STATE', `the root filesystem of ${id} is still mounted`);
-    await rm(this.paths(id).base, { recursive: true, force: true });
+    if (this.isMounted(id)) throw new TsrunError('INVALID_STATE', `the root filesystem of ${id} is still mounted`);
+    const p = this.paths(id);
+    // What a container wrote can be large: fs.rm's walk leaves the event
+    // loop free meanwhile. A container that wrote nothing leaves a handful of
+    // dirs, removed synchronously in µs each instead of a round trip apiece.
+    if (isEmptyDir(p.upper)) rmSync(p.base, { recursive: true, force: true });
+    else await rm(p.base, { recursive: true, force: true });
+  }
+}
+
+/** True for an empty directory and for none at all. */
+function isEmptyDir(path: string): boolean {
+  let dir;
+  try {
+    dir = opendirSync(path);
+  } catch {
+    return true;
+  }
+  try {
+    return dir.readSync() === null;
+  } finally {
+    dir.closeSync();
   }
 }

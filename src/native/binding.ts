@@ -1,6 +1,5 @@
 // The only importer of the compiled addon. Core code takes a NativeBinding
 // as a dependency, so unit tests can pass a fake that records calls.
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { NativeSystemError, TsrunError } from '../errors.js';
 import { CLONE_FLAGS } from './constants.js';
@@ -67,10 +66,12 @@ export const MONITOR_PATH = fileURLToPath(new URL('../../build/Release/tsrun-mon
 
 function load(): RawAddon {
   if (addon) return addon;
-  const require = createRequire(import.meta.url);
   try {
     // dist/native/binding.js and src/native/binding.ts both sit two levels below the package root.
-    addon = require('../../build/Release/tsrun.node') as RawAddon;
+    // process.dlopen, not require: no module resolution, no package.json lookups.
+    const module = { exports: {} as RawAddon };
+    process.dlopen(module, fileURLToPath(new URL('../../build/Release/tsrun.node', import.meta.url)));
+    addon = module.exports;
   } catch (cause) {
     throw new TsrunError('NATIVE_UNAVAILABLE', 'the native addon is not built: run `npm ci` (or `npm run build`)', { cause });
   }
