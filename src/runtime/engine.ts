@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCgroup, openCgroup, resolveCgroupPath, type Cgroup, type CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
+import { isoTime } from '../util/iso-time.js';
 import { MONITOR_PATH, type NativeBinding, type SpawnResult } from '../native/binding.js';
 import { CLONE_FLAGS } from '../native/constants.js';
 import type { OciHooks, OciProcess, OciSpec } from '../spec/oci.js';
@@ -226,7 +227,7 @@ export class Engine {
       throw err;
     }
     const record: EngineRecord = {
-      id, bundle, rootfs, pid: 0, created: new Date().toISOString(), cgroupPath, annotations: spec.annotations ?? {},
+      id, bundle, rootfs, pid: 0, created: isoTime(), cgroupPath, annotations: spec.annotations ?? {},
     };
     if (spec.hooks?.poststart?.length || spec.hooks?.poststop?.length) {
       record.hooks = { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop };

@@ -13,9 +13,11 @@
 // nothing inside the rootfs is changing it (i.e. before the container runs).
 // readFileInRoot adds O_NOFOLLOW on the last component so a symlink swapped
 // in after resolution is refused rather than followed.
+//
+// Its calls are synchronous: an lstat or a read of /etc/passwd takes µs,
+// where each thread-pool round trip costs far more (`create` resolves a few).
 
-import { constants } from 'node:fs';
-import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { TsrunError } from '../errors.js';
 
@@ -63,7 +65,7 @@ export async function resolveInRoot(root: string, unsafePath: string): Promise<s
 
     let isLink: boolean;
     try {
-      isLink = (await lstat(full)).isSymbolicLink();
+      isLink = lstatSync(full).isSymbolicLink();
     } catch (err) {
       if (!isMissing(err)) throw err;
       isLink = false;
@@ -85,7 +87,7 @@ export async function resolveInRoot(root: string, unsafePath: string): Promise<s
         { cause },
       );
     }
-    const target = await readlink(full);
+    const target = readlinkSync(full);
     // The link's target is resolved relative to the directory holding the
     // link (`current`), or from root when absolute; either way it is walked
     // by this same loop, so it can never escape.
@@ -115,26 +117,26 @@ export async function readFileInRoot(
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_READ_BYTES;
   const resolved = await resolveInRoot(root, unsafePath);
 
-  let handle: FileHandle;
+  let fd: number;
   try {
     // O_NOFOLLOW: the last component was just checked not to be a symlink;
     // if it became one since, fail (ELOOP) instead of following it.
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    handle = await open(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     if (isMissing(err)) return null;
     throw err;
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) {
       throw new TsrunError('INVALID_ARGUMENT', `${unsafePath} in ${path.resolve(root)} is not a regular file`);
     }
     if (st.size > maxBytes) {
       throw new TsrunError('INVALID_ARGUMENT', `${unsafePath} in ${path.resolve(root)} is larger than ${maxBytes} bytes`);
     }
-    return await handle.readFile({ encoding: 'utf8' });
+    return readFileSync(fd, 'utf8');
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

@@ -5,8 +5,8 @@
 // progress live in ingest/<hex>.partial and are resumed by the next pull;
 // ingest/<hex>.lock keeps two pulls from appending to the same file.
 import { nodeCrypto } from '../../util/lazy-builtins.js';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, readFileSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
@@ -57,9 +57,10 @@ export class ContentStore {
     return (await stat(this.path(digest))).size;
   }
 
+  /** A small blob (a manifest, a config): read synchronously, as every `create` reads its image's config. */
   async read(digest: string): Promise<Buffer> {
     try {
-      return await readFile(this.path(digest));
+      return readFileSync(this.path(digest));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new TsrunError('IMAGE_NOT_FOUND', `content ${digest} is missing from the store`, { cause: err });

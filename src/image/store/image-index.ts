@@ -2,7 +2,7 @@
 // the names that point at them. One JSON file, replaced atomically under
 // images.lock, so parallel pulls, tags and removals never lose each
 // other's writes and a reader sees a whole index.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWriteJson } from '../../util/atomic-write.js';
 import type { Locker } from '../../util/lock.js';
@@ -47,9 +47,10 @@ export class ImageIndex {
     this.lockFile = join(dir, 'images.lock');
   }
 
+  // Read synchronously: one small file, parsed at once (every `create` and `images` reads it).
   async read(): Promise<IndexData> {
     try {
-      return JSON.parse(await readFile(this.file, 'utf8')) as IndexData;
+      return JSON.parse(readFileSync(this.file, 'utf8')) as IndexData;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(EMPTY);
       throw err;

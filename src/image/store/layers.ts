@@ -8,6 +8,7 @@
 // one rename, so a killed pull never leaves a half layer where a mount could
 // use it; tmp/ leftovers are swept by the next pull.
 import { nodeCrypto } from '../../util/lazy-builtins.js';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
@@ -50,8 +51,9 @@ export class LayerStore {
   }
 
   /** The lowerdir entry for a layer, relative to this store's dir (`l/<short>`). */
+  // link and size: a few bytes each, read synchronously (every `create` reads both of each layer).
   async link(diffId: string): Promise<string> {
-    const short = (await readFile(join(this.layersDir, digestHex(diffId), 'link'), 'utf8')).trim();
+    const short = readFileSync(join(this.layersDir, digestHex(diffId), 'link'), 'utf8').trim();
     return `l/${short}`;
   }
 
@@ -93,7 +95,11 @@ export class LayerStore {
 
   /** The uncompressed size recorded when the layer was unpacked (0 if unknown). */
   async size(diffId: string): Promise<number> {
-    return Number(await readFile(join(this.layersDir, digestHex(diffId), 'size'), 'utf8').catch(() => '0')) || 0;
+    try {
+      return Number(readFileSync(join(this.layersDir, digestHex(diffId), 'size'), 'utf8')) || 0;
+    } catch {
+      return 0;
+    }
   }
 
   async remove(diffId: string): Promise<void> {
