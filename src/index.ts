@@ -7,3 +7,8 @@ export type { OciSpec } from './spec/oci.js';
 export type { Networks, NetworkInspect } from './network/networks.js';
 export type { NetworkRecord } from './network/config.js';
 export { buildSpec, type RunOptions } from './spec/build.js';
+export {
+  systemInfo, versionInfo, systemDf, systemPrune, systemReset, parsePruneFilters,
+  type InfoOptions, type SystemInfo, type VersionInfo, type DiskUsage, type SystemPruneOptions, type SystemPruneReport, type ResetReport, type PruneFilters,
+} from './system/index.js';
+export { copyFromContainer, copyToContainer, archiveFromContainer, extractToContainer, type CopyDeps, type CopyOptions, type CopyResult } from './copy/copy.js';

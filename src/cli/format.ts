@@ -1,5 +1,4 @@
 // Docker's output shapes: human durations, status strings, aligned tables.
-import { TsrunError } from '../errors.js';
 import type { ContainerView } from '../runtime/containers.js';
 
 /** go-units HumanDuration, as `docker ps` uses it. */
@@ -67,11 +66,43 @@ export function decimalSize(n: number): string {
   return `${Number(n.toPrecision(4))}${units[i]}`;
 }
 
-/** A list verb's --format: `json` (or Docker's `{{json .}}`) → true, none → false (the table); anything else is refused. */
-export function wantsJson(format: string | undefined): boolean {
-  if (format === undefined) return false;
-  if (format === 'json' || format === '{{json .}}') return true;
-  throw new TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(format)}: use json`);
+/**
+ * A list verb's --format, as Docker reads it: none, '' or `table` → the
+ * verb's own table; `json` → one JSON object per line; anything else is a
+ * Go template (`table ...` adds a header row from `header`, which names
+ * each field's column). The template is parsed here, before the verb reads
+ * anything, and the engine loads only for a template.
+ */
+export async function listFormat(format: string | undefined, header: object): Promise<(rows: () => object[], ownTable: () => string) => string> {
+  if (format === undefined || format === '' || format === 'table') return (_rows, ownTable) => ownTable();
+  if (format === 'json') return (rows) => jsonLines(rows());
+  const { listFormatter } = await import('../template/index.js');
+  const formatter = listFormatter(format, header);
+  return (rows) => formatter.render(rows());
+}
+
+/**
+ * An inspect verb's -f/--format: the template over each document (none,
+ * '' or `json`: undefined, the JSON array). `maps` are the documents'
+ * map-valued fields (a missing key there prints `<no value>`; elsewhere a
+ * missing field is an error, as in Go), `[path, ""]` for string maps.
+ */
+export async function inspectFormat(format: string | undefined, maps: ReadonlyArray<string | [string, unknown]> = []): Promise<((doc: unknown) => string) | undefined> {
+  if (format === undefined || format === '' || format === 'json') return undefined;
+  const { inspectFormatter, markMapPaths } = await import('../template/index.js');
+  const render = inspectFormatter(format);
+  return (doc) => render(markMapPaths(doc, maps));
+}
+
+/** Docker's .Labels column: `k=v` pairs, comma-separated (in key order here). */
+export function labelsText(labels: Record<string, string> | undefined): string {
+  return Object.keys(labels ?? {}).sort().map((k) => `${k}=${labels![k]}`).join(',');
+}
+
+/** Gives a list row Docker's `.Label "key"` method (not part of its JSON). */
+export function withLabelMethod<T extends object>(row: T, labels: Record<string, string> | undefined): T {
+  Object.defineProperty(row, 'Label', { value: (key: string) => labels?.[key] ?? '', enumerable: false });
+  return row;
 }
 
 /** One JSON document per line, as Docker's `--format json` prints lists. */

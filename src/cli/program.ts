@@ -9,6 +9,7 @@ import { registerBuild } from './commands/build.js';
 import { registerBuilder } from './commands/builder.js';
 import { registerCheck } from './commands/check.js';
 import { registerCommit } from './commands/commit.js';
+import { registerCp } from './commands/cp.js';
 import { registerCreate } from './commands/create.js';
 import { registerDiff } from './commands/diff.js';
 import { registerExec } from './commands/exec.js';
@@ -35,6 +36,9 @@ import { registerTop } from './commands/top.js';
 import { registerVolume } from './commands/volume.js';
 import { registerNetwork } from './commands/network.js';
 import { registerPort } from './commands/port.js';
+import { registerInfo } from './commands/info.js';
+import { registerVersion } from './commands/version.js';
+import { registerSystem } from './commands/system.js';
 import { collect } from './options.js';
 import { commanderOutput } from './write.js';
 
@@ -56,6 +60,8 @@ export const VERBS: [names: string[], register: Register][] = [
   [['save'], registerSave], [['load'], registerLoad], [['import'], registerImport], [['export'], registerExport], [['commit'], registerCommit],
   [['diff'], registerDiff], [['volume'], registerVolume], [['network'], registerNetwork], [['port'], registerPort],
   [['build'], registerBuild], [['builder'], registerBuilder],
+  [['cp'], registerCp],
+  [['info'], registerInfo], [['version'], registerVersion], [['system'], registerSystem],
 ];
 
 /** The program for `argv` (process.argv's shape): every verb, or only the one argv names. */

@@ -33,6 +33,9 @@ export interface ContainerFlags extends ResourceFlags, NetworkFlags, Confinement
   userns?: string;
   uidmap?: string[];
   gidmap?: string[];
+  label?: string[];
+  labelFile?: string[];
+  annotation?: string[];
 }
 
 export function addContainerOptions(cmd: Command): Command {
@@ -93,6 +96,9 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--userns <mode>', 'user namespace: host (default) or auto[:size=N] (ids from the subordinate ids of the user "tsrun")')
     .option('--uidmap <container:host:size>', 'run in a user namespace mapping these container uids to host uids (repeatable)', collect)
     .option('--gidmap <container:host:size>', 'run in a user namespace mapping these container gids to host gids (repeatable)', collect)
+    .option('-l, --label <key[=value]>', 'set a label on the container (repeatable)', collect)
+    .option('--label-file <file>', 'read labels from a file of key=value lines (repeatable)', collect)
+    .option('--annotation <key=value>', 'add an OCI annotation to the container (repeatable)', collect)
     .helpOption('--help', 'display help for command')
     .passThroughOptions();
 }
@@ -135,6 +141,9 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
   parseUsernsMode(flags.userns);
   flags.uidmap?.forEach((v) => parseIdMapFlag(v, '--uidmap'));
   flags.gidmap?.forEach((v) => parseIdMapFlag(v, '--gidmap'));
+  const { parseAnnotationFlags, parseLabelFlags } = await import('./labels.js');
+  const labels = parseLabelFlags(flags.label, flags.labelFile);
+  const annotations = parseAnnotationFlags(flags.annotation);
   const { pullReporter } = await import('./pull-progress.js');
   // process.stdout and stderr are touched only when there is something to
   // say: their first use loads Node's stream modules, which a create of an
@@ -173,6 +182,8 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     resources,
     confinement,
     userns: { userns: flags.userns, uidmap: flags.uidmap, gidmap: flags.gidmap },
+    ...(labels ? { labels } : {}),
+    ...(annotations ? { annotations } : {}),
     limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
   };
 }

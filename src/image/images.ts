@@ -23,6 +23,7 @@ import { ContentStore } from './store/content.js';
 import { ImageIndex, tagsOf, type IndexData, type ImageLayer, type ImageRecord } from './store/image-index.js';
 import { LayerStore } from './store/layers.js';
 import type { UnpackPool } from './unpack/pool.js';
+import { matchesPruneFilters, noFilters, type PruneFilters } from '../util/prune-filters.js';
 
 export interface ImagesDeps {
   root: string;
@@ -198,22 +199,37 @@ export class Images {
     return out;
   }
 
-  /** `image prune`: dangling images (no name), or with `all` every image no container uses. */
-  async prune(all: boolean): Promise<{ deleted: string[] }> {
+  /**
+   * `image prune`: dangling images (no name), or with `all` every image no
+   * container uses; with `filters`, only those created before `until` and
+   * matching the label filters (the config's Created and Labels). Returns
+   * the ids and the bytes of the layers that went with them.
+   */
+  async prune(all: boolean, filters?: PruneFilters): Promise<{ deleted: string[]; reclaimed: number }> {
+    // A store with no image (not even its directory yet) has nothing to lock.
+    if (!Object.keys((await this.index.read()).images).length) return { deleted: [], reclaimed: 0 };
     const inUse = await this.deps.imagesInUse();
-    const deleted = await this.index.update((data) => {
+    const deleted = await this.index.update(async (data) => {
       const gone: string[] = [];
       for (const id of Object.keys(data.images)) {
         if (inUse.has(id)) continue;
         if (!all && tagsOf(data, id).length > 0) continue;
+        if (!noFilters(filters)) {
+          const config = await this.config(id).catch(() => null);
+          if (!matchesPruneFilters(filters, { created: config?.created ?? data.images[id].added, labels: config?.config?.Labels ?? undefined })) continue;
+        }
         for (const t of tagsOf(data, id)) delete data.tags[t];
         delete data.images[id];
         gone.push(id);
       }
       return gone;
     });
-    if (deleted.length) await this.collectGarbage();
-    return { deleted };
+    if (!deleted.length) return { deleted, reclaimed: 0 };
+    // The sizes of the layers garbage collection removes (a pull meanwhile only adds layers).
+    const before = new Map(await Promise.all((await this.layers.list()).map(async (d) => [d, await this.layers.size(d)] as const)));
+    await this.collectGarbage();
+    for (const d of await this.layers.list()) before.delete(d);
+    return { deleted, reclaimed: [...before.values()].reduce((a, b) => a + b, 0) };
   }
 
   /** Removes layers and blobs no image refers to. Runs under the index lock so a pull's commit sees a stable set. */

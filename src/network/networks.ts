@@ -11,6 +11,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Locker } from '../util/lock.js';
+import { matchesPruneFilters, type PruneFilters } from '../util/prune-filters.js';
 import { attachContainer, detachContainer, ensureBridge, removeBridge, type Attachment } from './bridge.js';
 import { DEFAULT_NETWORK, networkStore, type CreateNetworkOptions, type NetworkRecord, type NetworkStore } from './config.js';
 import { hostTools, type NetTools } from './exec.js';
@@ -219,11 +220,12 @@ export class Networks {
     await this.store.remove(net.Name, { force: true }).catch(() => {});
   }
 
-  /** `network prune`: every user-defined network no container is connected to. */
-  async prune(): Promise<string[]> {
+  /** `network prune`: every user-defined network no container is connected to (and, given filters, created before until= with the labels asked for). */
+  async prune(filters?: PruneFilters): Promise<string[]> {
     const removed: string[] = [];
     for (const net of await this.store.list()) {
       if (net.Name === DEFAULT_NETWORK) continue;
+      if (!matchesPruneFilters(filters, { created: net.Created, labels: net.Labels })) continue;
       try {
         await this.remove(net.Name);
         removed.push(net.Name);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
+import { isoTime } from '../util/iso-time.js';
 import type { NativeBinding } from '../native/binding.js';
 import type { RunOptions } from '../spec/build.js';
 import type { UsernsOptions } from '../spec/userns.js';
@@ -25,6 +26,8 @@ import type { NetworkRecord } from '../network/config.js';
 import type { PublishedPort } from '../network/nat.js';
 import { fileLocker } from '../util/lock.js';
 import { mapLimit } from '../util/map-limit.js';
+import { diskUsage } from '../util/du.js';
+import { matchesPruneFilters, type PruneFilters } from '../util/prune-filters.js';
 import { isSameProcess } from './proc.js';
 import { parseSignal } from './signals.js';
 import type { MountSpec, VolumesFromSpec } from '../volume/flags.js';
@@ -73,6 +76,8 @@ export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image' | 'ne
   volumesFrom?: VolumesFromSpec[];
   /** --userns, --uidmap, --gidmap (spec/userns.ts). */
   userns?: UsernsOptions;
+  /** --label/--label-file: over the image's labels. */
+  labels?: Record<string, string>;
 }
 
 export interface ContainersDeps {
@@ -176,12 +181,15 @@ export class Containers {
       rootfsLayers: image ? await this.images().rootfs.overlayLayers(id) : undefined,
       isLive: (other) => this.deps.store.read(other).then(() => true, () => false),
     });
-    const { StopSignal: stopSignal, Labels: labels } = image?.config.config ?? {};
+    const { StopSignal: stopSignal, Labels: imageLabels } = image?.config.config ?? {};
+    // Docker: the image's labels, with the user's over them.
+    const labels = { ...imageLabels, ...req.labels };
     const request: ContainerRequest = {
       image: req.image ?? rootfs,
       ...(image ? { imageId: image.record.id } : {}),
       ...(stopSignal ? { stopSignal } : {}),
-      ...(labels && Object.keys(labels).length ? { labels } : {}),
+      ...(Object.keys(labels).length ? { labels } : {}),
+      ...(req.annotations && Object.keys(req.annotations).length ? { annotations: req.annotations } : {}),
       openStdin: !!req.openStdin,
       autoRemove: !!req.autoRemove,
       init: !!req.init,
@@ -424,7 +432,7 @@ export class Containers {
     }
     const restarts = record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
     await this.deps.store.update({
-      ...record, status: 'running', pid: rec.pid, startedAt: new Date().toISOString(),
+      ...record, status: 'running', pid: rec.pid, startedAt: isoTime(),
       finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount: restarts, networkSettings,
     });
   }
@@ -624,6 +632,27 @@ export class Containers {
         if (m.Type === 'volume' && m.Anonymous && m.Name) await this.deps.volumes?.remove(m.Name, true).catch(() => {});
       }
     }
+  }
+
+  /**
+   * `container prune`: every stopped or created container the filters
+   * allow (until= its creation time, label= its labels). Returns the ids
+   * removed and the bytes of their writable layers.
+   */
+  async prune(filters?: PruneFilters): Promise<{ deleted: string[]; reclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const v of await this.list(true)) {
+      if (v.status !== 'exited' && v.status !== 'created') continue;
+      if (!matchesPruneFilters(filters, { created: v.record.created, labels: v.record.request?.labels })) continue;
+      const size = v.record.request?.imageId ? await diskUsage(this.images().rootfs.paths(v.record.id).upper) : 0;
+      // Skip (not fail on) one that started or vanished meanwhile.
+      if (await this.remove(v.record.id).then(() => true, () => false)) {
+        deleted.push(v.record.id);
+        reclaimed += size;
+      }
+    }
+    return { deleted, reclaimed };
   }
 
   /** Builds the exec process from the container's own (env, user, caps), then the exec options. */

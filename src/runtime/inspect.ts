@@ -63,6 +63,8 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       DnsSearch: r.request?.network?.dnsSearch ?? [],
       DnsOptions: r.request?.network?.dnsOptions ?? [],
       ...confinement(r.request?.confinement),
+      // Docker 24's field, left out when empty as Docker does.
+      ...(r.request?.annotations ? { Annotations: r.request.annotations } : {}),
       MaskedPaths: spec.linux?.maskedPaths ?? [],
       ReadonlyPaths: spec.linux?.readonlyPaths ?? [],
     },

@@ -2,9 +2,9 @@
 // and names/<name> holding the id. Names are claimed under an flock on
 // store.lock, so parallel CLIs decide a name conflict exactly once.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
+import { isoTime } from '../util/iso-time.js';
 import type { OciSpec } from '../spec/oci.js';
 import type { ConfinementHostConfig } from '../spec/security.js';
 import type { MountRecord } from '../volume/mounts.js';
@@ -23,8 +23,10 @@ export interface ContainerRequest {
   imageId?: string;
   /** The image's StopSignal, used by `stop` when none is given. */
   stopSignal?: string;
-  /** The image's labels (Docker shows them as the container's). */
+  /** The container's labels: the image's, with --label/--label-file over them (inspect's Config.Labels, ps's filters). */
   labels?: Record<string, string>;
+  /** --annotation: also in the spec's annotations; inspect shows them as HostConfig.Annotations. */
+  annotations?: Record<string, string>;
   /** --network and the flags that shape /etc/hosts and /etc/resolv.conf. */
   network?: NetworkRequest;
   openStdin?: boolean;
@@ -133,7 +135,7 @@ export class ContainerStore {
       return await this.lock(this.lockFile, async () => {
         name = requestedName !== undefined ? this.freeName(requestedName) : this.randomFreeName();
         const state: ContainerState = {
-          id, name, status: 'created', created: new Date().toISOString(),
+          id, name, status: 'created', created: isoTime(),
           ...(spec.process?.args ? { command: spec.process.args } : {}), ...(request ? { request } : {}),
         };
         const [nameFile, stateFile] = await stagedAll([
@@ -220,7 +222,7 @@ export class ContainerStore {
     if (state.name) {
       const file = join(this.namesDir, state.name);
       await this.lock(this.lockFile, async () => {
-        if (readText(file) === state.id) await rm(file, { force: true });
+        if (readText(file) === state.id) rmSync(file, { force: true });
         this.sweepStaleNames();
       });
     }

@@ -76,6 +76,8 @@ export interface RunOptions {
    * spec/security.ts parseConfinementFlags. Absent: Docker's defaults.
    */
   confinement?: Confinement;
+  /** --annotation: the spec's OCI annotations (tsrun's own, such as --init's, are added to them). */
+  annotations?: Record<string, string>;
 }
 
 export interface BuildContext {
@@ -309,6 +311,7 @@ export async function buildSpec(opts: RunOptions, ctx: BuildContext): Promise<Oc
     const seccomp = await seccompFor(c?.security.seccomp ?? { kind: 'default' }, caps);
     if (seccomp) linux.seccomp = seccomp;
   }
-  if (opts.init) spec.annotations = { [INIT_ANNOTATION]: 'true' };
+  if (opts.annotations && Object.keys(opts.annotations).length) spec.annotations = { ...opts.annotations };
+  if (opts.init) spec.annotations = { ...spec.annotations, [INIT_ANNOTATION]: 'true' };
   return spec;
 }

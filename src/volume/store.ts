@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import { atomicWriteJson } from '../util/atomic-write.js';
 import type { Locker } from '../util/lock.js';
+import { matchesPruneFilters, type PruneFilters } from '../util/prune-filters.js';
 import { checkVolumeName } from './flags.js';
 
 /** Docker marks anonymous volumes with this label (prune without -a removes only those). */
@@ -177,14 +178,15 @@ export class VolumeStore {
     });
   }
 
-  /** Unused anonymous volumes (with `all`, every unused volume); returns the names removed. */
-  async prune(all = false): Promise<string[]> {
+  /** Unused anonymous volumes (with `all`, every unused volume; with filters, those label=/label!= allow); returns the names removed. */
+  async prune(all = false, filters?: PruneFilters): Promise<string[]> {
     return this.locked(async () => {
       const users = await this.deps.usersOf();
       const removed: string[] = [];
       for (const v of await this.list()) {
         if (users.get(v.Name)?.length) continue;
         if (!all && !Object.hasOwn(v.Labels ?? {}, ANONYMOUS_LABEL)) continue;
+        if (!matchesPruneFilters(filters, { created: v.CreatedAt, labels: v.Labels })) continue;
         await this.removeUnlocked(v.Name);
         removed.push(v.Name);
       }

@@ -1,8 +1,7 @@
 // Docker's output shapes (src/cli/format.ts), signal names
 // (src/runtime/signals.ts) and `ps --filter` (src/cli/commands/ps.ts).
 import { describe, expect, it } from 'vitest';
-import { parseFilters } from '../../src/cli/commands/ps.js';
-import { bytesSize, commandText, humanDuration, jsonLines, statusText, table, wantsJson } from '../../src/cli/format.js';
+import { bytesSize, commandText, humanDuration, statusText, table } from '../../src/cli/format.js';
 import type { ContainerView, DockerStatus } from '../../src/runtime/containers.js';
 import { parseSignal } from '../../src/runtime/signals.js';
 import type { OciSpec } from '../../src/spec/oci.js';
@@ -188,54 +187,5 @@ describe('parseSignal', () => {
     const err = thrown(() => parseSignal(value));
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toBe(`invalid signal: ${value}`);
-  });
-});
-
-describe('ps --filter', () => {
-  const views = [
-    view('running', { record: { id: `abc${'1'.repeat(61)}`, name: 'web-1', status: 'running', created: ago(HOUR) } }),
-    view('exited', { record: { id: `abd${'2'.repeat(61)}`, name: 'db', status: 'exited', created: ago(HOUR) } }),
-    view('paused', { record: { id: `f00${'3'.repeat(61)}`, name: 'web-2', status: 'running', created: ago(HOUR) } }),
-  ];
-  const names = (filters: string[]) => {
-    const fs = parseFilters(filters);
-    return views.filter((v) => fs.every((f) => f(v))).map((v) => v.record.name);
-  };
-
-  it('status= matches the Docker status', () => {
-    expect(names(['status=running'])).toEqual(['web-1']);
-    expect(names(['status=exited'])).toEqual(['db']);
-    expect(names(['status=paused'])).toEqual(['web-2']);
-    expect(names(['status=dead'])).toEqual([]);
-  });
-
-  it('name= is a regular expression, id= a prefix', () => {
-    expect(names(['name=web'])).toEqual(['web-1', 'web-2']);
-    expect(names(['name=^db$'])).toEqual(['db']);
-    expect(names(['id=ab'])).toEqual(['web-1', 'db']);
-    expect(names(['id=abd'])).toEqual(['db']);
-  });
-
-  it('gives one predicate per --filter value', () => {
-    expect(parseFilters([])).toEqual([]);
-    expect(parseFilters(['name=web', 'status=paused', 'id=f'])).toHaveLength(3);
-    expect(names(['name=web', 'status=paused'])).toEqual(['web-2']);
-  });
-
-  it('refuses a filter without =, an unknown key and an unknown status', () => {
-    expect(thrown(() => parseFilters(['status'])).message).toBe('bad format of filter (expected name=value): status');
-    expect(thrown(() => parseFilters(['label=a=b'])).message).toBe("invalid filter 'label'");
-    expect(thrown(() => parseFilters(['status=up'])).message).toBe("invalid filter 'status=up'");
-  });
-});
-
-describe('list --format', () => {
-  it('json and {{json .}} print one document per line; no format is the table; anything else is refused', () => {
-    expect(wantsJson('json')).toBe(true);
-    expect(wantsJson('{{json .}}')).toBe(true);
-    expect(wantsJson(undefined)).toBe(false);
-    expect(() => wantsJson('{{.Name}}')).toThrow('unsupported --format "{{.Name}}": use json');
-    expect(jsonLines([{ a: 1 }, { b: 'x' }])).toBe('{"a":1}\n{"b":"x"}\n');
-    expect(jsonLines([])).toBe('');
   });
 });

@@ -2,6 +2,7 @@
 // exist at top level (images, rmi, tag, history, pull) share their code.
 import type { Command } from 'commander';
 import { forEachRef, tsrunFor } from '../context.js';
+import { collect } from '../options.js';
 import { addImageBuild } from './build.js';
 import { addImageHistory } from './history.js';
 import { addImageImport } from './import.js';
@@ -42,9 +43,12 @@ export function registerImage(program: Command): void {
     .description('remove images no name points at (with -a: every image no container uses)')
     .option('-a, --all', 'remove all images not used by a container')
     .option('-f, --force', 'do not prompt (tsrun never prompts)')
-    .action(async (flags: { all?: boolean }, cmd: Command) => {
-      const { deleted } = await (await tsrunFor(cmd)).images.prune(!!flags.all);
-      out(deleted.length ? `Deleted Images:\n${deleted.map((d) => `deleted: ${d}\n`).join('')}` : '');
-      out(`Total reclaimed space: ${deleted.length} image(s)\n`);
+    .option('--filter <filter>', 'until=DURATION|TIME, label=KEY[=VALUE], label!=KEY[=VALUE] (repeatable)', collect)
+    .action(async (flags: { all?: boolean; filter?: string[] }, cmd: Command) => {
+      const { parsePruneFilters } = await import('../../util/prune-filters.js');
+      const filters = parsePruneFilters(flags.filter);
+      const { deleted, reclaimed } = await (await tsrunFor(cmd)).images.prune(!!flags.all, filters);
+      const { pruneSection, reclaimedLine } = await import('../prune-report.js');
+      out(pruneSection('Deleted Images', deleted.map((d) => `deleted: ${d}`)) + reclaimedLine(reclaimed));
     });
 }

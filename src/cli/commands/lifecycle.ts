@@ -4,6 +4,8 @@
 import type { Command } from 'commander';
 import { TsrunError } from '../../errors.js';
 import { forEachRef, tsrunFor } from '../context.js';
+import { addCp } from './cp.js';
+import { collect } from '../options.js';
 import { out, writeFd } from '../write.js';
 
 function parseTimeout(value: string): number {
@@ -123,19 +125,18 @@ export function registerLifecycle(program: Command): void {
     });
 
   const container = program.command('container').description('manage containers');
+  addCp(container);
   container
     .command('prune')
     .description('remove all stopped containers')
     .option('-f, --force', 'do not prompt for confirmation (tsrun never prompts)')
-    .action(async (_flags: unknown, cmd: Command) => {
-      const c = (await tsrunFor(cmd)).containers;
-      const removed: string[] = [];
-      for (const v of await c.list(true)) {
-        if (v.status !== 'exited' && v.status !== 'created') continue;
-        // Skip (not fail on) one that started or vanished meanwhile.
-        if (await c.remove(v.record.id).then(() => true, () => false)) removed.push(v.record.id);
-      }
-      out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\nTotal reclaimed space: 0B\n`);
+    .option('--filter <filter>', 'until=DURATION|TIME, label=KEY[=VALUE], label!=KEY[=VALUE] (repeatable)', collect)
+    .action(async (flags: { filter?: string[] }, cmd: Command) => {
+      const { parsePruneFilters } = await import('../../util/prune-filters.js');
+      const filters = parsePruneFilters(flags.filter);
+      const { deleted, reclaimed } = await (await tsrunFor(cmd)).containers.prune(filters);
+      const { pruneSection, reclaimedLine } = await import('../prune-report.js');
+      out(pruneSection('Deleted Containers', deleted) + reclaimedLine(reclaimed));
     });
 
   // What a container's monitor runs after it exits (Podman's `container cleanup`):

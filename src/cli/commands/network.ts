@@ -10,6 +10,12 @@ const labelsOf = (list: string[] = []) =>
 
 const networksFor = async (cmd: Command) => (await tsrunFor(cmd)).networks();
 
+/** Each field's column name (docker/cli's NetworkContext headers; Subnet and Gateway are tsrun's). */
+const NETWORK_HEADER = {
+  ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS',
+  Label: (_key: string) => 'LABEL', Subnet: 'SUBNET', Gateway: 'GATEWAY', CreatedAt: 'CREATED AT',
+};
+
 export function registerNetwork(program: Command): void {
   const network = program.command('network').description('manage networks');
 
@@ -35,31 +41,39 @@ export function registerNetwork(program: Command): void {
     .description('list networks')
     .option('-q, --quiet', 'only network ids')
     .option('--no-trunc', 'full network ids')
-    .option('--format <format>', "'json' for one JSON object per network")
+    .option('--format <format>', "'table' (default), 'table TEMPLATE', 'json', or a Go template")
     .action(async (flags: { quiet?: boolean; trunc: boolean; format?: string }, cmd: Command) => {
+      const { labelsText, listFormat, table, withLabelMethod } = await import('../format.js');
+      const render = flags.quiet ? undefined : await listFormat(flags.format, NETWORK_HEADER);
       const nets = await networksFor(cmd);
       await nets.ready('bridge'); // Docker always lists its default network
       const list = await nets.list();
       const id = (i: string) => (flags.trunc ? i.slice(0, 12) : i);
-      if (flags.quiet) return void out(list.map((n) => `${id(n.Id)}\n`).join(''));
-      const { jsonLines, table, wantsJson } = await import('../format.js');
-      if (wantsJson(flags.format)) {
-        return void out(jsonLines(list.map((n) => ({
-          ID: id(n.Id), Name: n.Name, Driver: n.Driver, Scope: 'local', Internal: n.Internal, Subnet: n.Subnet, Gateway: n.Gateway, CreatedAt: n.Created,
-        }))));
-      }
-      out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], list.map((n) => [id(n.Id), n.Name, n.Driver, 'local'])));
+      if (!render) return void out(list.map((n) => `${id(n.Id)}\n`).join(''));
+      out(render(
+        () => list.map((n) => withLabelMethod({
+          ID: id(n.Id), Name: n.Name, Driver: n.Driver, Scope: 'local', IPv6: false, Internal: n.Internal, Labels: labelsText(n.Labels),
+          Subnet: n.Subnet, Gateway: n.Gateway, CreatedAt: n.Created,
+        }, n.Labels)),
+        () => table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], list.map((n) => [id(n.Id), n.Name, n.Driver, 'local'])),
+      ));
     });
 
   network
     .command('inspect')
     .description('show networks as JSON')
     .argument('<network...>')
-    .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+    .option('-f, --format <template>', "a Go template run over each network (e.g. '{{.IPAM.Config}}')")
+    .action(async (refs: string[], flags: { format?: string }, cmd: Command) => {
+      const { inspectFormat } = await import('../format.js');
+      const format = await inspectFormat(flags.format, [['Labels', ''], ['Options', ''], 'Containers']);
       const nets = await networksFor(cmd);
       const docs: unknown[] = [];
-      await forEachRef(refs, async (r) => void docs.push(await nets.inspect(r)));
-      out(`${JSON.stringify(docs, null, 4)}\n`);
+      await forEachRef(refs, async (r) => {
+        const doc = await nets.inspect(r);
+        return format ? format(doc).slice(0, -1) : void docs.push(doc);
+      });
+      if (!format) out(`${JSON.stringify(docs, null, 4)}\n`);
     });
 
   network

@@ -1,51 +1,83 @@
-// `tsrun ps [-a] [-q] [--no-trunc] [--filter status=|name=] [--format json]`
+// `tsrun ps [-a] [-q] [--no-trunc] [-f KEY=VALUE]... [--format table|json|TEMPLATE]`
+// The filters are core's (runtime/container-filters.ts); without filters
+// or a template, nothing more than the table's own code loads.
 import type { Command } from 'commander';
-import { TsrunError } from '../../errors.js';
 import type { ContainerSummary } from '../../runtime/containers.js';
+import type { Tsrun } from '../../tsrun.js';
 import { tsrunFor } from '../context.js';
-import { commandText, statusText, table } from '../format.js';
+import { commandText, labelsText, listFormat, statusText, table, withLabelMethod } from '../format.js';
 import { collect } from '../options.js';
 import { out } from '../write.js';
 
-type Filter = (v: ContainerSummary) => boolean;
-const STATUSES = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
-
-/** Docker's rule: values of one key are ORed, different keys ANDed. */
-export function parseFilters(values: string[]): Filter[] {
-  const byKey = new Map<string, Filter[]>();
-  for (const f of values) {
-    const key = f.slice(0, Math.max(0, f.indexOf('=')));
-    byKey.set(key, [...(byKey.get(key) ?? []), parseOne(f)]);
-  }
-  return [...byKey.values()].map((tests) => (v) => tests.some((t) => t(v)));
-}
-
-function parseOne(f: string): Filter {
-  const eq = f.indexOf('=');
-  const key = f.slice(0, eq);
-  const value = f.slice(eq + 1);
-  if (eq < 0) throw new TsrunError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${f}`);
-  if (key === 'status') {
-    if (!STATUSES.includes(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid filter 'status=${value}'`);
-    return (v) => v.status === value;
-  }
-  if (key === 'name') {
-    let re: RegExp;
-    try {
-      re = new RegExp(value);
-    } catch {
-      throw new TsrunError('INVALID_ARGUMENT', `invalid filter 'name=${value}': not a valid regular expression`);
-    }
-    return (v) => re.test(v.record.name);
-  }
-  if (key === 'id') return (v) => v.record.id.startsWith(value);
-  throw new TsrunError('INVALID_ARGUMENT', `invalid filter '${key}'`);
-}
+/** Each field's column name (docker/cli's ContainerContext headers). */
+const HEADER = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE',
+  Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Label: (_key: string) => 'LABEL', Mounts: 'MOUNTS',
+  LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS',
+};
 
 /** Docker's PORTS column: `0.0.0.0:8080->80/tcp`, while the container runs. */
 function portsText(v: ContainerSummary): string {
   if (v.status !== 'running' && v.status !== 'paused') return '';
   return (v.record.networkSettings?.ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+}
+
+const runningFor = (v: ContainerSummary, now: number) => `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`;
+
+/** One container as `--format json` and templates see it (docker/cli's ContainerContext, keys in its JSON order). */
+function row(v: ContainerSummary, id: string, trunc: boolean, now: number): object {
+  const r = v.record.request;
+  const mounts = (r?.mounts ?? []).filter((m) => m.Type !== 'tmpfs');
+  const net = r?.network;
+  return withLabelMethod({
+    Command: commandText(v.command, trunc),
+    CreatedAt: new Date(v.record.created).toISOString(),
+    ID: id,
+    Image: v.image,
+    Labels: labelsText(r?.labels),
+    LocalVolumes: String(mounts.filter((m) => m.Type === 'volume').length),
+    Mounts: mounts.map((m) => m.Name ?? m.Source).map((n) => (trunc && n.length > 15 ? `${n.slice(0, 12)}...` : n)).join(','),
+    Names: v.record.name,
+    Networks: net?.networks ? Object.keys(net.networks).sort().join(',') : net?.mode === 'host' || net?.mode === 'none' ? net.mode : '',
+    Ports: portsText(v),
+    RunningFor: runningFor(v, now),
+    Size: '0B',
+    State: v.status,
+    Status: statusText(v, now),
+  }, r?.labels);
+}
+
+/** The --filter flags as one predicate (undefined: none given), and whether they show stopped containers too. */
+async function filtersFor(flags: string[]) {
+  if (!flags.length) return undefined;
+  const [{ parseFilterFlags }, { checkContainerFilters, containerFilter, filtersListAll }] = await Promise.all([
+    import('../../util/filters.js'), import('../../runtime/container-filters.js'),
+  ]);
+  const args = parseFilterFlags(flags);
+  checkContainerFilters(args);
+  return {
+    all: filtersListAll(args),
+    predicate: async (tsrun: Tsrun) => {
+      const { TsrunError } = await import('../../errors.js');
+      const c = tsrun.containers;
+      return containerFilter(args, {
+        container: async (ref) => {
+          const id = await c.resolve(ref);
+          return { id, created: (await c.store.read(id)).created };
+        },
+        imageIds: (ref) =>
+          tsrun.images.get(ref).then(
+            (img) => [img.record.id],
+            (err) => {
+              // No such image (or not an image reference at all, such as a --rootfs directory): no container of it.
+              if (err instanceof TsrunError && ['IMAGE_NOT_FOUND', 'INVALID_REFERENCE', 'INVALID_ARGUMENT'].includes(err.code)) return [];
+              throw err;
+            },
+          ),
+        networkNames: async (ref) => (await (await tsrun.networks()).list()).filter((n) => n.Name === ref || n.Id.startsWith(ref)).map((n) => n.Name),
+      });
+    },
+  };
 }
 
 export function registerPs(program: Command): void {
@@ -55,51 +87,28 @@ export function registerPs(program: Command): void {
     .option('-a, --all', 'show all containers (default shows just running)')
     .option('-q, --quiet', 'only display container ids')
     .option('--no-trunc', "don't truncate output")
-    .option('-f, --filter <key=value>', 'filter output (status=, name=, id=)', collect, [])
-    .option('--format <format>', "'table' (default) or 'json'")
+    .option('-f, --filter <key=value>', 'filter output: id, name, label, status, exited, ancestor, before, since, volume, network, health (repeatable)', collect, [])
+    .option('--format <format>', "'table' (default), 'table TEMPLATE', 'json', or a Go template")
     .action(async (flags: { all?: boolean; quiet?: boolean; trunc: boolean; filter: string[]; format?: string }, cmd: Command) => {
-      if (flags.format && flags.format !== 'json' && flags.format !== 'table') {
-        throw new TsrunError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(flags.format)}: use "json" or "table"`);
-      }
-      const filters = parseFilters(flags.filter);
+      // Bad filters and templates are refused before anything is read.
+      const filters = await filtersFor(flags.filter);
+      const render = flags.quiet ? undefined : await listFormat(flags.format, HEADER);
       const tsrun = await tsrunFor(cmd);
-      // A status filter looks at every container, as in Docker.
-      const views = (await tsrun.containers.summaries(!!flags.all || filters.length > 0)).filter((v) => filters.every((f) => f(v)));
+      const keep = await filters?.predicate(tsrun);
+      const listed = await tsrun.containers.summaries(!!flags.all || !!filters?.all);
+      const views = keep ? listed.filter(keep) : listed;
       const id = (v: ContainerSummary) => (flags.trunc ? v.record.id.slice(0, 12) : v.record.id);
-      if (flags.quiet) {
+      if (!render) {
         out(views.map((v) => `${id(v)}\n`).join(''));
         return;
       }
       const now = Date.now();
-      if (flags.format === 'json') {
-        for (const v of views) {
-          const created = new Date(v.record.created);
-          out(`${JSON.stringify({
-            Command: commandText(v.command, flags.trunc),
-            CreatedAt: created.toISOString(),
-            ID: id(v),
-            Image: v.image,
-            Labels: '',
-            Mounts: '',
-            Names: v.record.name,
-            Networks: Object.keys(v.record.request?.network?.networks ?? {}).join(','),
-            Ports: portsText(v),
-            RunningFor: `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`,
-            State: v.status,
-            Status: statusText(v, now),
-          })}\n`);
-        }
-        return;
-      }
-      const rows = views.map((v) => [
-        id(v),
-        v.image,
-        commandText(v.command, flags.trunc),
-        `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`,
-        statusText(v, now),
-        portsText(v),
-        v.record.name,
-      ]);
-      out(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
+      out(render(
+        () => views.map((v) => row(v, id(v), flags.trunc, now)),
+        () => table(
+          ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+          views.map((v) => [id(v), v.image, commandText(v.command, flags.trunc), runningFor(v, now), statusText(v, now), portsText(v), v.record.name]),
+        ),
+      ));
     });
 }

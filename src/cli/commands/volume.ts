@@ -4,6 +4,12 @@ import { forEachRef, tsrunFor } from '../context.js';
 import { collect } from '../options.js';
 import { out } from '../write.js';
 
+/** Each field's column name (docker/cli's VolumeContext headers). */
+const VOLUME_HEADER = {
+  Availability: 'AVAILABILITY', Driver: 'DRIVER', Group: 'GROUP', Labels: 'LABELS', Label: (_key: string) => 'LABEL', Links: 'LINKS',
+  Mountpoint: 'MOUNTPOINT', Name: 'VOLUME NAME', Scope: 'SCOPE', Size: 'SIZE', Status: 'STATUS',
+};
+
 export function registerVolume(program: Command): void {
   const volume = program.command('volume').description('manage volumes');
 
@@ -26,29 +32,36 @@ export function registerVolume(program: Command): void {
     .alias('list')
     .description('list volumes')
     .option('-q, --quiet', 'only volume names')
-    .option('--format <format>', "'json' for one JSON object per volume")
+    .option('--format <format>', "'table' (default), 'table TEMPLATE', 'json', or a Go template")
     .action(async (flags: { quiet?: boolean; format?: string }, cmd: Command) => {
+      const { labelsText, listFormat, table, withLabelMethod } = await import('../format.js');
+      const render = flags.quiet ? undefined : await listFormat(flags.format, VOLUME_HEADER);
       const vols = await (await tsrunFor(cmd)).volumes.list();
-      if (flags.quiet) return void out(vols.map((v) => `${v.Name}\n`).join(''));
-      const { jsonLines, table, wantsJson } = await import('../format.js');
-      if (wantsJson(flags.format)) {
-        return void out(jsonLines(vols.map((v) => ({
-          Availability: 'N/A', Driver: v.Driver, Group: 'N/A', Labels: Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
+      if (!render) return void out(vols.map((v) => `${v.Name}\n`).join(''));
+      out(render(
+        () => vols.map((v) => withLabelMethod({
+          Availability: 'N/A', Driver: v.Driver, Group: 'N/A', Labels: labelsText(v.Labels),
           Links: 'N/A', Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: 'N/A', Status: 'N/A',
-        }))));
-      }
-      out(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
+        }, v.Labels)),
+        () => table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])),
+      ));
     });
 
   volume
     .command('inspect')
     .description('show volumes as JSON')
     .argument('<name...>')
-    .action(async (names: string[], _flags: unknown, cmd: Command) => {
+    .option('-f, --format <template>', "a Go template run over each volume (e.g. '{{.Mountpoint}}')")
+    .action(async (names: string[], flags: { format?: string }, cmd: Command) => {
+      const { inspectFormat } = await import('../format.js');
+      const format = await inspectFormat(flags.format, [['Labels', ''], ['Options', '']]);
       const volumes = (await tsrunFor(cmd)).volumes;
       const docs: unknown[] = [];
-      await forEachRef(names, async (n) => void docs.push(await volumes.inspect(n)));
-      out(`${JSON.stringify(docs, null, 4)}\n`);
+      await forEachRef(names, async (n) => {
+        const doc = await volumes.inspect(n);
+        return format ? format(doc).slice(0, -1) : void docs.push(doc);
+      });
+      if (!format) out(`${JSON.stringify(docs, null, 4)}\n`);
     });
 
   volume
