@@ -128,6 +128,7 @@ describe.skipIf(skip)('labels, filters and formats', () => {
     expect((await ok(['images', '--filter', 'reference=lff/*:*', '--filter', 'dangling=false', '--format', '{{.Repository}}:{{.Tag}}'])).split('\n').sort()).toEqual(['', 'lff/box:1', 'lff/other:2']);
     expect(await ok(['images', '--format', 'table {{.Repository}}\\t{{.Tag}}', 'lff/oth*'])).toBe('REPOSITORY   TAG\nlff/other    2\n');
     expect(await ok(['inspect', '-f', '{{.Config.Labels.kind}} {{len .RepoTags}}', 'lff/box:1'])).toBe('box 1\n');
+    expect(await ok(['image', 'inspect', '-f', '{{.Config.Labels.kind}} {{index .RepoTags 0}}', 'lff/box:1'])).toBe('box lff/box:1\n');
 
     await ok(['create', '--name', 'boxed', '--network', 'none', '-l', 'v=mine', 'lff/box:1', 'true']);
     expect(JSON.parse(await ok(['inspect', '-f', '{{json .Config.Labels}}', 'boxed']))).toEqual({ v: 'mine', kind: 'box' });

@@ -31,12 +31,17 @@ export function registerImage(program: Command): void {
     .command('inspect')
     .description('show low-level information on images as JSON')
     .argument('<image...>')
-    .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+    .option('-f, --format <template>', "a Go template run over each document (e.g. '{{.Config.Cmd}}'); 'json' is the default array")
+    .action(async (refs: string[], flags: { format?: string }, cmd: Command) => {
+      const { inspectFormat } = await import('../format.js');
+      const { INSPECT_MAPS } = await import('./inspect.js');
+      // A bad template is refused before anything is looked up, as `inspect -f` does.
+      const format = await inspectFormat(flags.format, INSPECT_MAPS);
       const { imageInspectDocument } = await import('../../image/inspect.js');
       const images = (await tsrunFor(cmd)).images;
       const docs: unknown[] = [];
       await forEachRef(refs, async (ref) => void docs.push(imageInspectDocument(await images.get(ref))));
-      out(`${JSON.stringify(docs, null, 4)}\n`);
+      out(format ? docs.map(format).join('') : `${JSON.stringify(docs, null, 4)}\n`);
     });
   image
     .command('prune')
