@@ -40,8 +40,19 @@
         "native/src/monitor/main.cc",
         "native/src/monitor/log.cc",
         "native/src/monitor/attach.cc",
-        "native/src/monitor/fmt.cc"
+        "native/src/monitor/fmt.cc",
+        "native/src/monitor/health.cc"
       ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-Os", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections"],
+      "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables"],
+      "ldflags": ["-static", "-Wl,--gc-sections", "-s"]
+    },
+    {
+      "target_name": "tsrun-log-gzip",
+      "type": "executable",
+      "sources": ["native/src/monitor/gzip.cc"],
+      "libraries": ["-lz"],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-Os", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections"],
       "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables"],

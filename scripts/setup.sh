@@ -20,10 +20,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # compresses zstd layers. Bridge networking runs ip (iproute2), nft
 # (nftables) and nsenter (util-linux); its tests fetch with curl. Build's
 # ADD unpacks bzip2 and xz archives with bzip2 and xz (xz-utils). The addon
-# links libseccomp (libseccomp-dev). The interop tests build the OCI
+# links libseccomp (libseccomp-dev); the monitor's log compressor links zlib
+# statically (zlib1g-dev). The interop tests build the OCI
 # runtime-tools suite and crictl with Go (golang-go) and drive containerd
 # (its CRI plugin with Debian's loopback and host-local CNI plugins).
-packages=(busybox-static tmux python3 make g++ libseccomp-dev procps podman runc qemu-system-x86 cpio
+packages=(busybox-static tmux python3 make g++ libseccomp-dev zlib1g-dev procps podman runc qemu-system-x86 cpio
   docker-registry skopeo apache2-utils openssl zstd iproute2 nftables util-linux curl bzip2 xz-utils
   golang-go containerd containernetworking-plugins)
 # The VM tier boots a distribution kernel: Debian's package, or Ubuntu's.

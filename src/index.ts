@@ -12,3 +12,8 @@ export {
   type InfoOptions, type SystemInfo, type VersionInfo, type DiskUsage, type SystemPruneOptions, type SystemPruneReport, type ResetReport, type PruneFilters,
 } from './system/index.js';
 export { copyFromContainer, copyToContainer, archiveFromContainer, extractToContainer, type CopyDeps, type CopyOptions, type CopyResult } from './copy/copy.js';
+export {
+  followEvents, readJournal, appendEvent, eventMessage, containerEvent, imageEvent, networkEvent, volumeEvent, healthStatusEvent,
+  parseEventFilters, parseEventFilterJson, parseEventTimes, JournalTail,
+  type EventMessage, type EventType, type EventActor, type EventContainer, type FollowOptions, type EventFilter,
+} from './events/index.js';

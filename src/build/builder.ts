@@ -14,7 +14,7 @@
 // index update when the whole build succeeded, and not at all otherwise.
 import { TsrunError } from '../errors.js';
 import type { ImageConfig } from '../image/config.js';
-import type { PullPolicy } from '../image/images.js';
+import { displayName, type PullPolicy } from '../image/images.js';
 import { hostPlatform, formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import type { ImageLayer } from '../image/store/image-index.js';
 import type { Tsrun } from '../tsrun.js';
@@ -378,6 +378,8 @@ export class Builder {
     const { id } = await storeImage(this.tsrun.images, { config, layers: st.layers, tags: names });
     this.end(step, Date.now() - started);
     this.emit({ type: 'image', id, names });
+    await this.tsrun.images.event('build', id, names[0] ? displayName(names[0]) : id);
+    for (const n of names) await this.tsrun.images.event('tag', id, displayName(n));
     return { id, names };
   }
 }

@@ -15,16 +15,25 @@ export interface ApplyOptions {
   rollback?: boolean;
 }
 
-/** `target(w)` is the file's path, or '' when the controller is not there at all (v1). */
-export function applyWrites(deps: CgroupDeps, writes: ControlWrite[], target: (w: ControlWrite) => string, opts: ApplyOptions = {}): void {
-  for (const w of writes) {
-    if (!w.optional && !exists(target(w))) throw new TsrunError('CGROUP_UNAVAILABLE', missingFileMessage(w));
+/**
+ * `target(w)` is the file's path, or '' when the controller is not there at
+ * all (v1). A write with alternatives goes to the first of its files that
+ * exists. Returns the optional writes skipped because no file was there.
+ */
+export function applyWrites(deps: CgroupDeps, writes: ControlWrite[], target: (w: ControlWrite) => string, opts: ApplyOptions = {}): ControlWrite[] {
+  const resolved = writes.map((w) => resolveWrite(w, target));
+  for (const [i, w] of writes.entries()) {
+    if (!w.optional && !exists(target(resolved[i]))) throw new TsrunError('CGROUP_UNAVAILABLE', missingFileMessage(w));
   }
+  const skipped: ControlWrite[] = [];
   const undo: Array<{ file: string; value: string }> = [];
   try {
-    for (const w of writes) {
+    for (const w of resolved) {
       const file = target(w);
-      if (w.optional && !exists(file)) continue;
+      if (w.optional && !exists(file)) {
+        skipped.push(w);
+        continue;
+      }
       const old = opts.rollback ? restoreValue(w, readTextSync(file)) : null;
       writeOne(deps, file, w);
       if (old !== null) undo.push({ file, value: old });
@@ -39,6 +48,17 @@ export function applyWrites(deps: CgroupDeps, writes: ControlWrite[], target: (w
     }
     throw err;
   }
+  return skipped;
+}
+
+/** `w`, or the first of its alternatives whose file exists when its own does not. */
+function resolveWrite(w: ControlWrite, target: (w: ControlWrite) => string): ControlWrite {
+  if (!w.alternatives?.length || exists(target(w))) return w;
+  for (const alt of w.alternatives) {
+    const candidate = { ...w, ...alt };
+    if (exists(target(candidate))) return candidate;
+  }
+  return w;
 }
 
 function writeOne(deps: CgroupDeps, file: string, w: ControlWrite): void {
@@ -72,6 +92,12 @@ export function restoreValue(w: ControlWrite, text: string | null): string | nul
     case 'blkio.throttle.read_bps_device':
     case 'blkio.throttle.write_bps_device':
       return line() ?? `${dev} 0`;
+    case 'blkio.weight':
+    case 'blkio.bfq.weight':
+    case 'io.weight':
+    case 'io.bfq.weight':
+      // The default weight ("default 100" in BFQ's and io.weight's text); per-device lines stay.
+      return /^(?:default\s+)?(\d+)$/m.exec(text)?.[1] ?? null;
     case 'memory.oom_control': {
       const v = parseKeyed(text).oom_kill_disable;
       return v === undefined ? null : String(v);

@@ -18,7 +18,14 @@ export interface ControlWrite {
    * a kernel without swap accounting gives anyway.
    */
   optional?: boolean;
+  /** Files to write instead, in order, when `file` is missing (the first that exists wins), each with its own value. */
+  alternatives?: Array<{ file: string; value: string }>;
+  /** With `optional`: the warning when neither the file nor an alternative exists (the write is then skipped). */
+  missing?: string;
 }
+
+/** Docker's warning for a --blkio-weight the host cannot apply (no CFQ/BFQ weight, no io.weight). */
+export const BLKIO_WEIGHT_UNSUPPORTED = 'Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.';
 
 /** Docker's flag for each OCI field, so messages name what the user typed. */
 export const FLAGS = {
@@ -119,6 +126,8 @@ export function validateResources(r: LinuxResources, names: FieldNames = FLAGS):
     }
   }
   if (r.pids) checkInt(r.pids.limit, names.pids, Number.MIN_SAFE_INTEGER);
+  checkInt(r.blockIO?.weight, names.blkioWeight, 0);
+  if ((r.blockIO?.weight ?? 0) > 1000) throw invalid(names.blkioWeight, `${r.blockIO!.weight} is above 1000`);
   for (const [list, flag] of [[r.blockIO?.throttleReadBpsDevice, names.readBps], [r.blockIO?.throttleWriteBpsDevice, names.writeBps]] as const) {
     if (list !== undefined && !Array.isArray(list)) throw invalid(flag, `${JSON.stringify(list)} is not a list of devices`);
     for (const d of list ?? []) {
@@ -214,6 +223,14 @@ export function v2Writes(r: LinuxResources | undefined, names: FieldNames = FLAG
     const flag = parts.some((p) => p.startsWith('rbps=')) ? names.readBps : names.writeBps;
     out.push({ controller: 'io', file: 'io.max', value: `${dev} ${parts.join(' ')}`, flag });
   }
+  // runc's fs2 setIo: BFQ's weight as it is, else io.weight on its 1-10000 scale.
+  const weight = r.blockIO?.weight;
+  if (weight) {
+    out.push({
+      controller: 'io', file: 'io.bfq.weight', value: String(weight), flag: names.blkioWeight, optional: true,
+      alternatives: [{ file: 'io.weight', value: String(Math.max(1, 1 + Math.floor(((weight - 10) * 9999) / 990))) }], missing: BLKIO_WEIGHT_UNSUPPORTED,
+    });
+  }
   return out;
 }
 
@@ -264,6 +281,14 @@ export function v1Writes(r: LinuxResources | undefined, currentMemoryLimit = Num
   for (const d of r.blockIO?.throttleWriteBpsDevice ?? []) {
     out.push({ controller: 'blkio', file: 'blkio.throttle.write_bps_device', value: `${d.major}:${d.minor} ${d.rate}`, flag: names.writeBps });
   }
+  // CFQ's blkio.weight, or BFQ's blkio.bfq.weight; hosts with neither (mq-deadline, none) skip it.
+  const weight = r.blockIO?.weight;
+  if (weight) {
+    out.push({
+      controller: 'blkio', file: 'blkio.weight', value: String(weight), flag: names.blkioWeight, optional: true,
+      alternatives: [{ file: 'blkio.bfq.weight', value: String(weight) }], missing: BLKIO_WEIGHT_UNSUPPORTED,
+    });
+  }
   return out;
 }
 
@@ -301,7 +326,7 @@ const UPDATE_FIELDS: Record<string, Disposition | Record<string, Disposition>> =
   pids: { limit: 'write' },
   blockIO: {
     throttleReadBpsDevice: 'write', throttleWriteBpsDevice: 'write',
-    weight: 'refuse', leafWeight: 'refuse', weightDevice: 'refuse', throttleReadIOPSDevice: 'refuse', throttleWriteIOPSDevice: 'refuse',
+    weight: 'write', leafWeight: 'refuse', weightDevice: 'refuse', throttleReadIOPSDevice: 'refuse', throttleWriteIOPSDevice: 'refuse',
   },
   hugepageLimits: 'refuse',
   network: 'refuse',

@@ -27,11 +27,39 @@ function v1Limit(text: string | null): number | null {
   return n === null || n < 0 || n >= V1_UNLIMITED ? null : n;
 }
 
+/** v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N ..." a line per device. */
+export function parseIoStat(text: string | null): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const line of text?.split('\n') ?? []) {
+    for (const kv of line.trim().split(/\s+/).slice(1)) {
+      const [key, value] = kv.split('=');
+      if (key === 'rbytes') read += Number(value) || 0;
+      else if (key === 'wbytes') write += Number(value) || 0;
+    }
+  }
+  return { read, write };
+}
+
+/** v1 blkio.*io_service_bytes*: "MAJ:MIN Read N" (and Write, Sync, Async, Discard, Total) a line each, then "Total N". */
+export function parseIoServiceBytes(text: string | null): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const line of text?.split('\n') ?? []) {
+    const [dev, op, value] = line.trim().split(/\s+/);
+    if (!dev?.includes(':') || value === undefined) continue;
+    if (op === 'Read') read += Number(value) || 0;
+    else if (op === 'Write') write += Number(value) || 0;
+  }
+  return { read, write };
+}
+
 export async function v2Stats(dir: string, countPids: () => Promise<number>): Promise<CgroupStats> {
   const read = (f: string) => readText(path.join(dir, f));
-  const [cpu, memCurrent, memMax, pidsCurrent, pidsMax] = await Promise.all([
-    read('cpu.stat'), read('memory.current'), read('memory.max'), read('pids.current'), read('pids.max'),
+  const [cpu, memCurrent, memMax, pidsCurrent, pidsMax, ioStat] = await Promise.all([
+    read('cpu.stat'), read('memory.current'), read('memory.max'), read('pids.current'), read('pids.max'), read('io.stat'),
   ]);
+  const io = parseIoStat(ioStat);
   const cpuStat = parseKeyed(cpu);
   return {
     cpuUsageNs: (cpuStat.usage_usec ?? 0) * 1000,
@@ -41,21 +69,30 @@ export async function v2Stats(dir: string, countPids: () => Promise<number>): Pr
     memoryLimit: v2Limit(memMax),
     pids: num(pidsCurrent) ?? (await countPids()),
     pidsLimit: v2Limit(pidsMax),
+    blockRead: io.read,
+    blockWrite: io.write,
   };
 }
 
 /** `dirs` maps a controller to this cgroup's directory in its hierarchy. */
 export async function v1Stats(dirs: Partial<Record<string, string>>, countPids: () => Promise<number>): Promise<CgroupStats> {
   const read = (controller: string, f: string) => (dirs[controller] ? readText(path.join(dirs[controller]!, f)) : Promise.resolve(null));
-  const [usage, acct, memUsage, memLimit, pidsCurrent, pidsMax] = await Promise.all([
+  const [usage, acct, memUsage, memLimit, pidsCurrent, pidsMax, throttled] = await Promise.all([
     read('cpuacct', 'cpuacct.usage'),
     read('cpuacct', 'cpuacct.stat'),
     read('memory', 'memory.usage_in_bytes'),
     read('memory', 'memory.limit_in_bytes'),
     read('pids', 'pids.current'),
     read('pids', 'pids.max'),
+    read('blkio', 'blkio.throttle.io_service_bytes_recursive'),
   ]);
   const ticks = parseKeyed(acct);
+  // Docker's order: the throttle policy's counts (every I/O passes it), else CFQ/BFQ's.
+  let io = parseIoServiceBytes(throttled ?? (await read('blkio', 'blkio.throttle.io_service_bytes')));
+  if (io.read === 0 && io.write === 0) {
+    const cfq = await read('blkio', 'blkio.io_service_bytes_recursive');
+    if (cfq !== null) io = parseIoServiceBytes(cfq);
+  }
   return {
     cpuUsageNs: num(usage) ?? 0,
     cpuUserNs: (ticks.user ?? 0) * NS_PER_TICK,
@@ -64,6 +101,8 @@ export async function v1Stats(dirs: Partial<Record<string, string>>, countPids: 
     memoryLimit: v1Limit(memLimit),
     pids: num(pidsCurrent) ?? (await countPids()),
     pidsLimit: v2Limit(pidsMax), // pids.max is "max" or a number in v1 too
+    blockRead: io.read,
+    blockWrite: io.write,
   };
 }
 

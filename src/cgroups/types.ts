@@ -26,6 +26,9 @@ export interface CgroupStats {
   pids: number;
   /** null when unlimited or there is no pids controller. */
   pidsLimit: number | null;
+  /** Bytes read from and written to block devices (v1 blkio.throttle.io_service_bytes, v2 io.stat); 0 without the controller. */
+  blockRead: number;
+  blockWrite: number;
 }
 
 export interface FreezeOptions {

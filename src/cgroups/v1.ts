@@ -121,8 +121,8 @@ export class CgroupV1 implements Cgroup {
     const warnings = checkUpdate(resources, names);
     const { devices: _devices, ...limits } = resources;
     const writes = v1Writes(limits, limits.memory ? await this.memoryLimit() : undefined, names);
-    applyWrites(this.deps, writes, (w) => this.target(w), { rollback: true });
-    return warnings;
+    const skipped = applyWrites(this.deps, writes, (w) => this.target(w), { rollback: true });
+    return [...warnings, ...skipped.flatMap((w) => (w.missing ? [w.missing] : []))];
   }
 
   procsFiles(): string[] {

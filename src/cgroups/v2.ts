@@ -119,8 +119,8 @@ export class CgroupV2 implements Cgroup {
   async update(resources: LinuxResources, names: FieldNames = FIELD_PATHS): Promise<string[]> {
     const warnings = checkUpdate(resources, names);
     const { devices: _devices, ...limits } = resources;
-    applyWrites(this.deps, v2Writes(limits, names), (w) => this.file(w.file), { rollback: true });
-    return warnings;
+    const skipped = applyWrites(this.deps, v2Writes(limits, names), (w) => this.file(w.file), { rollback: true });
+    return [...warnings, ...skipped.flatMap((w) => (w.missing ? [w.missing] : []))];
   }
 
   procsFiles(): string[] {

@@ -33,12 +33,15 @@ import { registerStart } from './commands/start.js';
 import { registerStats } from './commands/stats.js';
 import { registerTag } from './commands/tag.js';
 import { registerTop } from './commands/top.js';
+import { registerUpdate } from './commands/update.js';
 import { registerVolume } from './commands/volume.js';
 import { registerNetwork } from './commands/network.js';
 import { registerPort } from './commands/port.js';
 import { registerInfo } from './commands/info.js';
 import { registerVersion } from './commands/version.js';
 import { registerSystem } from './commands/system.js';
+import { registerHealthcheck } from './commands/healthcheck.js';
+import { registerEvents } from './commands/events.js';
 import { collect } from './options.js';
 import { commanderOutput } from './write.js';
 
@@ -54,14 +57,15 @@ const bundledSummary = typeof __TSRUN_VERB_SUMMARY__ === 'undefined' ? undefined
 export const VERBS: [names: string[], register: Register][] = [
   [['run'], registerRun], [['create'], registerCreate], [['start'], registerStart], [['attach'], registerAttach], [['ps'], registerPs],
   [['stop', 'kill', 'restart', 'rm', 'wait', 'pause', 'unpause', 'rename', 'container'], registerLifecycle],
-  [['logs'], registerLogs], [['exec'], registerExec], [['inspect'], registerInspect], [['top'], registerTop], [['stats'], registerStats],
+  [['logs'], registerLogs], [['exec'], registerExec], [['inspect'], registerInspect], [['top'], registerTop], [['stats'], registerStats], [['update'], registerUpdate],
   [['check'], registerCheck], [['pull'], registerPull], [['push'], registerPush], [['images'], registerImages], [['image'], registerImage],
   [['rmi'], registerRmi], [['tag'], registerTag], [['history'], registerHistory], [['login', 'logout'], registerLogin],
   [['save'], registerSave], [['load'], registerLoad], [['import'], registerImport], [['export'], registerExport], [['commit'], registerCommit],
   [['diff'], registerDiff], [['volume'], registerVolume], [['network'], registerNetwork], [['port'], registerPort],
   [['build'], registerBuild], [['builder'], registerBuilder],
   [['cp'], registerCp],
-  [['info'], registerInfo], [['version'], registerVersion], [['system'], registerSystem],
+  [['healthcheck'], registerHealthcheck],
+  [['info'], registerInfo], [['version'], registerVersion], [['system'], registerSystem], [['events'], registerEvents],
 ];
 
 /** The program for `argv` (process.argv's shape): every verb, or only the one argv names. */

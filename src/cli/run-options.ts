@@ -8,14 +8,17 @@ import type { CreateRequest } from '../runtime/containers.js';
 import type { ResourceFlags } from '../spec/resources.js';
 import type { ConfinementFlags } from '../spec/security.js';
 import { collect } from './options.js';
+import { runConfigRequest, takeBackBoolWords, type RunConfigFlags } from './run-flags.js';
+import { addHealthLogOptions, healthLogRequest, type HealthLogFlags } from './health-log-flags.js';
 
-export interface ContainerFlags extends ResourceFlags, NetworkFlags, ConfinementFlags {
+export interface ContainerFlags extends ResourceFlags, NetworkFlags, ConfinementFlags, HealthLogFlags, RunConfigFlags {
   rootfs?: string;
   pull?: string;
   platform?: string;
   interactive?: boolean;
   tty?: boolean;
   rm?: boolean;
+  restart?: string;
   name?: string;
   env?: string[];
   envFile?: string[];
@@ -39,13 +42,14 @@ export interface ContainerFlags extends ResourceFlags, NetworkFlags, Confinement
 }
 
 export function addContainerOptions(cmd: Command): Command {
-  return cmd
+  return addHealthLogOptions(cmd)
     .option('--rootfs <dir>', 'run from this root filesystem directory instead of an image (every argument is then the command)')
     .option('--pull <policy>', 'pull the image before running: always, missing or never', 'missing')
     .option('--platform <os/arch[/variant]>', 'platform to pull when the image is missing')
     .option('-i, --interactive', 'keep stdin open and attached')
     .option('-t, --tty', 'allocate a pseudo-terminal')
     .option('--rm', 'remove the container when it exits')
+    .option('--restart <policy>', 'restart policy: no (default), on-failure[:max-retries], always, unless-stopped')
     .option('--name <name>', 'container name')
     .option('-e, --env <KEY[=VALUE]>', 'set an environment variable (repeatable)', collect)
     .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect)
@@ -67,6 +71,12 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--pids-limit <n>', 'maximum number of processes (-1: unlimited)')
     .option('--device-read-bps <dev:rate>', 'limit read rate from a block device (repeatable)', collect)
     .option('--device-write-bps <dev:rate>', 'limit write rate to a block device (repeatable)', collect)
+    .option('--memory-reservation <bytes>', 'memory soft limit (v1 memory.soft_limit_in_bytes, v2 memory.low)')
+    .option('--cpu-period <us>', 'CPU CFS period in microseconds (1000-1000000)')
+    .option('--cpu-quota <us>', 'CPU CFS quota in microseconds per period (-1: unlimited)')
+    .option('--cpuset-mems <list>', 'memory nodes the container may use (e.g. 0-1)')
+    .option('--blkio-weight <weight>', 'relative block IO weight (10-1000; ignored with a warning where the host has none)')
+    .option('--oom-kill-disable [bool]', 'do not let the OOM killer kill the container (cgroup v1 only)')
     .option('--cgroup-parent <path>', 'parent cgroup for the container (default: tsrun)')
     .option('--net, --network <mode>', 'bridge (default), a network NAME, none, host, or container:NAME')
     .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', "publish a container's port on the host (repeatable)", collect)
@@ -110,12 +120,17 @@ export function addContainerOptions(cmd: Command): Command {
 export async function toCreateRequest(flags: ContainerFlags, args: string[]): Promise<CreateRequest> {
   const { parseResourceFlags } = await import('../spec/resources.js');
   const { TsrunError } = await import('../errors.js');
+  args = takeBackBoolWords(flags as Record<string, unknown>, { oomKillDisable: '--oom-kill-disable', sigProxy: '--sig-proxy' }, args);
   let image: string | undefined;
   let command = args;
   if (flags.rootfs === undefined) {
     if (args.length === 0) throw new TsrunError('INVALID_ARGUMENT', '"run" and "create" require an image (or --rootfs DIR) and an optional command');
     [image, ...command] = args;
   }
+  // One line, exit 125, nothing pulled or made (restart-policy.ts has Docker's messages).
+  const restart = flags.restart === undefined ? undefined : await import('../runtime/restart-policy.js');
+  const restartPolicy = restart?.parseRestartPolicy(flags.restart!);
+  restart?.checkRestartWithAutoRemove(restartPolicy, flags.rm);
   const { parseMountFlags } = await import('../volume/flags.js');
   const mountFlags = parseMountFlags({ volume: flags.volume, mount: flags.mount, tmpfs: flags.tmpfs, volumesFrom: flags.volumesFrom });
   const pull = flags.pull ?? 'missing';
@@ -127,6 +142,8 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
   const limitFlags: ResourceFlags = {
     memory: flags.memory, memorySwap: flags.memorySwap, cpus: flags.cpus, cpuShares: flags.cpuShares,
     cpusetCpus: flags.cpusetCpus, pidsLimit: flags.pidsLimit, deviceReadBps: flags.deviceReadBps, deviceWriteBps: flags.deviceWriteBps,
+    memoryReservation: flags.memoryReservation, cpuPeriod: flags.cpuPeriod, cpuQuota: flags.cpuQuota, cpusetMems: flags.cpusetMems,
+    blkioWeight: flags.blkioWeight, oomKillDisable: flags.oomKillDisable,
   };
   const resources = parseResourceFlags(limitFlags);
   const { parseConfinementFlags } = await import('../spec/security.js');
@@ -144,6 +161,8 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
   const { parseAnnotationFlags, parseLabelFlags } = await import('./labels.js');
   const labels = parseLabelFlags(flags.label, flags.labelFile);
   const annotations = parseAnnotationFlags(flags.annotation);
+  const runConfig = await runConfigRequest(flags);
+  const healthLog = await healthLogRequest(flags);
   const { pullReporter } = await import('./pull-progress.js');
   // process.stdout and stderr are touched only when there is something to
   // say: their first use loads Node's stream modules, which a create of an
@@ -168,6 +187,7 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     name: flags.name,
     openStdin: flags.interactive,
     autoRemove: flags.rm,
+    ...(restartPolicy ? { restartPolicy } : {}),
     cgroupParent: flags.cgroupParent,
     network: flags.network,
     addHost: flags.addHost,
@@ -184,6 +204,8 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     userns: { userns: flags.userns, uidmap: flags.uidmap, gidmap: flags.gidmap },
     ...(labels ? { labels } : {}),
     ...(annotations ? { annotations } : {}),
+    ...runConfig,
+    ...healthLog,
     limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
   };
 }

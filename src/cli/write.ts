@@ -6,8 +6,8 @@
 import { fstatSync, writeSync } from 'node:fs';
 import type { OutputConfiguration } from 'commander';
 
-/** Writes all of `text` to fd, waiting out EAGAIN on a non-blocking pipe. */
-export function writeFd(fd: number, text: string): void {
+/** Writes all of `text` to fd, waiting out EAGAIN on a non-blocking pipe; false when the reader has gone (EPIPE). */
+export function writeFd(fd: number, text: string): boolean {
   let buf = Buffer.from(text);
   while (buf.length > 0) {
     try {
@@ -15,10 +15,11 @@ export function writeFd(fd: number, text: string): void {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') continue;
-      if (code === 'EPIPE') return;
+      if (code === 'EPIPE') return false;
       throw err;
     }
   }
+  return true;
 }
 
 export function out(text: string): void {

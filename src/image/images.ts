@@ -13,7 +13,7 @@ import { parseImageConfig, type ImageConfig } from './config.js';
 import { hostPlatform, type Platform } from './platform.js';
 import type { PullDeps, PullEvent, PullResult } from './pull.js';
 import type { PushEvent, PushResult } from './push.js';
-import { familiarName, parseReference, repositoryName, type ImageReference } from './reference.js';
+import { familiarName, familiarString, parseReference, repositoryName, type ImageReference } from './reference.js';
 import type { RegistryClient } from './registry/client.js';
 import type { RegistryPushClient } from './registry/upload.js';
 import type { CredentialSource } from './registry/credentials.js';
@@ -82,11 +82,22 @@ export class Images {
     // pull happens: every other verb (ps, rm, ...) pays Node's start-up alone.
     const [{ pullImage }, { RegistryClient }] = await Promise.all([import('./pull.js'), import('./registry/client.js')]);
     this.client ??= new RegistryClient({ hosts: this.deps.hosts, credentials: this.deps.credentials });
-    return pullImage(
+    const pulled = await pullImage(
       { client: this.client, content: this.content, layers: this.layers, index: this.index, ...(await this.unpacker()) },
       ref,
       { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency: opts.concurrency },
     );
+    await this.event('pull', familiarString(ref), familiarName(ref), pulled.config.config?.Labels ?? undefined);
+    return pulled;
+  }
+
+  /**
+   * Appends an image event to the root's journal (`docker events`): pull
+   * and push name the reference, the others the image id; `name` is
+   * Docker's `name` attribute. The journal loads only when one is made.
+   */
+  async event(action: string, id: string, name = id, labels?: Record<string, string>): Promise<void> {
+    (await import('../events/emit.js')).imageEvent(this.deps.root, action, id, name, labels);
   }
 
   /**
@@ -103,9 +114,13 @@ export class Images {
     if (opts.allTags) {
       // A tag or digest after the last '/' (a ':' before it is a registry port).
       if (/[:@][^/]*$/.test(reference)) throw new TsrunError('INVALID_ARGUMENT', "tag can't be used with --all-tags/-a");
-      return pushAllTags(deps, ref, pushOpts);
+      const pushed = await pushAllTags(deps, ref, pushOpts);
+      for (const r of pushed) await this.event('push', displayName(r.reference), familiarName(ref));
+      return pushed;
     }
-    return [await pushImage(deps, ref, pushOpts)];
+    const pushed = await pushImage(deps, ref, pushOpts);
+    await this.event('push', familiarString(ref), familiarName(ref));
+    return [pushed];
   }
 
   private async unpacker(): Promise<Pick<PullDeps, 'unpack' | 'warmUnpack'>> {
@@ -155,9 +170,8 @@ export class Images {
   async tag(source: string, target: string): Promise<void> {
     const ref = parseReference(target);
     if (ref.digest) throw new TsrunError('INVALID_REFERENCE', `refusing to create a tag with a digest reference: ${target}`);
-    await this.index.update((data) => {
-      data.tags[`${repositoryName(ref)}:${ref.tag ?? 'latest'}`] = this.lookup(data, source);
-    });
+    const id = await this.index.update((data) => (data.tags[`${repositoryName(ref)}:${ref.tag ?? 'latest'}`] = this.lookup(data, source)));
+    await this.event('tag', id, familiarString(ref));
   }
 
   /**
@@ -168,8 +182,9 @@ export class Images {
   async remove(reference: string, force = false): Promise<string[]> {
     const inUse = await this.deps.imagesInUse();
     const out: string[] = [];
+    let removedId = '';
     const deleted = await this.index.update((data) => {
-      const id = this.lookup(data, reference);
+      const id = (removedId = this.lookup(data, reference));
       const tags = tagsOf(data, id);
       const byName = !ID_PREFIX_RE.test(reference) || data.tags[this.tagKey(reference)] === id;
       const users = inUse.get(id) ?? [];
@@ -196,6 +211,11 @@ export class Images {
       return true;
     });
     if (deleted) await this.collectGarbage();
+    // Docker's events: an untag per name that went, then the delete.
+    for (const line of out) {
+      if (line.startsWith('Untagged: ')) await this.event('untag', removedId, line.slice('Untagged: '.length));
+      else await this.event('delete', removedId);
+    }
     return out;
   }
 
@@ -209,6 +229,7 @@ export class Images {
     // A store with no image (not even its directory yet) has nothing to lock.
     if (!Object.keys((await this.index.read()).images).length) return { deleted: [], reclaimed: 0 };
     const inUse = await this.deps.imagesInUse();
+    const untagged: [id: string, name: string][] = [];
     const deleted = await this.index.update(async (data) => {
       const gone: string[] = [];
       for (const id of Object.keys(data.images)) {
@@ -218,12 +239,17 @@ export class Images {
           const config = await this.config(id).catch(() => null);
           if (!matchesPruneFilters(filters, { created: config?.created ?? data.images[id].added, labels: config?.config?.Labels ?? undefined })) continue;
         }
-        for (const t of tagsOf(data, id)) delete data.tags[t];
+        for (const t of tagsOf(data, id)) {
+          delete data.tags[t];
+          untagged.push([id, displayName(t)]);
+        }
         delete data.images[id];
         gone.push(id);
       }
       return gone;
     });
+    for (const [id, name] of untagged) await this.event('untag', id, name);
+    for (const id of deleted) await this.event('delete', id);
     if (!deleted.length) return { deleted, reclaimed: 0 };
     // The sizes of the layers garbage collection removes (a pull meanwhile only adds layers).
     const before = new Map(await Promise.all((await this.layers.list()).map(async (d) => [d, await this.layers.size(d)] as const)));

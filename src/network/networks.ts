@@ -20,6 +20,7 @@ import { formatCidr, parseCidr } from './ipv4.js';
 import { natManager, type Nat, type PortMapping, type PublishedPort } from './nat.js';
 import { peersOf, updateHostsFile } from './peers.js';
 import { isHostPortFree, resolvePorts, type PortSpec } from './ports.js';
+import { networkEvent } from '../events/emit.js';
 
 export const HOST_LOCK = '/run/lock/tsrun-network.lock';
 
@@ -121,6 +122,7 @@ export class Networks {
         await this.teardownNetwork(rec).catch(() => {});
         throw err;
       }
+      networkEvent(this.opts.root, 'create', rec);
       return rec;
     });
   }
@@ -211,6 +213,7 @@ export class Networks {
     await this.users(net);
     await this.store.remove(net.Name, { force: o.force }); // checks the leases under the store lock
     await this.teardownNetwork(net);
+    networkEvent(this.opts.root, 'destroy', net);
     return net;
   }
 
@@ -253,6 +256,7 @@ export class Networks {
       net, ipam, containerId: c.containerId, pid: c.pid, ip: c.ip, mac: c.mac, ifName: c.ifName, tools: this.tools, names: c.names,
     });
     await this.syncHosts(net, { containerId: c.containerId, hostname: c.hostname, ip: att.ip });
+    networkEvent(this.opts.root, 'connect', net, { container: c.containerId });
     return att;
   }
 
@@ -260,8 +264,11 @@ export class Networks {
   async disconnect(containerId: string, network: string): Promise<void> {
     const net = await this.store.find(network);
     if (!net) return;
+    // Only a container that was attached leaves: this runs again at rm after a stop's clean-up.
+    const attached = Object.values(await this.ipam(net).list()).some((l) => l.ContainerId === containerId);
     await detachContainer({ net, ipam: this.ipam(net), containerId, tools: this.tools });
     await this.syncHosts(net, { containerId, gone: true });
+    if (attached) networkEvent(this.opts.root, 'disconnect', net, { container: containerId });
   }
 
   // Every rewrite of any container's hosts file runs under one lock per

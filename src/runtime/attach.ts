@@ -1,10 +1,12 @@
 // Client side of the monitor's attach socket (frame layout in
 // native/src/monitor_protocol.h): output frames in, stdin/resize frames out,
 // and one exit frame carrying the container's exit code.
+import { spawn } from 'node:child_process';
 import { closeSync, constants as fsc, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { detachScanner } from './detach-keys.js';
 
 const enum Frame {
   Stdin = 0,
@@ -27,6 +29,23 @@ export interface Attachment {
   resize(rows: number, cols: number): void;
   /** Stops relaying; the container goes on. */
   detach(): void;
+  /** True once the caller let go and left the container running (the detach keys, handOff). */
+  readonly leftRunning: boolean;
+  /**
+   * Lets go without closing the connection: a small process (`cat`) holds
+   * it, reading and dropping the output, until the container exits, then
+   * runs `after` (e.g. `tsrun rm -f ID` for --rm). The monitor kills a
+   * container whose owner's connection closes; this is how an owner
+   * (`run -it`) detaches and leaves it running.
+   */
+  handOff(after?: string[]): void;
+}
+
+export interface RelayOptions {
+  /** Input bytes that detach (Docker's --detach-keys, see parseDetachKeys); absent: none. */
+  detachKeys?: Buffer;
+  /** Called once the detach keys are typed (the input stops first); default: detach(). */
+  onDetachKeys?: (a: Attachment) => void;
 }
 
 /**
@@ -55,10 +74,21 @@ function frame(type: Frame, payload: Buffer = Buffer.alloc(0)): Buffer {
 }
 
 /** Relays a connected attach socket to the given streams. */
-export function relayAttach(sock: Socket, io: AttachStreams): Attachment {
+export function relayAttach(sock: Socket, io: AttachStreams, opts: RelayOptions = {}): Attachment {
   let buf: Buffer = Buffer.alloc(0);
   let code: number | null = null;
-  const onInput = (chunk: Buffer): void => void sock.write(frame(Frame.Stdin, chunk));
+  let leftRunning = false;
+  const scan = opts.detachKeys?.length ? detachScanner(opts.detachKeys) : undefined;
+  const onInput = (chunk: Buffer): void => {
+    const data = scan ? scan(chunk) : chunk;
+    if (data === null) {
+      leftRunning = true;
+      stopInput();
+      (opts.onDetachKeys ?? ((a) => a.detach()))(attachment);
+      return;
+    }
+    if (data.length) sock.write(frame(Frame.Stdin, data));
+  };
   const onInputEnd = (): void => void sock.write(frame(Frame.StdinEof));
   const stopInput = (): void => {
     io.stdin?.off('data', onInput);
@@ -89,8 +119,11 @@ export function relayAttach(sock: Socket, io: AttachStreams): Attachment {
     io.stdin.on('data', onInput);
     io.stdin.on('end', onInputEnd);
   }
-  return {
+  const attachment: Attachment = {
     exited,
+    get leftRunning() {
+      return leftRunning;
+    },
     resize(rows, cols) {
       const b = Buffer.alloc(4);
       b.writeUInt16BE(rows, 0);
@@ -101,5 +134,19 @@ export function relayAttach(sock: Socket, io: AttachStreams): Attachment {
       stopInput();
       sock.destroy();
     },
+    handOff(after) {
+      leftRunning = true;
+      stopInput();
+      // Our reads stop before the holder shares the socket: libuv makes a
+      // child's stdin blocking, and a blocking read here would hang us.
+      sock.pause();
+      const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (typeof fd === 'number' && fd >= 0) {
+        const script = 'cat >/dev/null 2>&1; [ "$#" -eq 0 ] || exec "$@" >/dev/null 2>&1';
+        spawn('/bin/sh', ['-c', script, 'sh', ...(after ?? [])], { stdio: [fd, 'ignore', 'ignore'], detached: true }).unref();
+      }
+      sock.destroy();
+    },
   };
+  return attachment;
 }

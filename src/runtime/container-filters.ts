@@ -8,7 +8,7 @@ import type { ContainerSummary } from './containers.js';
 export const CONTAINER_FILTER_KEYS = ['ancestor', 'before', 'exited', 'health', 'id', 'label', 'name', 'network', 'since', 'status', 'volume'] as const;
 
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
-// Health checks do not run yet: every container's health is `none`.
+// A container without a health check (or never started) is `none`.
 const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 
 export type ContainerPredicate = (c: ContainerSummary) => boolean;
@@ -69,7 +69,7 @@ export async function containerFilter(args: FilterArgs, lookup: ContainerFilterL
   const codes = values('exited').map(Number);
   if (codes.length) tests.push((c) => c.status === 'exited' && codes.includes(c.exitCode));
   const health = values('health');
-  if (health.length) tests.push(() => health.includes('none'));
+  if (health.length) tests.push((c) => health.includes(c.health?.Status ?? 'none'));
   const volumes = values('volume');
   if (volumes.length) {
     tests.push((c) => (c.record.request?.mounts ?? []).some((m) => volumes.includes(m.Destination) || volumes.includes(m.Name ?? m.Source)));

@@ -3,7 +3,7 @@
 // at a time, run under a tsrun-monitor. Status is always derived: from the
 // engine (kernel + monitor files) while an instance exists, else from the
 // record.
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +16,7 @@ import type { UsernsOptions } from '../spec/userns.js';
 import { joinNamespaces, type NamespaceJoins } from '../spec/namespaces.js';
 import type { Confinement } from '../spec/security.js';
 import { checkSysctlNamespaces, type SysctlNamespace } from '../spec/sysctl.js';
-import type { OciProcess, OciSpec } from '../spec/oci.js';
+import type { LinuxResources, OciProcess, OciSpec } from '../spec/oci.js';
 import type { ImageView, Images, PullPolicy } from '../image/images.js';
 import type { Platform } from '../image/platform.js';
 import type { PullEvent } from '../image/pull.js';
@@ -28,15 +28,22 @@ import { fileLocker } from '../util/lock.js';
 import { mapLimit } from '../util/map-limit.js';
 import { diskUsage } from '../util/du.js';
 import { matchesPruneFilters, type PruneFilters } from '../util/prune-filters.js';
-import { isSameProcess } from './proc.js';
+import { isSameProcess, pidStartTime, signalPid } from './proc.js';
+import {
+  checkRestartWithAutoRemove, nextRestartDelay, restarts, shouldRestart, startsAtBoot, validateRestartPolicy, type PendingRestart, type RestartPolicy,
+} from './restart-policy.js';
 import { parseSignal } from './signals.js';
 import type { MountSpec, VolumesFromSpec } from '../volume/flags.js';
 import type { PreparedMounts } from '../volume/mounts.js';
 import type { VolumeStore } from '../volume/store.js';
-import { Engine, type EngineState, type MonitorExit } from './engine.js';
+import { Engine, type EngineState, type ExecOptions, type MonitorExit } from './engine.js';
+import { healthActive, mergeHealthcheck, monitorHealth, type HealthConfig } from '../health/config.js';
+import { readHealth, type HealthState } from '../health/state.js';
+import { logRotation, type LogConfig } from './log-config.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
 
-export type DockerStatus = 'created' | 'running' | 'paused' | 'exited';
+/** `restarting`: exited, and its restart policy is waiting out the delay or starting it again (Docker's Restarting). */
+export type DockerStatus = 'created' | 'running' | 'paused' | 'exited' | 'restarting';
 
 /** A container as `ps`/`inspect` show it: the record merged with what the kernel says. */
 export interface ContainerView {
@@ -48,6 +55,8 @@ export interface ContainerView {
   oomKilled: boolean;
   startedAt?: string;
   finishedAt?: string;
+  /** The health check's state, for a container that has one and has been started (health/state.ts). */
+  health?: HealthState;
   /** Set when the exit status could not be known (its monitor was killed). */
   error?: string;
 }
@@ -76,8 +85,20 @@ export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image' | 'ne
   volumesFrom?: VolumesFromSpec[];
   /** --userns, --uidmap, --gidmap (spec/userns.ts). */
   userns?: UsernsOptions;
+  /** --health-* and --no-healthcheck (health/config.ts parses them): over the image's HEALTHCHECK. */
+  health?: HealthConfig;
+  /** --log-driver and --log-opt (log-config.ts parses them). */
+  logConfig?: LogConfig;
   /** --label/--label-file: over the image's labels. */
   labels?: Record<string, string>;
+  /** --restart (restart-policy.ts parses it); absent: `no`. */
+  restartPolicy?: RestartPolicy;
+  /** --stop-signal (over the image's), --stop-timeout, -a, --cidfile: kept in the record for stop and inspect. */
+  runConfig?: Pick<ContainerRequest, 'stopSignal' | 'stopTimeout' | 'attach' | 'cidfile'>;
+  /** --expose: "PORT/PROTO" keys added to the image's ExposedPorts (-P publishes them all). */
+  expose?: string[];
+  /** Hears Docker's warnings about limits the host cannot apply (dropped: --blkio-weight, --oom-kill-disable). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ContainersDeps {
@@ -134,6 +155,10 @@ export class Containers {
 
   /** `tsrun create`: the record and bundle, no process yet. */
   async create(req: CreateRequest): Promise<ContainerState> {
+    // Refused before anything is pulled or made.
+    if (req.restartPolicy) validateRestartPolicy(req.restartPolicy);
+    checkRestartWithAutoRemove(req.restartPolicy, req.autoRemove);
+    if (req.resources) req = { ...req, resources: await this.hostResources(req.resources, req.onWarning) };
     const id = newContainerId();
     if (req.rootfs !== undefined) return this.createWith(id, req, req.rootfs);
     if (!req.image) throw new TsrunError('INVALID_ARGUMENT', 'an image (or --rootfs DIR) is needed');
@@ -159,7 +184,7 @@ export class Containers {
       resolveContainer: (ref) => this.resolve(ref),
       findNetwork: async (name) => (await this.networks()).store.find(name),
       defaultNetwork: this.deps.defaultNetwork ?? (this.deps.networks ? 'bridge' : 'none'),
-      exposedPorts: image?.config.config?.ExposedPorts,
+      exposedPorts: exposedPorts(image?.config.config?.ExposedPorts, req.expose),
     });
     const joinedId = network.mode.startsWith('container:') ? network.mode.slice('container:'.length) : undefined;
     const joined = joinedId ? { dir: this.deps.store.dir(joinedId), hostname: (await this.deps.store.readSpec(joinedId)).hostname } : undefined;
@@ -182,16 +207,23 @@ export class Containers {
       isLive: (other) => this.deps.store.read(other).then(() => true, () => false),
     });
     const { StopSignal: stopSignal, Labels: imageLabels } = image?.config.config ?? {};
+    const healthcheck = mergeHealthcheck(req.health, image?.config.config?.Healthcheck);
     // Docker: the image's labels, with the user's over them.
     const labels = { ...imageLabels, ...req.labels };
+    const exposed = exposedPorts(image?.config.config?.ExposedPorts, req.expose);
     const request: ContainerRequest = {
       image: req.image ?? rootfs,
       ...(image ? { imageId: image.record.id } : {}),
       ...(stopSignal ? { stopSignal } : {}),
+      ...(Object.keys(exposed).length ? { exposedPorts: exposed } : {}),
+      ...Object.fromEntries(Object.entries(req.runConfig ?? {}).filter(([, v]) => v !== undefined)),
       ...(Object.keys(labels).length ? { labels } : {}),
       ...(req.annotations && Object.keys(req.annotations).length ? { annotations: req.annotations } : {}),
+      ...(healthcheck && Object.keys(healthcheck).length ? { healthcheck } : {}),
+      ...(req.logConfig ? { logConfig: req.logConfig } : {}),
       openStdin: !!req.openStdin,
       autoRemove: !!req.autoRemove,
+      ...(restarts(req.restartPolicy) ? { restartPolicy: req.restartPolicy } : {}),
       init: !!req.init,
       ...(req.cgroupParent ? { cgroupParent: req.cgroupParent } : {}),
       ...(req.limits ? { limits: req.limits } : {}),
@@ -208,6 +240,7 @@ export class Containers {
     try {
       const state = await this.deps.store.create(id, spec, req.name, request);
       await this.checkVolumesKept(state, mounts);
+      await this.event('create', state);
       return state;
     } catch (err) {
       await mounts.rollback();
@@ -269,6 +302,114 @@ export class Containers {
   // Networking code loads only for the verbs and containers that use it.
   private static net = () => import('./container-network.js');
 
+  // The events journal (src/events) loads only with the verbs that change
+  // state: ps and inspect never emit, so never load it.
+  private static events = () => import('../events/emit.js');
+
+  /** Appends a container event (Docker's attributes: its labels, image and name, then `extra`) to the root's journal. */
+  private async event(action: string, rec: ContainerState, extra?: Record<string, string | number>): Promise<void> {
+    const { containerEvent } = await Containers.events();
+    containerEvent(this.deps.root, action, { id: rec.id, name: rec.name, image: rec.request?.image, labels: rec.request?.labels }, extra);
+  }
+
+  /** A start's events: each volume's mount, `start`, then `attach` when a caller is attached. */
+  private async startEvents(rec: ContainerState, attached: boolean): Promise<void> {
+    const { volumeEvent } = await Containers.events();
+    for (const m of rec.request?.mounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      volumeEvent(this.deps.root, 'mount', m.Name, { container: rec.id, destination: m.Destination, 'read/write': String(m.RW), propagation: m.Propagation ?? '' });
+    }
+    await this.event('start', rec);
+    if (attached) await this.event('attach', rec);
+  }
+
+  /**
+   * Journals the exit of the container's last run (`oom` if it was
+   * OOM-killed, then `die` with its exitCode) exactly once. Whoever sees the exit first does it: the monitor's exit
+   * command (see exitCommand: every container no caller owns gets one, so
+   * a detached container's die is journaled with no CLI running), or
+   * stop, rm, cleanup, a new start. A marker file in the run's instance
+   * directory, tested and made under a lock there, says it is done: a new
+   * run gets a new directory, and an rm takes the directory along (and with
+   * it exit.json, without which nothing is journaled), so no die is
+   * journaled twice, and an rm always journals it before its destroy. Not a
+   * field of state.json: start, rename and network connect rewrite that
+   * file whole, and would race it.
+   */
+  async journalExit(id: string): Promise<void> {
+    const dir = this.engine.dir(id);
+    await fileLocker(this.deps.native)(`${dir}/events.lock`, async () => {
+      if (existsSync(`${dir}/die.journaled`)) return;
+      const st = await this.engine.state(id).catch(() => null);
+      if (st?.status !== 'stopped') return;
+      const rec = await this.deps.store.read(id);
+      // Stamped now, as Docker stamps it when its daemon hears of the exit:
+      // the monitor's finishedAt can precede the start event of a quick exit.
+      const { exitCode, oomKilled } = st.exit ?? { exitCode: UNKNOWN_EXIT, oomKilled: false };
+      if (oomKilled) await this.event('oom', rec);
+      await this.event('die', rec, { exitCode });
+      writeFileSync(`${dir}/die.journaled`, '');
+    }).catch(() => {}); // no instance (removed meanwhile): nothing to journal
+  }
+
+  /**
+   * What the monitor runs once the container has exited (conmon's
+   * --exit-command), so what must follow an exit happens with no CLI
+   * around. --rm: a detached container is removed by its monitor (`rm -f`,
+   * which journals its die first); an attached run's caller removes it (and
+   * must not race the monitor doing so). Every other container gets
+   * `container cleanup` (as Podman's conmon runs it): it journals the die
+   * event, and a container on a bridge network leaves it.
+   */
+  private exitCommand(id: string, record: ContainerState, owner: boolean): string[] | undefined {
+    if (record.request?.autoRemove) return owner ? undefined : this.selfCommand('rm', '-f', id);
+    // An owner (an attached run, a build's RUN step) sees the exit and
+    // journals it itself (runtime/run.ts): a Node process per exit would
+    // only slow it down, unless a bridge network is to be left or a restart
+    // policy followed.
+    const policy = record.request?.restartPolicy?.Name ?? 'no';
+    if (owner && !record.request?.network?.networks && policy === 'no') return undefined;
+    return this.selfCommand('container', 'cleanup', id);
+  }
+
+  /** `tsrun rename`: the store renames it under its lock; journals `rename` with the old name (Docker's `/old`). */
+  async rename(id: string, newName: string): Promise<ContainerState> {
+    const old = await this.deps.store.read(id);
+    const renamed = await this.deps.store.rename(id, newName);
+    await this.event('rename', renamed, { oldName: `/${old.name}` });
+    return renamed;
+  }
+
+  /** Docker's restart: stop (as `stop` does, its events too), start, then the `restart` event. */
+  async restart(id: string, timeoutSec?: number): Promise<void> {
+    await this.stop(id, timeoutSec);
+    await this.start(id);
+    await this.event('restart', await this.deps.store.read(id));
+  }
+
+  /**
+   * A process started in the running container (engine.exec) with Docker's
+   * `exec_create: CMD` and `exec_start: CMD` events; the caller calls
+   * `exited(code)` once it has seen the process end, which journals `exec_die`.
+   */
+  async exec(id: string, proc: OciProcess, opts: ExecOptions): Promise<{ pid: number; ptyMaster: number | null; execId: string; exited: (exitCode: number) => Promise<void> }> {
+    const rec = await this.deps.store.read(id);
+    const execId = newContainerId();
+    const command = proc.args.join(' ');
+    await this.event(`exec_create: ${command}`, rec, { execID: execId });
+    const started = await this.engine.exec(id, proc, opts);
+    await this.event(`exec_start: ${command}`, rec, { execID: execId });
+    return { ...started, execId, exited: (exitCode) => this.event('exec_die', rec, { execID: execId, exitCode }) };
+  }
+
+  // rm -f of a running container: Docker's kill (SIGKILL) and die come before its destroy.
+  private async killForRemove(id: string, v: ContainerView): Promise<void> {
+    await this.engine.kill(id, 'SIGKILL', true).catch(ignoreNotRunning);
+    if (v.status === 'paused') await this.engine.cgroup(await this.engine.load(id)).thaw().catch(() => {});
+    await this.event('kill', v.record, { signal: 'SIGKILL' });
+    await this.waitStopped(id, 5000);
+  }
+
   /** Leaves the container's networks (ports, interfaces, leases, peers' hosts lines) under its network lock. */
   private async leaveNetworks(id: string, net: NetworkRequest): Promise<void> {
     const { disconnectNetworks } = await Containers.net();
@@ -320,17 +461,21 @@ export class Containers {
   private async status(id: string, record: ContainerState): Promise<Omit<ContainerView, 'record' | 'spec'>> {
     const base = { pid: 0, exitCode: record.exitCode ?? 0, oomKilled: !!record.oomKilled, startedAt: record.startedAt, finishedAt: record.finishedAt };
     const instance = await this.engine.find(id);
-    if (!instance) return { ...base, status: record.status === 'created' ? 'created' : 'exited' };
+    // Between an exit and the policy's start (and during it): restarting.
+    const restarting = !!record.restart?.pending && restartPending(record);
+    if (!instance) return { ...base, status: restarting ? 'restarting' : record.status === 'created' ? 'created' : 'exited' };
     const st = await this.engine.state(id, instance);
+    // The last health check's result, in the instance's directory (health/state.ts).
+    const health = healthActive(record.request?.healthcheck) ? readHealth(this.engine.dir(id)) : undefined;
     switch (st.status) {
       case 'running':
       case 'paused':
-        return { ...base, status: st.status, pid: st.pid, finishedAt: undefined, exitCode: 0, oomKilled: false };
+        return { ...base, status: st.status, pid: st.pid, finishedAt: undefined, exitCode: 0, oomKilled: false, health };
       case 'created':
       case 'creating':
-        return { ...base, status: 'created' };
+        return { ...base, status: restarting ? 'restarting' : 'created' };
       case 'stopped':
-        return { ...base, status: 'exited', ...exitFields(st) };
+        return { ...base, status: restarting || restartDue(record, st) ? 'restarting' : 'exited', ...exitFields(st), health };
     }
   }
 
@@ -362,7 +507,7 @@ export class Containers {
   // locks; one removed meanwhile, or still being created, is left out.
   private async each<T extends { record: ContainerState; status: DockerStatus }>(all: boolean, read: (id: string) => Promise<T>): Promise<T[]> {
     const found = await mapLimit(await this.deps.store.dirIds(), LIST_PARALLEL, (id) => read(id).catch(() => null));
-    const shown = found.filter((v): v is T => v !== null && (all || v.status === 'running' || v.status === 'paused'));
+    const shown = found.filter((v): v is T => v !== null && (all || v.status === 'running' || v.status === 'paused' || v.status === 'restarting'));
     // ISO 8601 times in one format sort as plain strings (localeCompare
     // would first load ICU's collator: ~9 ms).
     return shown.sort((a, b) => (a.record.created < b.record.created ? 1 : a.record.created > b.record.created ? -1 : 0));
@@ -373,13 +518,38 @@ export class Containers {
    * caller's relay connects before the process runs, so no output is lost.
    */
   async start(id: string, opts: { owner?: boolean; beforeStart?: (stateDir: string) => Promise<void> } = {}): Promise<void> {
+    await this.startLocked(id, () => this.startUnlocked(id, opts));
+  }
+
+  // Every start (a user's, the restart policy's, system boot's) holds the
+  // container's start lock, and so do the stop, kill and rm that end its
+  // policy (endPolicy): two starts never race to make two instances, and a
+  // user's stop during a restart delay always wins.
+  private startLocked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    let entered = false;
+    return fileLocker(this.deps.native)(join(this.deps.store.dir(id), 'start.lock'), () => {
+      entered = true;
+      return fn();
+    }).catch((err) => {
+      if (!entered && (err as NodeJS.ErrnoException).code === 'ENOENT') throw new TsrunError('CONTAINER_NOT_FOUND', `No such container: ${id}`);
+      throw err;
+    });
+  }
+
+  /** start() under the start lock; `byPolicy`: the restart policy's start, asking for the last run's `addresses` (network → IP) again. */
+  private async startUnlocked(
+    id: string,
+    opts: { owner?: boolean; beforeStart?: (stateDir: string) => Promise<void>; byPolicy?: boolean; addresses?: Record<string, string> },
+  ): Promise<void> {
     const v = await this.view(id);
-    if (v.status === 'running' || v.status === 'paused') return;
+    // Docker: a restarting container counts as started; only its policy starts it.
+    if (v.status === 'running' || v.status === 'paused' || (v.status === 'restarting' && !opts.byPolicy)) return;
     // A previous run's instance: keep its exit in the record, then clear it.
     let record = v.record;
     if (await this.engine.exists(id)) {
       record = { ...record, status: 'exited', exitCode: v.exitCode, oomKilled: v.oomKilled, finishedAt: v.finishedAt };
       await this.deps.store.update(record);
+      await this.journalExit(id);
       await this.engine.delete(id, true);
     }
     const net = record.request?.network;
@@ -396,19 +566,19 @@ export class Containers {
       : v.spec;
     const spec = await this.joinedNamespaces(record.request?.confinement, netSpec);
     await mounted;
-    // --rm: a detached container is removed by its monitor; an attached
-    // run's caller removes it (and must not race the monitor doing so).
-    // Otherwise, a container on a bridge network leaves it when it exits,
-    // by its monitor running `container cleanup` (Podman's conmon does the same).
     const self = [...(this.deps.selfCommand ?? defaultSelfCommand()), '--root', this.deps.root, '--runroot', this.deps.runroot];
-    const exitCommand = record.request?.autoRemove
-      ? (opts.owner ? undefined : [...self, 'rm', '-f', id])
-      : net?.networks ? [...self, 'container', 'cleanup', id] : undefined;
+    const exitCommand = this.exitCommand(id, record, !!opts.owner);
     const rec = await this.engine.create(id, {
       bundle: this.deps.store.dir(id),
       spec,
       reportExecErrors: true,
-      monitor: { logPath: this.logPath(id), openStdin: !!record.request?.openStdin, exitCommand, owner: opts.owner },
+      monitor: {
+        // --log-driver none: no log file; --log-opt max-size: the monitor rotates it.
+        logPath: record.request?.logConfig?.Type === 'none' ? undefined : this.logPath(id),
+        logRotation: logRotation(record.request?.logConfig),
+        health: monitorHealth(record.request?.healthcheck, [...self, 'healthcheck', 'run', id]),
+        openStdin: !!record.request?.openStdin, exitCommand, owner: opts.owner,
+      },
     });
     let networkSettings;
     try {
@@ -419,7 +589,7 @@ export class Containers {
         const { connectNetworks } = await Containers.net();
         const [nets, ready] = await Promise.all([this.networks(), bridges]);
         networkSettings = await this.netLocked(id, () =>
-          connectNetworks(nets, { id, name: record.name, pid: rec.pid, hostname: spec.hostname ?? '', request: net, ready }),
+          connectNetworks(nets, { id, name: record.name, pid: rec.pid, hostname: spec.hostname ?? '', request: withAddresses(net, opts.addresses), ready }),
         );
       };
       const failed = (await Promise.allSettled([opts.beforeStart?.(this.engine.dir(id)), connecting()])).find((r) => r.status === 'rejected');
@@ -430,11 +600,17 @@ export class Containers {
       if (net?.networks) await this.leaveNetworks(id, net).catch(() => {});
       throw err;
     }
-    const restarts = record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
+    // The policy counted its restart when it decided it (restartByPolicy), as Docker does.
+    const restartCount = opts.byPolicy ? (record.restartCount ?? 0) : record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
     await this.deps.store.update({
       ...record, status: 'running', pid: rec.pid, startedAt: isoTime(),
-      finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount: restarts, networkSettings,
+      finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount, networkSettings,
+      // A user's start (or system boot's) starts the policy over (Docker's ResetRestartManager) and clears a user's stop.
+      restart: opts.byPolicy && record.restart ? { count: record.restart.count, delayMs: record.restart.delayMs } : undefined,
+      manuallyStopped: undefined,
+      startError: undefined,
     });
+    await this.startEvents(record, !!(opts.owner || opts.beforeStart));
   }
 
   /** The named bridge networks, ready to join (Networks.ready), by name. */
@@ -471,8 +647,21 @@ export class Containers {
    */
   async waitStopped(id: string, timeoutMs = Infinity): Promise<ContainerView | null> {
     const deadline = Date.now() + timeoutMs;
+    // The exit a wait begun during a restart delay is not waiting for.
+    let known: string | undefined | null = null;
     for (let i = 0; ; i++) {
       const v = await this.view(id);
+      // Docker: an exit that its restart policy follows ends the wait too;
+      // a wait begun while the container restarts waits for its next exit.
+      if (v.status === 'restarting') {
+        const recorded = !v.error; // an exit its monitor has yet to record is waited for
+        if (recorded && i > 0 && (known === null || v.finishedAt !== known)) return v;
+        if (recorded && i === 0) known = v.finishedAt;
+        if (Date.now() >= deadline) return null;
+        await sleep(Math.min(20, deadline - Date.now()));
+        continue;
+      }
+      known = null;
       if (v.status === 'exited' || v.status === 'created') {
         // The monitor writes exit.json right after the process dies; give it that moment.
         if (v.status === 'exited' && v.error && Date.now() < deadline) {
@@ -494,18 +683,33 @@ export class Containers {
     }
   }
 
-  /** Docker's stop: the stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after `timeoutSec`. Returns false if it was not running. */
-  async stop(id: string, timeoutSec = 10, signal?: NodeJS.Signals | number): Promise<boolean> {
-    const v = await this.view(id);
+  /**
+   * Docker's stop: the stop signal (--stop-signal, the image's StopSignal,
+   * else SIGTERM), then SIGKILL after `timeoutSec` (default --stop-timeout,
+   * else 10; -1 waits for ever). Returns false if it was not running.
+   */
+  async stop(id: string, timeoutSec?: number, signal?: NodeJS.Signals | number): Promise<boolean> {
+    // First its policy is ended: no restart after this stop, and none that was waiting.
+    const v = await this.endPolicy(await this.view(id));
+    if (v.status === 'restarting') {
+      // Its wait was cancelled: it is exited now (its exit was journaled and its networks left before the wait).
+      await this.event('stop', v.record);
+      return true;
+    }
     if (v.status !== 'running' && v.status !== 'paused') return false;
     signal ??= v.record.request?.stopSignal ? parseSignal(v.record.request.stopSignal) : 'SIGTERM';
+    timeoutSec ??= v.record.request?.stopTimeout ?? 10;
+    if (timeoutSec < 0) timeoutSec = Infinity;
     await this.engine.kill(id, signal).catch(ignoreNotRunning);
+    await this.event('kill', v.record, { signal });
     if (v.status === 'paused') await this.engine.cgroup(await this.engine.load(id)).thaw().catch(() => {});
     if (!(await this.waitStopped(id, timeoutSec * 1000))) {
       await this.engine.kill(id, 'SIGKILL', true).catch(ignoreNotRunning);
+      await this.event('kill', v.record, { signal: 'SIGKILL' });
       await this.waitStopped(id);
     }
-    await this.cleanup(id);
+    await this.cleanup(id); // journals the die first
+    await this.event('stop', v.record);
     return true;
   }
 
@@ -513,12 +717,19 @@ export class Containers {
    * What a container that stopped leaves behind on its networks (ports,
    * interfaces, leases, peers' hosts lines) is released; the monitor runs
    * this after an exit. Nothing is done while the container runs or starts
-   * again, nor for a container that is gone.
+   * again, nor for a container that is gone. Then its restart policy
+   * decides whether it starts again (restartByPolicy), which may wait.
    */
   async cleanup(id: string): Promise<void> {
+    await this.journalExit(id);
     const rec = await this.deps.store.read(id).catch(() => null);
     const net = rec?.request?.network;
-    if (!net?.networks) return;
+    if (net?.networks) await this.releaseNetworks(id, net);
+    // Addresses are released first; the policy's start asks for the same ones again.
+    if (restarts(rec?.request?.restartPolicy)) await this.restartByPolicy(id);
+  }
+
+  private async releaseNetworks(id: string, net: NetworkRequest): Promise<void> {
     const { disconnectNetworks } = await Containers.net();
     const nets = await this.networks();
     await this.netLocked(id, async () => {
@@ -535,6 +746,43 @@ export class Containers {
     const rec = await this.deps.store.read(id);
     if (!rec.request?.network?.networks) return [];
     return (await this.networks()).ports(id);
+  }
+
+  /**
+   * `tsrun update`: new limits (parsed with parseResourceFlags' `update`)
+   * for a running container's cgroup, and for every later start; see
+   * runtime/update.ts. Under the start lock: not while the container
+   * starts (which reads its limits), nor beside another record change.
+   */
+  async update(id: string, change: import('./update.js').ResourceChange, onWarning?: (message: string) => void): Promise<void> {
+    const { updateContainer } = await import('./update.js');
+    await this.startLocked(id, () =>
+      updateContainer({
+        store: this.deps.store, engine: this.engine, onWarning,
+        live: async (ref) => ['running', 'paused'].includes((await this.view(ref)).status),
+        hostResources: (r) => this.hostResources(r, onWarning),
+      }, id, change),
+    );
+  }
+
+  /** Limits without what this host's cgroups cannot apply (--blkio-weight, --oom-kill-disable), each dropped with Docker's warning. */
+  private async hostResources(r: LinuxResources, onWarning?: (message: string) => void): Promise<LinuxResources> {
+    if (!r.blockIO?.weight && !r.memory?.disableOOMKiller) return r;
+    const { adaptToHost, hostSupport } = await import('../cgroups/support.js');
+    const { resources, warnings } = adaptToHost(r, hostSupport({ native: this.deps.native, ...this.deps.cgroups }));
+    warnings.forEach((w) => onWarning?.(w));
+    return resources;
+  }
+
+  /** This tsrun, on the same stores, running ARGS (what a monitor runs after an exit, or a detached run's --rm). */
+  selfCommand(...args: string[]): string[] {
+    return [...(this.deps.selfCommand ?? defaultSelfCommand()), '--root', this.deps.root, '--runroot', this.deps.runroot, ...args];
+  }
+
+  /** A running container's network traffic (`stats` NET I/O), from its init's namespace; null when it has none of its own. */
+  async netIO(view: ContainerView): Promise<import('./net-stats.js').NetIO | null> {
+    if (!view.pid || view.record.request?.network?.mode === 'host') return null;
+    return (await import('./net-stats.js')).readNetIO(view.pid);
   }
 
   /** `network connect`: joins now if the container runs, and at every start from now on. */
@@ -589,10 +837,14 @@ export class Containers {
 
   async kill(id: string, signal: NodeJS.Signals | number): Promise<void> {
     const v = await this.view(id);
-    if (v.status !== 'running' && v.status !== 'paused') {
+    if (v.status !== 'running' && v.status !== 'paused' && v.status !== 'restarting') {
       throw new TsrunError('INVALID_STATE', `cannot kill container: ${v.record.name}: container ${id} is not running`);
     }
-    await this.engine.kill(id, signal);
+    // Docker: a user's kill (whatever the signal) ends the policy too; of a restarting container, that is all it does.
+    if ((await this.endPolicy(v)).status === 'restarting') return;
+    // With its policy ended, one that exited meanwhile is as stopped as the kill meant it to be.
+    await this.engine.kill(id, signal).catch(restarts(v.record.request?.restartPolicy) ? ignoreNotRunning : undefined);
+    await this.event('kill', v.record, { signal });
   }
 
   async pause(id: string): Promise<void> {
@@ -600,23 +852,28 @@ export class Containers {
     if (v.status === 'paused') throw new TsrunError('INVALID_STATE', `container ${id} is already paused`);
     if (v.status !== 'running') throw new TsrunError('INVALID_STATE', `container ${id} is not running`);
     await this.engine.pause(id);
+    await this.event('pause', v.record);
   }
 
   async unpause(id: string): Promise<void> {
     const v = await this.view(id);
     if (v.status !== 'paused') throw new TsrunError('INVALID_STATE', `container ${id} is not paused`);
     await this.engine.resume(id);
+    await this.event('unpause', v.record);
   }
 
   /** Removes record, instance, cgroup and log; a running container only with `force`. */
   async remove(id: string, force = false, removeVolumes = false): Promise<void> {
     const v = await this.view(id);
-    if ((v.status === 'running' || v.status === 'paused') && !force) {
+    if ((v.status === 'running' || v.status === 'paused' || v.status === 'restarting') && !force) {
       throw new TsrunError(
         'INVALID_STATE',
         `cannot remove container "/${v.record.name}": container is ${v.status}: stop the container before removing or force remove`,
       );
     }
+    await this.endPolicy(v);
+    if (v.status === 'running' || v.status === 'paused') await this.killForRemove(id, v);
+    await this.journalExit(id);
     if (await this.engine.exists(id)) await this.engine.delete(id, true);
     // A CLI killed between the instance's mkdir and its first state write
     // left a directory with no state (and so no process or cgroup yet).
@@ -625,6 +882,7 @@ export class Containers {
     if (net?.networks) await this.leaveNetworks(id, net);
     if (v.record.request?.imageId) await this.images().rootfs.remove(id);
     await this.deps.store.remove(v.record);
+    await this.event('destroy', v.record);
     if (v.spec.linux?.uidMappings) await (await import('../spec/userns.js')).releaseUserns(this.deps.root, id, fileLocker(this.deps.native));
     // `rm -v` and `run --rm` (Docker's AutoRemove) take the anonymous volumes along, unless another container uses one.
     if (removeVolumes || v.record.request?.autoRemove) {
@@ -632,6 +890,129 @@ export class Containers {
         if (m.Type === 'volume' && m.Anonymous && m.Name) await this.deps.volumes?.remove(m.Name, true).catch(() => {});
       }
     }
+  }
+
+  /**
+   * A user's stop, kill or rm of a container with a restart policy: under
+   * the start lock, recorded as stopped by the user (Docker's
+   * HasBeenManuallyStopped: no restart by the policy until a user starts it
+   * again; `unless-stopped` stays down across reboots too), and a restart
+   * that waits out its delay is cancelled (its waiting process killed: it
+   * holds nothing then). Returns the container as it was before.
+   */
+  private async endPolicy(v: ContainerView): Promise<ContainerView> {
+    if (!restarts(v.record.request?.restartPolicy)) return v;
+    const id = v.record.id;
+    return this.startLocked(id, async () => {
+      const now = await this.view(id);
+      const r = now.record;
+      const wait = r.restart?.pending;
+      if (wait && isSameProcess(wait.pid, wait.pidStart) && wait.pid !== process.pid) signalPid(wait.pid, 'SIGKILL');
+      await this.deps.store.update({ ...r, manuallyStopped: true, restart: r.restart && { count: r.restart.count, delayMs: r.restart.delayMs } });
+      return now;
+    });
+  }
+
+  /**
+   * A restart policy's work after an exit, in the monitor's exit command (no
+   * other tsrun process runs): under the start lock, decide by the policy,
+   * the exit code and a user's stop, and record the wait (inspect's
+   * Restarting, RestartCount); sleep the delay; then under the lock again
+   * start the container through start(), unless a user stopped, killed,
+   * removed or started it meanwhile. A process killed while it waits leaves
+   * a pending pid that is dead: the container is then just exited, and its
+   * next start makes one instance as any start does.
+   */
+  private async restartByPolicy(id: string): Promise<void> {
+    const wait = await this.startLocked(id, async (): Promise<PendingRestart | undefined> => {
+      const v = await this.view(id);
+      const r = v.record;
+      // A fresh exit of an instance (not a container started or reset meanwhile) that no other process restarts already.
+      const st = await this.engine.state(id).catch(() => null);
+      if (st?.status !== 'stopped' || (r.restart?.pending && restartPending(r))) return undefined;
+      const book = r.restart ?? { count: 0, delayMs: 0 };
+      if (!shouldRestart(r.request?.restartPolicy, { exitCode: v.exitCode, manuallyStopped: !!r.manuallyStopped, count: book.count })) return undefined;
+      const ran = Date.parse(v.finishedAt ?? '') - Date.parse(r.startedAt ?? '');
+      const delayMs = nextRestartDelay(book.delayMs, Number.isNaN(ran) ? 0 : ran);
+      const pending: PendingRestart = { pid: process.pid, pidStart: pidStartTime(process.pid) ?? undefined, bootId: bootId(), since: isoTime(), delayMs };
+      await this.deps.store.update({ ...r, restartCount: (r.restartCount ?? 0) + 1, restart: { count: book.count + 1, delayMs, pending } });
+      return pending;
+    }).catch(ignoreGone);
+    if (!wait) return;
+    await sleep(wait.delayMs);
+    await this.startLocked(id, async () => {
+      const r = await this.deps.store.read(id);
+      const mine = r.restart?.pending?.pid === process.pid && r.restart.pending.since === wait.since;
+      if (!mine || r.manuallyStopped || !restarts(r.request?.restartPolicy)) return;
+      // The last run's addresses, asked for again (where another container took one meanwhile, a new one).
+      const asked = Object.keys(r.request?.network?.networks ?? {}).filter((n) => !r.request!.network!.networks![n].ip && r.networkSettings?.networks[n]?.ip);
+      const addresses = asked.length ? Object.fromEntries(asked.map((n) => [n, r.networkSettings!.networks[n].ip])) : undefined;
+      let error: unknown;
+      await this.startUnlocked(id, { byPolicy: true, addresses })
+        .catch((err) => {
+          if (!addresses) throw err;
+          return this.startUnlocked(id, { byPolicy: true });
+        })
+        .catch((err) => void (error = err ?? 'failed'));
+      // Started (pending already cleared) or failed: a failed start ends the restarts, as in Docker, and says why.
+      const latest = await this.deps.store.read(id).catch(() => null);
+      if (latest?.restart?.pending?.since === wait.since) {
+        const startError = error ? (error instanceof Error ? error.message : String(error)) : undefined;
+        await this.deps.store.update({ ...latest, restart: { count: latest.restart.count, delayMs: latest.restart.delayMs }, startError });
+      }
+      if (error) throw error;
+    }).catch(ignoreGone);
+  }
+
+  /**
+   * Docker's `update --restart`: the container's policy from now on, this
+   * run's exit included (every container but a --rm one runs with the exit
+   * command that applies it).
+   */
+  async setRestartPolicy(id: string, policy: RestartPolicy): Promise<void> {
+    validateRestartPolicy(policy);
+    await this.startLocked(id, async () => {
+      const r = await this.deps.store.read(id);
+      if (restarts(policy) && r.request?.autoRemove) {
+        throw new TsrunError('INVALID_ARGUMENT', 'Restart policy cannot be updated because AutoRemove is enabled for the container');
+      }
+      const { restartPolicy: _old, ...request } = r.request ?? { image: '' };
+      await this.deps.store.update({ ...r, request: { ...request, ...(restarts(policy) ? { restartPolicy: policy } : {}) } });
+    });
+  }
+
+  /**
+   * `system boot`, run once when the host has started (a systemd unit):
+   * starts the containers whose policy says so after a reboot (always;
+   * unless-stopped that no user stopped; see startsAtBoot) and that are not
+   * running. One that fails (a container:NAME join whose container starts
+   * later) is tried again after the others. Returns the ids started and
+   * the failures.
+   */
+  async boot(): Promise<{ started: string[]; failed: Array<{ id: string; name: string; error: unknown }> }> {
+    const started: string[] = [];
+    let failed: Array<{ id: string; name: string; error: unknown }> = [];
+    const due: ContainerState[] = [];
+    for (const id of await this.deps.store.ids()) {
+      const r = await this.deps.store.read(id).catch(() => null);
+      if (r && startsAtBoot(r.request?.restartPolicy, { startedBefore: !!r.startedAt, manuallyStopped: !!r.manuallyStopped })) due.push(r);
+    }
+    for (const round of [0, 1]) {
+      const todo = round === 0 ? due : failed.map((f) => due.find((r) => r.id === f.id)!);
+      failed = [];
+      for (const r of todo) {
+        try {
+          const v = await this.view(r.id);
+          if (v.status === 'running' || v.status === 'paused' || v.status === 'restarting') continue;
+          await this.start(r.id);
+          started.push(r.id);
+        } catch (error) {
+          failed.push({ id: r.id, name: r.name, error });
+        }
+      }
+      if (!failed.length) break;
+    }
+    return { started, failed };
   }
 
   /**
@@ -675,8 +1056,57 @@ function exitFields(st: EngineState): Pick<ContainerView, 'exitCode' | 'oomKille
   return { exitCode: UNKNOWN_EXIT, oomKilled: false, error: 'the container monitor exited before recording the exit status' };
 }
 
+// A restart's wait belongs to this boot only: pids and their start times repeat after a reboot.
+let ownBootId: string | undefined;
+function bootId(): string {
+  try {
+    return (ownBootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+  } catch {
+    return '';
+  }
+}
+
+/** The record says a restart waits (or runs), and the process doing it is alive in this boot. */
+function restartPending(r: ContainerState): boolean {
+  const p = r.restart?.pending;
+  return !!p && !r.manuallyStopped && (!p.bootId || p.bootId === bootId()) && isSameProcess(p.pid, p.pidStart);
+}
+
+/**
+ * An exit the policy restarts, whose exit command (in the monitor's
+ * process, alive until it has decided or while it waits) has not recorded
+ * its wait yet: restarting already, so that no rm or start slips into the
+ * moment between the exit and that record (Docker has no such moment).
+ */
+function restartDue(r: ContainerState, st: EngineState): boolean {
+  const policy = r.request?.restartPolicy;
+  if (!restarts(policy) || r.manuallyStopped) return false;
+  // Before the monitor has recorded the exit (a moment), on-failure takes it for a failure.
+  const exitCode = st.exit?.exitCode ?? UNKNOWN_EXIT;
+  return shouldRestart(policy, { exitCode, manuallyStopped: false, count: r.restart?.count ?? 0 }) && st.monitorAlive;
+}
+
+/** The request's bridge networks, each asking for `addresses[network]` unless it names its own --ip. */
+function withAddresses(net: NetworkRequest, addresses: Record<string, string> | undefined): NetworkRequest {
+  if (!addresses || !net.networks) return net;
+  const networks = Object.fromEntries(Object.entries(net.networks).map(([n, ep]) => [n, ep.ip || !addresses[n] ? ep : { ...ep, ip: addresses[n] }]));
+  return { ...net, networks };
+}
+
+function ignoreGone(err: unknown): undefined {
+  if (err instanceof TsrunError && err.code === 'CONTAINER_NOT_FOUND') return undefined;
+  throw err;
+}
+
 function ignoreNotRunning(err: unknown): void {
   if (!(err instanceof TsrunError && err.code === 'INVALID_STATE')) throw err;
+}
+
+/** The image's ExposedPorts with --expose's keys added. */
+function exposedPorts(image: Record<string, unknown> | undefined, expose: string[] | undefined): Record<string, Record<string, never>> {
+  const out: Record<string, Record<string, never>> = {};
+  for (const key of [...Object.keys(image ?? {}), ...(expose ?? [])]) out[key] = {};
+  return out;
 }
 
 function defaultSelfCommand(): string[] {

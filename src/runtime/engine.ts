@@ -29,6 +29,8 @@ import { toNativeConfig } from './native-config.js';
 import { nativeHooks, runAfterHooks } from './hooks.js';
 import { compileSeccomp } from './seccomp-filter.js';
 import { isSameProcess, pidStartTime, signalPid } from './proc.js';
+import type { MonitorHealth } from '../health/config.js';
+import type { LogRotation } from './log-config.js';
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -76,6 +78,10 @@ export interface MonitorExit {
 export interface MonitorOptions {
   /** json-file log path. */
   logPath?: string;
+  /** --log-opt max-size/max-file/compress: the monitor rotates the log (native/src/monitor/log.cc). */
+  logRotation?: LogRotation;
+  /** The health check's schedule and command (native/src/monitor/health.cc). */
+  health?: MonitorHealth;
   /** Keep a stdin pipe open for attach (-i). */
   openStdin: boolean;
   /** Run by the monitor after the exit is recorded (conmon's --exit-command). */
@@ -297,6 +303,16 @@ export class Engine {
   private monitorArgv(dir: string, cgroup: Cgroup, terminal: boolean, m: MonitorOptions): string[] {
     const argv = [MONITOR_PATH, '--dir', dir, '--pid', '0'];
     if (m.logPath) argv.push('--log', m.logPath);
+    if (m.logPath && m.logRotation) {
+      argv.push('--log-max-size', String(m.logRotation.maxSize), '--log-max-file', String(m.logRotation.maxFile));
+      if (m.logRotation.compress) argv.push('--log-compress');
+    }
+    const h = m.health;
+    if (h?.argv.length) {
+      argv.push('--health-interval', String(h.intervalMs), '--health-timeout', String(h.timeoutMs));
+      argv.push('--health-start-period', String(h.startPeriodMs), '--health-start-interval', String(h.startIntervalMs));
+      argv.push('--health-cmd', String(h.argv.length), ...h.argv);
+    }
     const oom = cgroup.oomFile();
     if (oom) argv.push('--oom-file', oom);
     if (terminal) argv.push('--terminal');

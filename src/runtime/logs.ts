@@ -1,8 +1,13 @@
 // Reading a container's json-file log (written by tsrun-monitor): --tail,
-// --since, --timestamps, and --follow until the container stops.
-import { closeSync, openSync, readSync } from 'node:fs';
+// --since, --until, --timestamps, and --follow until the container stops.
+// With --log-opt max-size the monitor rotates the log (FILE → FILE.1 →
+// … FILE.N, or FILE.k.gz with compress; native/src/monitor/log.cc): the
+// rotated files are read first, oldest first, and a follower that sees a
+// new file at FILE drains the old one and moves on to it.
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TsrunError } from '../errors.js';
+import type { ContainerState } from './store.js';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -16,13 +21,15 @@ export interface LogOptions {
   tail?: number;
   /** Only entries at or after this time (ms since the epoch). */
   sinceMs?: number;
+  /** Only entries at or before this time (ms since the epoch); following stops once it has passed. */
+  untilMs?: number;
   follow?: boolean;
   /** Polled while following; following stops once it returns false and the file is drained. */
   running?: () => Promise<boolean>;
 }
 
-/** Docker's --since: RFC 3339 date/time, Unix seconds (with fraction), or a duration back from now (10m, 1h30m). */
-export function parseSince(value: string, nowMs = Date.now()): number {
+/** Docker's --since/--until: RFC 3339 date/time, Unix seconds (with fraction), or a duration back from now (10m, 1h30m). */
+export function parseSince(value: string, nowMs = Date.now(), flag = '--since'): number {
   if (/^\d+(\.\d+)?$/.test(value)) return Math.floor(Number(value) * 1000);
   const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(value);
   if (dur && value !== '') {
@@ -30,7 +37,7 @@ export function parseSince(value: string, nowMs = Date.now()): number {
     return nowMs - ((Number(h ?? 0) * 60 + Number(m ?? 0)) * 60 + Number(s ?? 0)) * 1000;
   }
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new TsrunError('INVALID_ARGUMENT', `invalid value for --since: "${value}" (use a time like 2024-01-02T15:04:05Z, Unix seconds, or a duration like 10m)`);
+  if (Number.isNaN(t)) throw new TsrunError('INVALID_ARGUMENT', `invalid value for ${flag}: "${value}" (use a time like 2024-01-02T15:04:05Z, Unix seconds, or a duration like 10m)`);
   return t;
 }
 
@@ -38,6 +45,13 @@ export function parseTail(value: string | undefined): number | undefined {
   if (value === undefined || value === 'all') return undefined;
   if (!/^\d+$/.test(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid value for --tail: "${value}" (a number or "all")`);
   return Number(value);
+}
+
+/** Refuses `logs` of a container whose log driver keeps nothing (--log-driver none), as Docker does. */
+export function checkReadable(record: Pick<ContainerState, 'request'>): void {
+  if (record.request?.logConfig?.Type === 'none') {
+    throw new TsrunError('UNSUPPORTED', 'configured logging driver does not support reading');
+  }
 }
 
 function parseLine(line: string): LogEntry | null {
@@ -51,6 +65,77 @@ function parseLine(line: string): LogEntry | null {
 
 const timeMs = (e: LogEntry): number => Date.parse(e.time);
 
+/** A rotated file, opened while the names were stable: read through the fd whatever it is called by then. */
+interface Rotated {
+  fd: number;
+  ino: number;
+  gz: boolean;
+}
+
+const inode = (path: string): number | null => {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+};
+
+const openOrNull = (path: string): number | null => {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+};
+
+/**
+ * FILE and its rotated files (oldest first: FILE.N … FILE.1, each FILE.k or,
+ * once compressed, FILE.k.gz), opened as one consistent picture. A rotation
+ * renames several files one after another: it makes FILE.tmp first and
+ * ends by renaming it over FILE, so the picture is taken again while
+ * FILE.tmp exists or when FILE changed meanwhile (for at most 0.1 s: a
+ * FILE.tmp a killed monitor left does not stop a reader). A log that never
+ * rotated costs four stats.
+ */
+async function openLog(path: string): Promise<{ fd: number | null; ino: number | null; rotated: Rotated[] }> {
+  for (let attempt = 0; ; attempt++) {
+    const settle = attempt < 50;
+    const before = inode(path);
+    if (settle && existsSync(`${path}.tmp`)) {
+      await sleep(2);
+      continue;
+    }
+    const fd = openOrNull(path);
+    const ino = fd === null ? null : fstatSync(fd).ino;
+    const rotated: Rotated[] = [];
+    for (let k = 1; ; k++) {
+      // The plain one while both exist: its compression is not done.
+      let gz = false;
+      let f = openOrNull(`${path}.${k}`);
+      if (f === null) {
+        gz = true;
+        f = openOrNull(`${path}.${k}.gz`);
+      }
+      if (f === null) break;
+      rotated.unshift({ fd: f, ino: fstatSync(f).ino, gz });
+    }
+    if (!settle || (ino === before && inode(path) === before && !existsSync(`${path}.tmp`))) return { fd, ino, rotated };
+    if (fd !== null) closeSync(fd);
+    for (const r of rotated) closeSync(r.fd);
+    await sleep(2);
+  }
+}
+
+/** A rotated file's text. */
+async function rotatedText(f: Rotated): Promise<string> {
+  const bytes = readFileSync(f.fd);
+  if (!f.gz) return bytes.toString('utf8');
+  // node:zlib loads only for a log that has compressed files.
+  const { gunzipSync } = await import('node:zlib');
+  return gunzipSync(bytes).toString('utf8');
+}
+
 /**
  * Yields log entries; with `follow`, keeps reading new ones until the
  * container stops. The file is read with synchronous calls: a read of 64 KiB
@@ -58,19 +143,31 @@ const timeMs = (e: LogEntry): number => Date.parse(e.time);
  * the whole of a short log.
  */
 export async function* readLogs(path: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
+  let { fd, ino, rotated } = await openLog(path);
+  const closeRotated = () => {
+    for (const r of rotated.splice(0)) closeSync(r.fd);
+  };
+  if (fd === null && rotated.length === 0) return;
+  const keep = (e: LogEntry): boolean => {
+    if (opts.sinceMs === undefined && opts.untilMs === undefined) return true;
+    const t = timeMs(e);
+    return (opts.sinceMs === undefined || t >= opts.sinceMs) && (opts.untilMs === undefined || t <= opts.untilMs);
+  };
+  // The time of the last entry read. The monitor stamps entries as it
+  // writes them, in file order, always with nine fraction digits: times
+  // compare as strings, and order the entries of different files.
+  let last = '';
+  const take = (entries: LogEntry[]): LogEntry[] => {
+    if (entries.length) last = entries[entries.length - 1].time;
+    return entries.filter(keep);
+  };
+  const entriesOf = (text: string): LogEntry[] => text.split('\n').map(parseLine).filter((e): e is LogEntry => e !== null);
   try {
     let pos = 0;
     let rest = '';
     const buf = Buffer.alloc(64 * 1024);
     const readNew = (): LogEntry[] => {
-      const out: LogEntry[] = [];
+      if (fd === null) return [];
       for (;;) {
         const bytesRead = readSync(fd, buf, 0, buf.length, pos);
         if (bytesRead === 0) break;
@@ -79,23 +176,52 @@ export async function* readLogs(path: string, opts: LogOptions = {}): AsyncGener
       }
       const lines = rest.split('\n');
       rest = lines.pop() ?? '';
-      for (const l of lines) {
-        const e = parseLine(l);
-        if (e && (opts.sinceMs === undefined || timeMs(e) >= opts.sinceMs)) out.push(e);
-      }
-      return out;
+      return lines.map(parseLine).filter((e): e is LogEntry => e !== null);
     };
-    let first = readNew();
+    // A new FILE: the old one is drained (the monitor may have written to
+    // it after the last read, but not since the new FILE is in place), then
+    // come the files rotated after it (several rotations between two
+    // looks), then the new FILE. Those in between are the rotated files
+    // after the old one (found by its inode), or, when it is gone (rotated
+    // out, or compressed), the entries after the last one read.
+    async function followRotation(): Promise<LogEntry[]> {
+      const out = take(readNew());
+      const oldIno = ino;
+      const after = last;
+      if (fd !== null) closeSync(fd);
+      ({ fd, ino, rotated } = await openLog(path));
+      pos = 0;
+      rest = '';
+      const old = rotated.findIndex((r) => !r.gz && r.ino === oldIno);
+      const between: LogEntry[] = [];
+      for (const r of old >= 0 ? rotated.slice(old + 1) : rotated) {
+        for (const e of entriesOf(await rotatedText(r))) if (old >= 0 || e.time > after) between.push(e);
+      }
+      closeRotated();
+      out.push(...take(between), ...take(readNew()));
+      return out;
+    }
+
+    let first: LogEntry[] = [];
+    for (const r of rotated) first.push(...take(entriesOf(await rotatedText(r))));
+    closeRotated();
+    first.push(...take(readNew()));
     if (opts.tail !== undefined) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
     yield* first;
     if (!opts.follow) return;
     for (;;) {
       const live = opts.running ? await opts.running() : false;
-      yield* readNew();
+      yield* take(readNew());
+      const now = inode(path);
+      const rotating = now !== null && now !== ino;
+      if (rotating) yield* await followRotation();
       if (!live) return;
-      await sleep(100);
+      if (opts.untilMs !== undefined && Date.now() > opts.untilMs) return;
+      // While rotations come fast, the next look comes sooner.
+      await sleep(rotating ? 10 : 100);
     }
   } finally {
-    closeSync(fd);
+    closeRotated();
+    if (fd !== null) closeSync(fd);
   }
 }

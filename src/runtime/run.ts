@@ -2,7 +2,7 @@
 // attached before its process starts (so no output is lost) as the owner
 // (if the caller is killed, so is the container).
 import { TsrunError } from '../errors.js';
-import { connectAttach, relayAttach, type Attachment, type AttachStreams } from './attach.js';
+import { connectAttach, relayAttach, type Attachment, type AttachStreams, type RelayOptions } from './attach.js';
 import type { Containers, CreateRequest } from './containers.js';
 
 export interface AttachedRun {
@@ -10,18 +10,18 @@ export interface AttachedRun {
   name: string;
   pid: number;
   attachment: Attachment;
-  /** Docker's exit code: the process's own, or 128+N when signal N killed it. */
+  /** Docker's exit code: the process's own, or 128+N when signal N killed it; 0 when the caller detached (the detach keys). */
   exited: Promise<number>;
 }
 
-export async function runAttached(containers: Containers, req: CreateRequest, io: AttachStreams): Promise<AttachedRun> {
+export async function runAttached(containers: Containers, req: CreateRequest, io: AttachStreams, relay: RelayOptions = {}): Promise<AttachedRun> {
   const state = await containers.create(req);
   let attachment: Attachment | undefined;
   try {
     await containers.start(state.id, {
       owner: true,
       beforeStart: async (dir) => {
-        attachment = relayAttach(await connectAttach(dir), io);
+        attachment = relayAttach(await connectAttach(dir), io, relay);
       },
     });
   } catch (err) {
@@ -33,9 +33,13 @@ export async function runAttached(containers: Containers, req: CreateRequest, io
   const { pid = 0 } = await containers.store.read(state.id);
   const att = attachment!;
   const exited = att.exited.then(async (code) => {
+    // Detached: the container goes on (and whatever holds the connection now removes it for --rm).
+    if (code === null && att.leftRunning) return 0;
     // No exit frame: the monitor is gone; the engine still knows what happened.
     const final = code ?? (await containers.waitStopped(state.id))?.exitCode ?? 255;
+    // The monitor's exit command journals the die only when it has one (Containers.exitCommand); rm journals it too.
     if (req.autoRemove) await containers.remove(state.id, true).catch(ignoreMissing);
+    else await containers.journalExit(state.id);
     return final;
   });
   return { id: state.id, name: state.name, pid, attachment: att, exited };

@@ -9,6 +9,9 @@ import type { OciSpec } from '../spec/oci.js';
 import type { ConfinementHostConfig } from '../spec/security.js';
 import type { MountRecord } from '../volume/mounts.js';
 import type { NetworkRequest, NetworkSettings } from './container-network.js';
+import type { HealthConfig } from '../health/config.js';
+import type { LogConfig } from './log-config.js';
+import type { RestartBook, RestartPolicy } from './restart-policy.js';
 import { native } from '../native/binding.js';
 import { atomicWriteFile, atomicWriteJson, jsonText, stageFile, stagedAll } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
@@ -21,14 +24,26 @@ export interface ContainerRequest {
   image: string;
   /** The image's id (config digest) when the container runs one. */
   imageId?: string;
-  /** The image's StopSignal, used by `stop` when none is given. */
+  /** --stop-signal, else the image's StopSignal: used by `stop` when none is given (Config.StopSignal). */
   stopSignal?: string;
+  /** --stop-timeout: `stop`'s and `restart`'s seconds when -t is not given; -1 waits for ever (Config.StopTimeout). */
+  stopTimeout?: number;
+  /** The image's ExposedPorts and --expose ("80/tcp": {}), which -P publishes (Config.ExposedPorts). */
+  exposedPorts?: Record<string, Record<string, never>>;
+  /** -a/--attach: the streams `run` attaches (Config.AttachStdin/AttachStdout/AttachStderr). */
+  attach?: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** --cidfile (HostConfig.ContainerIDFile). */
+  cidfile?: string;
   /** The container's labels: the image's, with --label/--label-file over them (inspect's Config.Labels, ps's filters). */
   labels?: Record<string, string>;
   /** --annotation: also in the spec's annotations; inspect shows them as HostConfig.Annotations. */
   annotations?: Record<string, string>;
   /** --network and the flags that shape /etc/hosts and /etc/resolv.conf. */
   network?: NetworkRequest;
+  /** The health check: the image's HEALTHCHECK with the --health-* flags over it (Config.Healthcheck; Test ['NONE']: disabled). */
+  healthcheck?: HealthConfig;
+  /** --log-driver and --log-opt (HostConfig.LogConfig; absent: json-file, no options). */
+  logConfig?: LogConfig;
   openStdin?: boolean;
   autoRemove?: boolean;
   init?: boolean;
@@ -45,6 +60,8 @@ export interface ContainerRequest {
    * and PidMode `container:ID` name the containers joined at each start.
    */
   confinement?: ConfinementHostConfig;
+  /** --restart (absent: `no`); Containers.setRestartPolicy changes it. */
+  restartPolicy?: RestartPolicy;
 }
 
 /**
@@ -63,6 +80,12 @@ export interface ContainerState {
   exitCode?: number;
   oomKilled?: boolean;
   restartCount?: number;
+  /** The restart policy's state between exits (restart-policy.ts); absent until the first restart. */
+  restart?: RestartBook;
+  /** A user stopped or killed it (Docker's HasBeenManuallyStopped): no restart by the policy until a user starts it. */
+  manuallyStopped?: boolean;
+  /** Why the restart policy's last start failed (inspect's State.Error), until the next start. */
+  startError?: string;
   /** The spec's process.args (fixed at create), so `ps` need not parse the spec; absent in records older than it. */
   command?: string[];
   request?: ContainerRequest;

@@ -99,7 +99,7 @@ export interface LinuxThrottleDevice {
 }
 
 export interface LinuxBlockIO {
-  /** Proportional weight (10-1000); tsrun cannot set it. */
+  /** Proportional weight (10-1000): v1 blkio.weight or blkio.bfq.weight, v2 io.bfq.weight or io.weight; skipped where the host has none. */
   weight?: number;
   throttleReadBpsDevice?: LinuxThrottleDevice[];
   throttleWriteBpsDevice?: LinuxThrottleDevice[];

@@ -3,7 +3,7 @@
 // line copied from `docker run` means the same here. The only I/O is
 // stat() of the devices named by --device-read-bps/--device-write-bps.
 
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -18,6 +18,22 @@ export interface ResourceFlags {
   pidsLimit?: string;
   deviceReadBps?: string[];
   deviceWriteBps?: string[];
+  memoryReservation?: string;
+  cpuPeriod?: string;
+  cpuQuota?: string;
+  cpusetMems?: string;
+  blkioWeight?: string;
+  /** --oom-kill-disable: a bool flag (true, or its --oom-kill-disable=false form's text). */
+  oomKillDisable?: boolean | string;
+}
+
+/** How parseResourceFlags reads the flags: for `run`/`create`, or for `update` (changes to a container's limits). */
+export interface ResourceParseOptions {
+  /**
+   * `update`: --memory-swap may come without --memory (the container has
+   * one), and --pids-limit 0 or -1 lifts the limit (pids.limit -1).
+   */
+  update?: boolean;
 }
 
 /** moby's linuxMinMemory: below this a container cannot even start. */
@@ -52,7 +68,7 @@ function parseInteger(value: string, flag: string): number {
   return n;
 }
 
-function parseMemory(flags: ResourceFlags): LinuxResources['memory'] {
+function parseMemory(flags: ResourceFlags, opts: ResourceParseOptions): LinuxResources['memory'] {
   const limit = flags.memory === undefined ? 0 : parseSize(flags.memory, '--memory');
   if (limit > 0 && limit < MIN_MEMORY) {
     throw new TsrunError('INVALID_ARGUMENT', `invalid --memory ${JSON.stringify(flags.memory)}: Minimum memory limit allowed is 6MB`);
@@ -60,7 +76,7 @@ function parseMemory(flags: ResourceFlags): LinuxResources['memory'] {
   let swap = 0;
   if (flags.memorySwap !== undefined) {
     swap = flags.memorySwap.trim() === '-1' ? -1 : parseSize(flags.memorySwap, '--memory-swap');
-    if (swap > 0 && limit === 0) {
+    if (swap > 0 && limit === 0 && !opts.update) {
       throw new TsrunError('INVALID_ARGUMENT', 'invalid --memory-swap: it needs --memory too (--memory-swap is memory plus swap)');
     }
     if (swap > 0 && swap < limit) {
@@ -70,10 +86,33 @@ function parseMemory(flags: ResourceFlags): LinuxResources['memory'] {
       );
     }
   }
+  // Docker's checks (moby verifyPlatformContainerResources).
+  const reservation = flags.memoryReservation === undefined ? 0 : parseSize(flags.memoryReservation, '--memory-reservation');
+  if (reservation > 0 && reservation < MIN_MEMORY) {
+    throw new TsrunError('INVALID_ARGUMENT', `invalid --memory-reservation ${JSON.stringify(flags.memoryReservation)}: Minimum memory reservation allowed is 6MB`);
+  }
+  if (limit > 0 && reservation > limit) {
+    throw new TsrunError(
+      'INVALID_ARGUMENT',
+      `invalid --memory-reservation ${JSON.stringify(flags.memoryReservation)}: Minimum memory limit can not be less than memory reservation limit, see usage`,
+    );
+  }
+  const oomKillDisable = parseBoolFlag(flags.oomKillDisable, '--oom-kill-disable');
   // Unlike dockerd, no implicit --memory-swap of twice --memory: whether the
   // host accounts swap is only known when the cgroup is made.
-  if (limit === 0 && swap === 0) return undefined;
-  return { ...(limit ? { limit } : {}), ...(swap ? { swap } : {}) };
+  if (limit === 0 && swap === 0 && reservation === 0 && !oomKillDisable) return undefined;
+  return {
+    ...(limit ? { limit } : {}), ...(swap ? { swap } : {}), ...(reservation ? { reservation } : {}), ...(oomKillDisable ? { disableOOMKiller: true } : {}),
+  };
+}
+
+/** A Go bool flag's value: absent or false → false; true, or a bare flag → true. */
+export function parseBoolFlag(value: boolean | string | undefined, flag: string): boolean {
+  if (value === undefined || typeof value === 'boolean') return !!value;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 't') return true;
+  if (v === 'false' || v === '0' || v === 'f') return false;
+  throw badArgument(flag, value, `strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
 }
 
 function parseCpus(value: string, hostCpus: number): { quota: number; period: number } | undefined {
@@ -144,32 +183,100 @@ export function parseThrottle(value: string, flag: string): LinuxThrottleDevice 
   return { ...devMajorMinor(st.rdev), rate };
 }
 
+/** --cpu-period: Docker's range, 1 ms to 1 s (0: the kernel's). */
+function parseCpuPeriod(value: string): number {
+  const period = parseInteger(value, '--cpu-period');
+  if (period !== 0 && (period < 1000 || period > 1_000_000)) {
+    throw new TsrunError('INVALID_ARGUMENT', `invalid --cpu-period ${period}: CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)`);
+  }
+  return period;
+}
+
+/** --cpu-quota: at least 1 ms; -1 (or any negative, as Docker) is unlimited, 0 the kernel's. */
+function parseCpuQuota(value: string): number {
+  const quota = parseInteger(value, '--cpu-quota');
+  if (quota > 0 && quota < 1000) throw new TsrunError('INVALID_ARGUMENT', `invalid --cpu-quota ${quota}: CPU cfs quota can not be less than 1ms (i.e. 1000)`);
+  return quota < 0 ? -1 : quota;
+}
+
+/** --cpuset-mems: a list of NUMA nodes, each one the host has (/sys/devices/system/node/online when readable). */
+function parseCpusetMems(value: string, onlineNodes: string | null): string {
+  const v = value.trim();
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw badArgument('--cpuset-mems', value, `invalid list '${value}' (use a form such as 0-1,3)`);
+  if (onlineNodes === null) return v;
+  const online = expandList(onlineNodes.trim());
+  for (const n of expandList(v)) {
+    if (!online.has(n)) {
+      throw new TsrunError(
+        'INVALID_ARGUMENT',
+        `invalid --cpuset-mems ${JSON.stringify(value)}: Requested memory nodes are not available - requested ${v}, available: ${onlineNodes.trim()}`,
+      );
+    }
+  }
+  return v;
+}
+
+function expandList(list: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of list.split(',').filter(Boolean)) {
+    const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+    for (let n = lo; n <= hi!; n++) out.add(n);
+  }
+  return out;
+}
+
+function readOnlineNodes(): string | null {
+  try {
+    return readFileSync('/sys/devices/system/node/online', 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** --blkio-weight: 10 to 1000, as Docker (0: none). */
+function parseBlkioWeight(value: string): number | undefined {
+  const weight = parseInteger(value, '--blkio-weight');
+  if (weight === 0) return undefined;
+  if (weight < 10 || weight > 1000) throw new TsrunError('INVALID_ARGUMENT', `invalid --blkio-weight ${weight}: Range of blkio weight is from 10 to 1000`);
+  return weight;
+}
+
 /**
  * The OCI linux.resources for Docker-style flags, or undefined when none
  * sets a limit. Device rules are not here: buildSpec adds the defaults.
  */
-export function parseResourceFlags(flags: ResourceFlags, hostCpus: number = os.availableParallelism()): LinuxResources | undefined {
+export function parseResourceFlags(flags: ResourceFlags, hostCpus: number = os.availableParallelism(), opts: ResourceParseOptions = {}): LinuxResources | undefined {
   const out: LinuxResources = {};
-  const memory = parseMemory(flags);
+  const memory = parseMemory(flags, opts);
   if (memory) out.memory = memory;
 
   const cpu: NonNullable<LinuxResources['cpu']> = {};
   const quota = flags.cpus === undefined ? undefined : parseCpus(flags.cpus, hostCpus);
+  const cfsPeriod = flags.cpuPeriod === undefined ? 0 : parseCpuPeriod(flags.cpuPeriod);
+  const cfsQuota = flags.cpuQuota === undefined ? 0 : parseCpuQuota(flags.cpuQuota);
+  if (quota && cfsPeriod) throw new TsrunError('INVALID_ARGUMENT', 'Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (quota && cfsQuota) throw new TsrunError('INVALID_ARGUMENT', 'Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   if (quota) Object.assign(cpu, quota);
+  if (cfsPeriod) cpu.period = cfsPeriod;
+  if (cfsQuota) cpu.quota = cfsQuota;
   const shares = flags.cpuShares === undefined ? undefined : parseShares(flags.cpuShares);
   if (shares !== undefined) cpu.shares = shares;
   if (flags.cpusetCpus !== undefined && flags.cpusetCpus.trim() !== '') cpu.cpus = parseCpuset(flags.cpusetCpus, hostCpus);
+  if (flags.cpusetMems !== undefined && flags.cpusetMems.trim() !== '') cpu.mems = parseCpusetMems(flags.cpusetMems, readOnlineNodes());
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
 
   if (flags.pidsLimit !== undefined) {
     const limit = parseInteger(flags.pidsLimit, '--pids-limit');
     if (limit > 0) out.pids = { limit }; // 0 and -1: unlimited, the kernel default
+    else if (opts.update) out.pids = { limit: -1 }; // lifts a limit the container has
   }
 
   const read = (flags.deviceReadBps ?? []).map((v) => parseThrottle(v, '--device-read-bps'));
   const write = (flags.deviceWriteBps ?? []).map((v) => parseThrottle(v, '--device-write-bps'));
-  if (read.length || write.length) {
+  const weight = flags.blkioWeight === undefined ? undefined : parseBlkioWeight(flags.blkioWeight);
+  if (read.length || write.length || weight) {
     out.blockIO = {
+      ...(weight ? { weight } : {}),
       ...(read.length ? { throttleReadBpsDevice: read } : {}),
       ...(write.length ? { throttleWriteBpsDevice: write } : {}),
     };

@@ -117,6 +117,7 @@ export class VolumeStore {
         await rm(tmp, { recursive: true, force: true });
         throw err;
       }
+      (await import('../events/emit.js')).volumeEvent(this.deps.root, 'create', volName);
       return { info, created: true };
     }
   }
@@ -169,6 +170,7 @@ export class VolumeStore {
     const gone = join(this.dir, `.${name}.${nodeCrypto().randomBytes(6).toString('hex')}.rm`);
     await rename(join(this.dir, name), gone);
     await rm(gone, { recursive: true, force: true });
+    (await import('../events/emit.js')).volumeEvent(this.deps.root, 'destroy', name);
   }
 
   /** Removes a volume this create made when the container create fails after all. */

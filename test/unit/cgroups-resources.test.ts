@@ -171,8 +171,8 @@ describe('checkUpdate', () => {
     expect(() => checkUpdate({ memory: { limt: 5 } } as never)).toThrow(/^unknown field linux\.resources\.memory\.limt$/);
     expect(() => checkUpdate({ cpu: 5 } as never)).toThrow(/invalid linux\.resources\.cpu: 5 is not an object/);
     expect(() => checkUpdate([] as never)).toThrow(/invalid linux\.resources/);
-    expect(() => checkUpdate({ cpu: { realtimePeriod: 1000 }, blockIO: { weight: 500 }, unified: { 'memory.high': '1' } })).toThrow(
-      expect.objectContaining({ code: 'UNSUPPORTED', message: 'tsrun cannot change cpu.realtimePeriod, blockIO.weight, unified of a container' }),
+    expect(() => checkUpdate({ cpu: { realtimePeriod: 1000 }, blockIO: { leafWeight: 500 } as never, unified: { 'memory.high': '1' } })).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED', message: 'tsrun cannot change cpu.realtimePeriod, blockIO.leafWeight, unified of a container' }),
     );
     const names = { ...FIELD_PATHS, rtPeriod: '--cpu-rt-period' };
     expect(() => checkUpdate({ cpu: { realtimePeriod: 1000 } }, names)).toThrow(/cannot change --cpu-rt-period of/);

@@ -163,8 +163,12 @@ describe('cgroup v1 handle', () => {
     put('memory/tsrun/s1/memory.usage_in_bytes', '4096\n');
     put('memory/tsrun/s1/memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
     put('pids/tsrun/s1/pids.current', '2\n');
+    put('blkio/tsrun/s1/blkio.throttle.io_service_bytes_recursive', '8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:0 Total 12288\n8:16 Read 100\n8:16 Write 0\nTotal 12388\n');
     expect(await cg.pids()).toEqual([10, 11, 12]);
-    expect(await cg.stats()).toEqual({ cpuUsageNs: 987654321, cpuUserNs: 600_000_000, cpuSystemNs: 380_000_000, memoryUsage: 4096, memoryLimit: 32 * MiB, pids: 2, pidsLimit: 16 });
+    expect(await cg.stats()).toEqual({
+      cpuUsageNs: 987654321, cpuUserNs: 600_000_000, cpuSystemNs: 380_000_000, memoryUsage: 4096, memoryLimit: 32 * MiB, pids: 2, pidsLimit: 16,
+      blockRead: 4196, blockWrite: 8192,
+    });
     expect(await cg.cpuStat()).toEqual({ nr_periods: 20, nr_throttled: 5, throttled_time: 123456 });
     expect(await cg.oomKillCount()).toBe(1);
   });

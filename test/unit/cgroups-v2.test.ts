@@ -157,9 +157,12 @@ describe('cgroup v2 handle', () => {
     writeFileSync(path.join(dir, 'cpu.stat'), 'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 10\nnr_throttled 3\nthrottled_usec 900\n');
     writeFileSync(path.join(dir, 'memory.current'), '1234567\n');
     writeFileSync(path.join(dir, 'pids.current'), '3\n');
+    writeFileSync(path.join(dir, 'io.stat'), '8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n8:16 rbytes=5 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n');
     writeFileSync(path.join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\noom_group_kill 0\n');
     expect(await cg.pids()).toEqual([7, 42, 99]);
-    expect(await cg.stats()).toEqual({ cpuUsageNs: 1_500_000, cpuUserNs: 1_000_000, cpuSystemNs: 500_000, memoryUsage: 1234567, memoryLimit: 64 * MiB, pids: 3, pidsLimit: 20 });
+    expect(await cg.stats()).toEqual({
+      cpuUsageNs: 1_500_000, cpuUserNs: 1_000_000, cpuSystemNs: 500_000, memoryUsage: 1234567, memoryLimit: 64 * MiB, pids: 3, pidsLimit: 20, blockRead: 1005, blockWrite: 2000,
+    });
     expect(await cg.cpuStat()).toMatchObject({ nr_periods: 10, nr_throttled: 3, throttled_usec: 900 });
     expect(await cg.oomKillCount()).toBe(2);
   });
@@ -167,7 +170,7 @@ describe('cgroup v2 handle', () => {
   it('reports unlimited limits as null', async () => {
     fake = new FakeCgroupFs('v2');
     const cg = await createCgroup(fake.deps(), 'tsrun/s2');
-    expect(await cg.stats()).toEqual({ cpuUsageNs: 0, cpuUserNs: 0, cpuSystemNs: 0, memoryUsage: 0, memoryLimit: null, pids: 0, pidsLimit: null });
+    expect(await cg.stats()).toEqual({ cpuUsageNs: 0, cpuUserNs: 0, cpuSystemNs: 0, memoryUsage: 0, memoryLimit: null, pids: 0, pidsLimit: null, blockRead: 0, blockWrite: 0 });
   });
 
   it('destroy removes sub-cgroups first, then the emptied tsrun parent, ignores a missing cgroup and retries EBUSY', async () => {

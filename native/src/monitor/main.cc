@@ -1,11 +1,16 @@
 // tsrun-monitor's event loop (see monitor.h for what it is).
 //   tsrun-monitor --dir DIR --pid PID [--log FILE] [--oom-file FILE]
+//                 [--log-max-size BYTES] [--log-max-file N] [--log-compress]
+//                 [--health-interval MS] [--health-timeout MS]
+//                 [--health-start-period MS] [--health-start-interval MS]
+//                 [--health-cmd N ARG1 … ARGN]
 //                 [--terminal] [--stdin] [--owner-attach] [-- EXIT-COMMAND...]
 // fds on entry (monitor_protocol.h): 3 control socket, 4/5 the container's
 // stdout/stderr pipes, 6 its stdin pipe; with --terminal the pty master
 // arrives on fd 3 instead. In DIR it writes `pids` ("MONITOR CONTAINER")
 // at start and `exit.json` at the end, and listens on `attach`.
-// Syscalls: signalfd, poll, read, waitpid, recvmsg, open, rename, execv.
+// Syscalls: signalfd, poll, read, waitpid, recvmsg, open, rename, execv
+// (log rotation: log.cc; health checks: health.cc).
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +30,10 @@ struct options {
   pid_t pid = 0;
   const char *log = nullptr;
   const char *oom_file = nullptr;
+  long log_max_size = 0;
+  int log_max_file = 1;
+  bool log_compress = false;
+  health_opts health = {nullptr, 30000, 30000, 0, 5000};
   bool terminal = false;
   bool stdin_open = false;
   // The first attach client is the foreground CLI: if it goes away while the
@@ -32,6 +41,9 @@ struct options {
   bool owner_attach = false;
   char **exit_cmd = nullptr;
 };
+
+static const long kMaxHealthArgs = 64;
+static char *health_argv[kMaxHealthArgs];
 
 static options parse(int argc, char **argv) {
   options o;
@@ -42,6 +54,21 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--pid") && next) o.pid = (pid_t)parse_num(argv[++i]);
     else if (!strcmp(a, "--log") && next) o.log = argv[++i];
     else if (!strcmp(a, "--oom-file") && next) o.oom_file = argv[++i];
+    else if (!strcmp(a, "--log-max-size") && next) o.log_max_size = parse_num(argv[++i]);
+    else if (!strcmp(a, "--log-max-file") && next) o.log_max_file = (int)parse_num(argv[++i]);
+    else if (!strcmp(a, "--log-compress")) o.log_compress = true;
+    else if (!strcmp(a, "--health-interval") && next) o.health.interval_ms = parse_num(argv[++i]);
+    else if (!strcmp(a, "--health-timeout") && next) o.health.timeout_ms = parse_num(argv[++i]);
+    else if (!strcmp(a, "--health-start-period") && next) o.health.start_period_ms = parse_num(argv[++i]);
+    else if (!strcmp(a, "--health-start-interval") && next) o.health.start_interval_ms = parse_num(argv[++i]);
+    else if (!strcmp(a, "--health-cmd") && next) {
+      // N words follow, copied out with the null execv wants after them.
+      long n = parse_num(argv[++i]);
+      if (n <= 0 || n > argc - i - 1 || n >= kMaxHealthArgs) return options();
+      for (long k = 0; k < n; k++) health_argv[k] = argv[++i];
+      health_argv[n] = nullptr;
+      o.health.argv = health_argv;
+    }
     else if (!strcmp(a, "--terminal")) o.terminal = true;
     else if (!strcmp(a, "--stdin")) o.stdin_open = true;
     else if (!strcmp(a, "--owner-attach")) o.owner_attach = true;
@@ -51,6 +78,18 @@ static options parse(int argc, char **argv) {
     }
   }
   return o;
+}
+
+// tsrun-log-gzip, beside this executable (engine.ts starts us by our absolute path).
+static const char *gzip_helper(const char *self) {
+  static char path[4096];
+  const char *slash = strrchr(self, '/');
+  if (!slash) return nullptr;
+  size_t n = (size_t)(slash - self) + 1;
+  if (n + sizeof "tsrun-log-gzip" > sizeof path) return nullptr;
+  memcpy(path, self, n);
+  memcpy(path + n, "tsrun-log-gzip", sizeof "tsrun-log-gzip");
+  return path;
 }
 
 // Reads the "oom_kill N" counter (cgroup v2 memory.events, v1 memory.oom_control).
@@ -131,7 +170,8 @@ int main(int argc, char **argv) {
   put_num(pids, sizeof pids, &plen, o.pid);
   put_str(pids, sizeof pids, &plen, "\n");
   write_atomic("pids", pids, plen);
-  if (o.log) log_open(o.log);
+  if (o.log) log_open(o.log, o.log_max_size, o.log_max_file, o.log_compress ? gzip_helper(argv[0]) : nullptr);
+  health_init(o.health);
   long oom_before = oom_kills(o.oom_file);
   int lfd = attach_listen("attach");
   send_ready();
@@ -163,7 +203,7 @@ int main(int argc, char **argv) {
     n += attach_poll_fds(p + n, 32 - n);
     // Once the container is gone, wait briefly for the last output: a
     // process outside its pid namespace could hold the pipe open forever.
-    int r = poll(p, (nfds_t)n, exited ? 200 : -1);
+    int r = poll(p, (nfds_t)n, exited ? 200 : health_poll_timeout());
     if (r < 0 && errno == EINTR) continue;
     if (r == 0 && exited && ++drain_rounds >= 5) break;
     auto pump = [&](int idx, int *fd, int stream) {
@@ -201,11 +241,24 @@ int main(int argc, char **argv) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) > 0) {
       }
-      if (waitpid(o.pid, &status, WNOHANG) == o.pid) exited = true;
+      // Our children: the container, a health check command, a log compressor.
+      int st;
+      for (pid_t w; (w = waitpid(-1, &st, WNOHANG)) > 0;) {
+        if (w == o.pid) {
+          status = st;
+          exited = true;
+        } else if (!health_reaped(w, st)) {
+          log_reaped(w);
+        }
+      }
     }
+    if (exited) health_stop();
+    else health_tick();
   }
 
+  health_stop();
   log_flush();
+  log_close();
   long oom_after = oom_kills(o.oom_file);
   bool oom = oom_after > 0 && oom_after > (oom_before < 0 ? 0 : oom_before);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -9,9 +9,28 @@
 #include <stdint.h>
 
 // log.cc: Docker json-file lines {"log":"…","stream":"stdout","time":"…"}.
-void log_open(const char *path);
+// With max_size > 0 the file is rotated before an entry would take it past
+// max_size: FILE → FILE.1 → … → FILE.(max_file-1), the oldest deleted; with
+// a gzip_helper (tsrun-log-gzip, gzip.cc), FILE.1 is gzipped to FILE.1.gz by it.
+void log_open(const char *path, long max_size, int max_file, const char *gzip_helper);
 void log_data(int stream, const char *buf, size_t n);  // stream 1 stdout, 2 stderr
 void log_flush();                                       // writes partial lines out
+bool log_reaped(int pid);                               // true if pid was the compressing child
+void log_close();                                       // waits for a compression under way
+
+// health.cc: runs the health check command on Docker's schedule.
+struct health_opts {
+  char **argv;  // the command (`tsrun healthcheck run ID`), run as a child
+  long interval_ms, timeout_ms, start_period_ms, start_interval_ms;
+};
+void health_init(const health_opts &o);
+// poll(2)'s timeout for the next thing health checks need (-1: none).
+int health_poll_timeout();
+// Starts a check when one is due; kills one that overran its timeout.
+void health_tick();
+bool health_reaped(int pid, int status);  // true if pid was the check
+void health_stop();                       // the container is gone: kill and reap a running check
+long monotonic_ms();
 // RFC 3339 UTC time with nanoseconds into out (at least 64 bytes).
 void format_now(char *out);
 

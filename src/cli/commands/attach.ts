@@ -9,7 +9,10 @@ export function registerAttach(program: Command): void {
     .description("attach to a running container's input and output")
     .argument('<container>')
     .option('--no-stdin', 'do not attach stdin')
-    .action(async (ref: string, flags: { stdin: boolean }, cmd: Command) => {
+    .option('--detach-keys <keys>', 'the key sequence that detaches, leaving the container running (default ctrl-p,ctrl-q)')
+    .action(async (ref: string, flags: { stdin: boolean; detachKeys?: string }, cmd: Command) => {
+      const { DEFAULT_DETACH_KEYS, parseDetachKeys } = await import('../../runtime/detach-keys.js');
+      const detachKeys = parseDetachKeys(flags.detachKeys ?? DEFAULT_DETACH_KEYS);
       const tsrun = await tsrunFor(cmd);
       const c = tsrun.containers;
       const id = await c.resolve(ref);
@@ -26,13 +29,14 @@ export function registerAttach(program: Command): void {
           stdin: flags.stdin ? process.stdin : undefined,
           stdout: process.stdout,
           stderr: process.stderr,
-        });
+        }, { detachKeys: flags.stdin && (tty || process.stdin.isTTY) ? detachKeys : undefined });
         if (tty && process.stdout.isTTY) {
           a.resize(process.stdout.rows, process.stdout.columns);
           process.stdout.on('resize', () => a.resize(process.stdout.rows, process.stdout.columns));
         }
         const code = await a.exited;
-        process.exitCode = code ?? (await c.waitStopped(id))?.exitCode ?? 0;
+        // Detached by the keys: the container goes on.
+        process.exitCode = a.leftRunning ? 0 : (code ?? (await c.waitStopped(id))?.exitCode ?? 0);
       } finally {
         if (raw) process.stdin.setRawMode(false);
       }

@@ -31,7 +31,7 @@ export function registerExec(program: Command): void {
       try {
         const stdin = flags.interactive && !flags.detach ? 0 : devnull;
         const stdio: [number, number, number] = flags.detach ? [devnull, devnull, devnull] : [stdin, 1, 2];
-        const started = await c.engine.exec(id, proc, { stdio, killOnParentDeath: !flags.detach });
+        const started = await c.exec(id, proc, { stdio, killOnParentDeath: !flags.detach });
         if (flags.detach) return;
         let relayDone: Promise<void> = Promise.resolve();
         let restore = (): void => {};
@@ -50,6 +50,7 @@ export function registerExec(program: Command): void {
         await Promise.race([relayDone, new Promise((r) => setTimeout(r, 2000).unref())]);
         restore();
         process.exitCode = st.exitCode ?? 128 + (st.signal ?? 0);
+        await started.exited(process.exitCode);
       } finally {
         closeSync(devnull);
       }

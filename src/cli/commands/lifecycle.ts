@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { TsrunError } from '../../errors.js';
 import { forEachRef, tsrunFor } from '../context.js';
 import { addCp } from './cp.js';
+import { registerUpdate } from './update.js';
 import { collect } from '../options.js';
 import { out, writeFd } from '../write.js';
 
@@ -18,11 +19,11 @@ export function registerLifecycle(program: Command): void {
     .command('stop')
     .description('stop running containers (the stop signal, then SIGKILL after the timeout)')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
-    .option('-s, --signal <signal>', "signal to send first (default: the image's StopSignal, else SIGTERM)")
-    .action(async (refs: string[], flags: { time: string; signal?: string }, cmd: Command) => {
+    .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
+    .option('-s, --signal <signal>', "signal to send first (default: the container's --stop-signal, the image's StopSignal, else SIGTERM)")
+    .action(async (refs: string[], flags: { time?: string; signal?: string }, cmd: Command) => {
       const { parseSignal } = await import('../../runtime/signals.js');
-      const timeout = parseTimeout(flags.time);
+      const timeout = flags.time === undefined ? undefined : parseTimeout(flags.time);
       const signal = flags.signal === undefined ? undefined : parseSignal(flags.signal);
       const c = (await tsrunFor(cmd)).containers;
       await forEachRef(refs, async (ref) => {
@@ -52,14 +53,13 @@ export function registerLifecycle(program: Command): void {
     .command('restart')
     .description('restart containers')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
-    .action(async (refs: string[], flags: { time: string }, cmd: Command) => {
-      const timeout = parseTimeout(flags.time);
+    .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
+    .action(async (refs: string[], flags: { time?: string }, cmd: Command) => {
+      const timeout = flags.time === undefined ? undefined : parseTimeout(flags.time);
       const c = (await tsrunFor(cmd)).containers;
       await forEachRef(refs, async (ref) => {
         const id = await c.resolve(ref);
-        await c.stop(id, timeout);
-        await c.start(id);
+        await c.restart(id, timeout);
         return ref;
       });
     });
@@ -121,11 +121,12 @@ export function registerLifecycle(program: Command): void {
     .argument('<new-name>')
     .action(async (ref: string, newName: string, _flags: unknown, cmd: Command) => {
       const c = (await tsrunFor(cmd)).containers;
-      await c.store.rename(await c.resolve(ref), newName);
+      await c.rename(await c.resolve(ref), newName);
     });
 
   const container = program.command('container').description('manage containers');
   addCp(container);
+  registerUpdate(container);
   container
     .command('prune')
     .description('remove all stopped containers')
@@ -140,12 +141,16 @@ export function registerLifecycle(program: Command): void {
     });
 
   // What a container's monitor runs after it exits (Podman's `container cleanup`):
-  // releases its addresses, ports and peers' hosts lines. Quiet and idempotent.
+  // releases its addresses, ports and peers' hosts lines, and follows its
+  // restart policy (which may sleep the backoff delay, then start it again).
+  // Quiet and idempotent.
   container
     .command('cleanup')
-    .description('release the network resources of stopped containers (run by their monitor)')
+    .description('release the network resources of stopped containers and apply their restart policy (run by their monitor)')
     .argument('<container...>')
     .action(async (refs: string[], _flags: unknown, cmd: Command) => {
+      // The monitor ran us in its instance directory, which a restart deletes.
+      process.chdir('/');
       const c = (await tsrunFor(cmd)).containers;
       await forEachRef(refs, async (ref) => {
         const id = await c.resolve(ref).catch(() => null);

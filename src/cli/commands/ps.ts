@@ -22,7 +22,7 @@ function portsText(v: ContainerSummary): string {
   return (v.record.networkSettings?.ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
-const runningFor = (v: ContainerSummary, now: number) => `${statusText({ ...v, status: 'running', startedAt: v.record.created }, now).replace(/^Up /, '')} ago`;
+const runningFor = (v: ContainerSummary, now: number) => `${statusText({ ...v, status: 'running', startedAt: v.record.created, health: undefined }, now).replace(/^Up /, '')} ago`;
 
 /** One container as `--format json` and templates see it (docker/cli's ContainerContext, keys in its JSON order). */
 function row(v: ContainerSummary, id: string, trunc: boolean, now: number): object {

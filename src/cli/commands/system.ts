@@ -6,6 +6,7 @@ import { tsrunFor } from '../context.js';
 import { collect } from '../options.js';
 import { out } from '../write.js';
 import { addInfo } from './info.js';
+import { addEvents } from './events.js';
 
 // The column names of `system df`'s fields (a `table` template's header row).
 const DF_HEADER = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
@@ -15,6 +16,7 @@ interface PruneFlags { all?: boolean; volumes?: boolean; force?: boolean; filter
 export function registerSystem(program: Command): void {
   const system = program.command('system').description('manage tsrun');
   addInfo(system, 'info');
+  addEvents(system, 'events');
 
   system
     .command('df')
@@ -81,6 +83,22 @@ export function registerSystem(program: Command): void {
       const { pruneSection } = await import('../prune-report.js');
       out(pruneSection('Deleted Containers', r.containers) + pruneSection('Deleted Networks', r.networks) + pruneSection('Deleted Volumes', r.volumes)
         + pruneSection('Deleted Images', r.images.map((id) => `deleted: ${id}`)) + pruneSection('Removed', r.removed));
+    });
+
+  // After a host reboot, run once by a systemd unit (README: tsrun-boot.service).
+  system
+    .command('boot')
+    .description('start the containers whose restart policy says so after a host reboot (always; unless-stopped not stopped by a user)')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const c = (await tsrunFor(cmd)).containers;
+      const { started, failed } = await c.boot();
+      const names = await Promise.all(started.map(async (id) => (await c.store.read(id).catch(() => null))?.name ?? id));
+      out(names.map((n) => `${n}\n`).join(''));
+      if (!failed.length) return;
+      const { messageFor } = await import('../errors.js');
+      const { writeFd } = await import('../write.js');
+      for (const f of failed) writeFd(2, `tsrun: cannot start container ${f.name}: ${messageFor(f.error).split('\n')[0]}\n`);
+      process.exitCode = 1;
     });
 }
 

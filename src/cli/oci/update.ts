@@ -146,7 +146,7 @@ export function registerUpdate(program: Command): void {
     .option('--cpuset-cpus <list>', 'CPUs to run on (0-3, 0,1)')
     .option('--cpuset-mems <list>', 'memory nodes to use (0-3, 0,1)')
     .option('--pids-limit <n>', 'maximum number of pids (-1: unlimited)', int)
-    .option('--blkio-weight <n>', 'block IO weight (not supported)', int)
+    .option('--blkio-weight <n>', 'block IO weight (skipped with a warning where the host has no weight file)', int)
     .option('--l3-cache-schema <s>', 'Intel RDT (not supported)')
     .option('--mem-bw-schema <s>', 'Intel RDT (not supported)')
     .action(async (id: string, flags: UpdateFlags, cmd: Command) => {

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TsrunError } from '../../errors.js';
 import type { ImageConfig, ImageRuntimeConfig } from '../config.js';
-import type { Images } from '../images.js';
+import { displayName, type Images } from '../images.js';
 import { storeImage, tagKey } from '../new-image.js';
 import { hostPlatform, type Platform } from '../platform.js';
 import { unpackLayer, type UnpackNative } from '../unpack/layer.js';
@@ -89,6 +89,8 @@ export async function importRootfs(images: Images, input: Readable, opts: Import
         layers: [{ diffId, digest: diffId, mediaType: MEDIA_TYPE_DOCKER_LAYER_TAR, size }],
         tags: name ? [name] : [],
       });
+      await images.event('import', id);
+      if (name) await images.event('tag', id, displayName(name));
       return { id, name };
     } catch (err) {
       // Take back what only this import added (a failed unpack leaves no layer).

@@ -386,6 +386,7 @@ export async function loadArchive(images: Images, input: Readable, opts: LoadOpt
           for (const n of p.names) data.tags[n] = p.configDigest;
         }
       });
+      for (const l of loaded) await images.event('load', l.id);
       return loaded;
     } catch (err) {
       await rollback(images, added).catch(() => undefined);

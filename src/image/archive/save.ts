@@ -167,6 +167,7 @@ export async function saveImages(images: Images, refs: string[], out: Writable, 
     await file('index.json', json({ schemaVersion: 2, mediaType: MEDIA_TYPE_OCI_INDEX, manifests: index }));
     await file('oci-layout', json({ imageLayoutVersion: '1.0.0' }));
     await tar.finish();
+    for (const it of items) await images.event('save', it.record.id);
     return;
   }
 
@@ -220,4 +221,5 @@ export async function saveImages(images: Images, refs: string[], out: Writable, 
   await file('oci-layout', json({ imageLayoutVersion: '1.0.0' }));
   if (Object.keys(repositories).length) await file('repositories', json(repositories));
   await tar.finish();
+  for (const it of items) await images.event('save', it.record.id);
 }
