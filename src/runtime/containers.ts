@@ -312,6 +312,11 @@ export class Containers {
     containerEvent(this.deps.root, action, { id: rec.id, name: rec.name, image: rec.request?.image, labels: rec.request?.labels }, extra);
   }
 
+  /** `tsrun attach` to a running container: Docker's `attach` event, once the caller is connected. */
+  async attached(id: string): Promise<void> {
+    await this.event('attach', await this.deps.store.read(id));
+  }
+
   /** A start's events: each volume's mount, `start`, then `attach` when a caller is attached. */
   private async startEvents(rec: ContainerState, attached: boolean): Promise<void> {
     const { volumeEvent } = await Containers.events();

@@ -69,6 +69,14 @@ describe.skipIf(skip)('events', () => {
     expect(text).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z container stop ${id} \\(image=${busybox()}, name=ev1, tier=front\\)$`));
   }, timeout(30_000));
 
+  it('tsrun attach journals attach', async () => {
+    const sb = sandboxes.make();
+    const id = String((await sb.tsrun(['run', '-d', ...net, '--name', 'att', '--rootfs', busybox(), 'sh', '-c', 'sleep 1; echo bye'])).stdout);
+    expect(await sb.tsrun(['attach', '--no-stdin', 'att'])).toMatchObject({ exitCode: 0, stdout: 'bye' });
+    const actions = (await events(sb)).filter((e) => e.Actor.ID === id).map((e) => e.Action);
+    expect(actions.slice(0, 3)).toEqual(['create', 'start', 'attach']);
+  }, timeout(30_000));
+
   it('a detached container that exits on its own has its die journaled by its monitor, once, before rm\'s destroy', async () => {
     const sb = sandboxes.make();
     const id = String((await sb.tsrun(['run', '-d', ...net, '--name', 'ex3', '--rootfs', busybox(), 'sh', '-c', 'exit 3'])).stdout);

@@ -25,7 +25,9 @@ export function registerAttach(program: Command): void {
       const raw = tty && flags.stdin && process.stdin.isTTY;
       if (raw) process.stdin.setRawMode(true);
       try {
-        const a = relayAttach(await connectAttach(c.engine.dir(id)), {
+        const conn = await connectAttach(c.engine.dir(id));
+        await c.attached(id);
+        const a = relayAttach(conn, {
           stdin: flags.stdin ? process.stdin : undefined,
           stdout: process.stdout,
           stderr: process.stderr,
