@@ -41,7 +41,8 @@
         "native/src/monitor/log.cc",
         "native/src/monitor/attach.cc",
         "native/src/monitor/fmt.cc",
-        "native/src/monitor/health.cc"
+        "native/src/monitor/health.cc",
+        "native/src/monitor/events.cc"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-Os", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections"],

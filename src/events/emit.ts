@@ -5,7 +5,7 @@
 // journal. Core modules import this lazily (`await import(...)`), so verbs
 // that change nothing (ps, inspect) never load it. Nothing here throws.
 import { constants as osConstants } from 'node:os';
-import { appendEvent, type AppendOptions } from './journal.js';
+import { appendEvent, eventLine, journalPaths, type AppendOptions } from './journal.js';
 import type { EventContainer, EventMessage, EventType } from './types.js';
 
 /** The message for one event at `timeMs` (default now). */
@@ -36,6 +36,18 @@ export function containerEvent(
   // `signal` as Docker shows it: a number ("15"), whether given as SIGTERM or 15.
   for (const [k, v] of Object.entries(extra ?? {})) attrs[k] = k === 'signal' ? signalNumber(v) : String(v);
   appendEvent(root, eventMessage('container', action, { ID: c.id, Attributes: containerAttributes(c, attrs) }, opts?.timeMs), opts);
+}
+
+/**
+ * The die and oom lines a container's monitor appends itself when the
+ * container exits (native/src/monitor/events.cc fills in %EXIT%, %TIME% and
+ * %NANO%), so a detached container's die needs no Node process.
+ */
+export function exitEventTemplates(root: string, c: EventContainer): { journal: string; die: string; oom: string } {
+  const line = (action: string, extra?: Record<string, string>) =>
+    eventLine(eventMessage('container', action, { ID: c.id, Attributes: containerAttributes(c, extra) }, 0))
+      .replace('"time":0,"timeNano":0}', '"time":%TIME%,"timeNano":%NANO%}');
+  return { journal: journalPaths(root).current, die: line('die', { exitCode: '%EXIT%' }), oom: line('oom') };
 }
 
 /**

@@ -3,7 +3,7 @@
 // at a time, run under a tsrun-monitor. Status is always derived: from the
 // engine (kernel + monitor files) while an instance exists, else from the
 // record.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -330,10 +330,11 @@ export class Containers {
 
   /**
    * Journals the exit of the container's last run (`oom` if it was
-   * OOM-killed, then `die` with its exitCode) exactly once. Whoever sees the exit first does it: the monitor's exit
-   * command (see exitCommand: every container no caller owns gets one, so
-   * a detached container's die is journaled with no CLI running), or
-   * stop, rm, cleanup, a new start. A marker file in the run's instance
+   * OOM-killed, then `die` with its exitCode) exactly once. Whoever sees the
+   * exit first does it: the monitor itself as its container exits
+   * (native/src/monitor/events.cc, from exitEventTemplates, so a detached
+   * container's die needs no CLI), or stop, rm, cleanup, a new start, an
+   * owning run (for a monitor that could not). A marker file in the run's instance
    * directory, tested and made under a lock there, says it is done: a new
    * run gets a new directory, and an rm takes the directory along (and with
    * it exit.json, without which nothing is journaled), so no die is
@@ -368,12 +369,10 @@ export class Containers {
    */
   private exitCommand(id: string, record: ContainerState, owner: boolean): string[] | undefined {
     if (record.request?.autoRemove) return owner ? undefined : this.selfCommand('rm', '-f', id);
-    // An owner (an attached run, a build's RUN step) sees the exit and
-    // journals it itself (runtime/run.ts): a Node process per exit would
-    // only slow it down, unless a bridge network is to be left or a restart
-    // policy followed.
+    // The monitor journals the die itself (exitEvents): a Node process per
+    // exit is needed only to leave a bridge network or follow a restart policy.
     const policy = record.request?.restartPolicy?.Name ?? 'no';
-    if (owner && !record.request?.network?.networks && policy === 'no') return undefined;
+    if (!record.request?.network?.networks && policy === 'no') return undefined;
     return this.selfCommand('container', 'cleanup', id);
   }
 
@@ -583,9 +582,11 @@ export class Containers {
         logRotation: logRotation(record.request?.logConfig),
         health: monitorHealth(record.request?.healthcheck, [...self, 'healthcheck', 'run', id]),
         openStdin: !!record.request?.openStdin, exitCommand, owner: opts.owner,
+        exitEvents: (await Containers.events()).exitEventTemplates(this.deps.root, { id, name: record.name, image: record.request?.image, labels: record.request?.labels }),
       },
     });
     let networkSettings;
+    let eventsLock: number | undefined;
     try {
       // The caller's attach and the network set-up are independent: side by
       // side, and both settled before a failure is cleaned up.
@@ -599,8 +600,10 @@ export class Containers {
       };
       const failed = (await Promise.allSettled([opts.beforeStart?.(this.engine.dir(id)), connecting()])).find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
+      eventsLock = this.holdEventsLock(id);
       await this.engine.start(id);
     } catch (err) {
+      releaseLock(eventsLock);
       await this.engine.delete(id, true).catch(() => {});
       if (net?.networks) await this.leaveNetworks(id, net).catch(() => {});
       throw err;
@@ -615,7 +618,24 @@ export class Containers {
       manuallyStopped: undefined,
       startError: undefined,
     });
-    await this.startEvents(record, !!(opts.owner || opts.beforeStart));
+    try {
+      await this.startEvents(record, !!(opts.owner || opts.beforeStart));
+    } finally {
+      releaseLock(eventsLock);
+    }
+  }
+
+  // Held from the moment the process may run until its start is journaled:
+  // its monitor journals the die under the same lock (events.cc), so a
+  // quick exit's die never comes before its start.
+  private holdEventsLock(id: string): number | undefined {
+    try {
+      const fd = openSync(`${this.engine.dir(id)}/events.lock`, 'a', 0o600);
+      this.deps.native.flock(fd, true);
+      return fd;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The named bridge networks, ready to join (Networks.ready), by name. */
@@ -1101,6 +1121,10 @@ function withAddresses(net: NetworkRequest, addresses: Record<string, string> | 
 function ignoreGone(err: unknown): undefined {
   if (err instanceof TsrunError && err.code === 'CONTAINER_NOT_FOUND') return undefined;
   throw err;
+}
+
+function releaseLock(fd: number | undefined): void {
+  if (fd !== undefined) closeSync(fd);
 }
 
 function ignoreNotRunning(err: unknown): void {

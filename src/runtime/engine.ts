@@ -88,6 +88,8 @@ export interface MonitorOptions {
   exitCommand?: string[];
   /** The first attach client owns the container: if it vanishes mid-run, the container is killed (a foreground run whose CLI was killed). */
   owner?: boolean;
+  /** The journal and the die/oom lines the monitor appends when the container exits (events/emit.ts exitEventTemplates). */
+  exitEvents?: { journal: string; die: string; oom: string };
 }
 
 export interface CreateOptions {
@@ -315,6 +317,7 @@ export class Engine {
     }
     const oom = cgroup.oomFile();
     if (oom) argv.push('--oom-file', oom);
+    if (m.exitEvents) argv.push('--events', m.exitEvents.journal, m.exitEvents.die, m.exitEvents.oom);
     if (terminal) argv.push('--terminal');
     if (m.openStdin) argv.push('--stdin');
     if (m.owner) argv.push('--owner-attach');

@@ -213,8 +213,13 @@ describe('Containers.start', () => {
     expect(argv.slice(1, 7)).toEqual(['--dir', path.join(runroot, 'containers', id), '--pid', '0', '--log', containers.logPath(id)]);
     expect(containers.logPath(id)).toBe(path.join(root, 'containers', id, 'container.log'));
     expect(argv).not.toContain('--stdin');
-    // Every container no caller owns: `container cleanup` journals its die (and leaves its networks).
-    expect(argv.slice(argv.indexOf('--') + 1)).toEqual([...SELF, '--root', root, '--runroot', runroot, 'container', 'cleanup', id]);
+    // No network to leave, no restart policy: no exit command; the monitor journals the die itself.
+    expect(argv).not.toContain('--');
+    const events = argv.indexOf('--events');
+    expect(argv[events + 1]).toBe(path.join(root, 'events', 'events.jsonl'));
+    expect(JSON.parse(argv[events + 2].replace('%TIME%', '1').replace('%NANO%', '1000000000'))).toMatchObject({
+      Type: 'container', Action: 'die', Actor: { ID: id, Attributes: { exitCode: '%EXIT%' } }, time: 1, timeNano: 1e9,
+    });
     expect(monitorPid).toBeGreaterThan(0);
     expect(await store.read(id)).toMatchObject({ status: 'running', pid, restartCount: 0 });
   });

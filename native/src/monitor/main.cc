@@ -4,13 +4,14 @@
 //                 [--health-interval MS] [--health-timeout MS]
 //                 [--health-start-period MS] [--health-start-interval MS]
 //                 [--health-cmd N ARG1 … ARGN]
+//                 [--events JOURNAL DIE-LINE OOM-LINE]
 //                 [--terminal] [--stdin] [--owner-attach] [-- EXIT-COMMAND...]
 // fds on entry (monitor_protocol.h): 3 control socket, 4/5 the container's
 // stdout/stderr pipes, 6 its stdin pipe; with --terminal the pty master
 // arrives on fd 3 instead. In DIR it writes `pids` ("MONITOR CONTAINER")
 // at start and `exit.json` at the end, and listens on `attach`.
 // Syscalls: signalfd, poll, read, waitpid, recvmsg, open, rename, execv
-// (log rotation: log.cc; health checks: health.cc).
+// (log rotation: log.cc; health checks: health.cc; the die event: events.cc).
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,6 +35,7 @@ struct options {
   int log_max_file = 1;
   bool log_compress = false;
   health_opts health = {nullptr, 30000, 30000, 0, 5000};
+  exit_events events;
   bool terminal = false;
   bool stdin_open = false;
   // The first attach client is the foreground CLI: if it goes away while the
@@ -68,6 +70,11 @@ static options parse(int argc, char **argv) {
       for (long k = 0; k < n; k++) health_argv[k] = argv[++i];
       health_argv[n] = nullptr;
       o.health.argv = health_argv;
+    }
+    else if (!strcmp(a, "--events") && i + 3 < argc) {
+      o.events.journal = argv[++i];
+      o.events.die = argv[++i];
+      o.events.oom = argv[++i];
     }
     else if (!strcmp(a, "--terminal")) o.terminal = true;
     else if (!strcmp(a, "--stdin")) o.stdin_open = true;
@@ -275,6 +282,7 @@ int main(int argc, char **argv) {
   put_str(json, sizeof json, &jlen, now);
   put_str(json, sizeof json, &jlen, oom ? "\",\"oomKilled\":true}\n" : "\",\"oomKilled\":false}\n");
   write_atomic("exit.json", json, jlen);
+  journal_exit(o.events, code, oom);
   attach_exit(code);
   if (lfd >= 0) unlink("attach");
   if (o.exit_cmd) {

@@ -34,6 +34,14 @@ long monotonic_ms();
 // RFC 3339 UTC time with nanoseconds into out (at least 64 bytes).
 void format_now(char *out);
 
+// events.cc: the die (and oom) lines for the root's event journal.
+struct exit_events {
+  const char *journal = nullptr;  // ROOT/events/events.jsonl
+  const char *die = nullptr;      // templates with %EXIT%, %TIME%, %NANO%
+  const char *oom = nullptr;
+};
+void journal_exit(const exit_events &ev, int code, bool oom);
+
 // attach.cc: the attach socket and its clients.
 int attach_listen(const char *name);
 void attach_accept(int listen_fd);

@@ -2,7 +2,6 @@
 // container and print its id; otherwise stay attached, forward signals,
 // and exit with the container's code.
 import type { Command } from 'commander';
-import { constants as osConstants } from 'node:os';
 import type { Attachment } from '../../runtime/attach.js';
 import { tsrunFor } from '../context.js';
 import { addContainerOptions, toCreateRequest, type ContainerFlags } from '../run-options.js';
@@ -90,7 +89,8 @@ export function registerRun(program: Command): void {
       // of living on as a PID 1 that ignores the forwarded SIGHUP.
       process.on('SIGHUP', () => started.attachment.detach());
       const code = await started.exited;
-      process.exitCode = leftOn ? 128 + osConstants.signals[leftOn] : code;
+      // node:os only when a signal ended it (a module the shell would otherwise load for every verb).
+      process.exitCode = leftOn ? 128 + (await import('node:os')).constants.signals[leftOn] : code;
     } finally {
       if (raw) process.stdin.setRawMode(false);
     }
