@@ -52,7 +52,7 @@
     {
       "target_name": "tsrun-log-gzip",
       "type": "executable",
-      "sources": ["native/src/monitor/gzip.cc"],
+      "sources": ["native/src/monitor/gzip.cc", "native/src/monitor/fmt.cc"],
       "libraries": ["-lz"],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-Os", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections"],

@@ -18,9 +18,14 @@ export function integrationSkipReason(file: string): string {
   return reason;
 }
 
+/** Whether the host has this command. */
+export function hasTool(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
 /** Empty when the host has these commands; otherwise which are missing and how to get them (printed once per file). */
 export function missingTools(file: string, tools: string[], packages: string): string {
-  const missing = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
+  const missing = tools.filter((t) => !hasTool(t));
   const reason = missing.length ? `missing tools: ${missing.join(', ')} (apt-get install ${packages})` : '';
   if (reason) process.stderr.write(`[skip] ${file}: ${reason}\n`);
   return reason;

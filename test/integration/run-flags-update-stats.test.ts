@@ -4,25 +4,16 @@
 // --oom-kill-disable); `update` on running and stopped containers; `stats`
 // with NET I/O and BLOCK I/O, --format, -a and streaming. The cgroup files
 // are looked up per mode: v1 on the hybrid host, v2 in the VM.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cgroupV2, inspect, readCgroup, sleep, timeout, VM, waitFor } from '../helpers/lifecycle.js';
-import { busybox, cli, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, cli, hasTool, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('run-flags-update-stats');
 const MiB = 1024 * 1024;
 const CG = '/sys/fs/cgroup';
-const has = (tool: string): boolean => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A control file of container `id`: [v1 controller, v1 file] on the host, the v2 file in the VM. */
 function cgFile(id: string, v1: [string, string], v2: string): string {
@@ -179,7 +170,7 @@ describe.skipIf(skip)('run flags, update, stats', () => {
     await ok(sb, ['rm', d.Id]);
   }, timeout(60_000));
 
-  it.skipIf(!has('tmux'))('--detach-keys: run -it and attach let go, the container runs on', async () => {
+  it.skipIf(!hasTool('tmux'))('--detach-keys: run -it and attach let go, the container runs on', async () => {
     const session = `tsrun-dk-${process.pid}`;
     const tsrun = `node -- ${cli} --root ${sb.root} --runroot ${sb.runroot}`;
     const tmux = (...a: string[]) => execa('tmux', a, { reject: false });

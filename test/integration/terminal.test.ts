@@ -1,20 +1,11 @@
 // -t gives the container a real terminal from its own devpts: under
 // `script` (a pty, no human) and under tmux (typing, resizing).
-import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { busybox, cli, containerPid, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
+import { busybox, cli, hasTool, containerPid, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('terminal');
-const has = (tool: string): boolean => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-if (!skip && !has('tmux')) process.stderr.write('[skip] terminal (tmux): tmux is not installed\n');
+if (!skip && !hasTool('tmux')) process.stderr.write('[skip] terminal (tmux): tmux is not installed\n');
 
 describe.skipIf(skip)('terminal', () => {
   const sb = sandbox();
@@ -33,7 +24,7 @@ describe.skipIf(skip)('terminal', () => {
     expect(r.stdout.replace(/\r/g, '')).toBe('/dev/pts/0\ndone');
   });
 
-  it.skipIf(!has('tmux'))('under tmux: typing reaches the shell, resizing reaches the pty (SIGWINCH)', async () => {
+  it.skipIf(!hasTool('tmux'))('under tmux: typing reaches the shell, resizing reaches the pty (SIGWINCH)', async () => {
     const session = `tsrun-test-${process.pid}`;
     const tmux = (...a: string[]) => execa('tmux', a, { reject: false });
     const screen = async () => (await tmux('capture-pane', '-pt', session)).stdout;
@@ -58,7 +49,7 @@ describe.skipIf(skip)('terminal', () => {
     }
   });
 
-  it.skipIf(!has('tmux'))('when the terminal goes away, the container hangs up and exits', async () => {
+  it.skipIf(!hasTool('tmux'))('when the terminal goes away, the container hangs up and exits', async () => {
     const session = `tsrun-hup-${process.pid}`;
     await execa('tmux', ['new-session', '-d', '-s', session, tsrunCmd('-it sh')]);
     const pid = await containerPid(sb);

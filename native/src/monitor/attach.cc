@@ -32,18 +32,6 @@ struct client {
 static client g_clients[kMaxClients];
 static int g_nclients;
 
-bool write_all(int fd, const void *buf, size_t n) {
-  const char *p = (const char *)buf;
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= (size_t)w;
-  }
-  return true;
-}
-
 int attach_listen(const char *name) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;

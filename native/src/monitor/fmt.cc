@@ -1,4 +1,7 @@
-// Formatting without stdio (see monitor.h).
+// Formatting and writing without stdio (see monitor.h).
+#include <errno.h>
+#include <unistd.h>
+
 #include "monitor.h"
 
 void put_str(char *dst, size_t cap, size_t *len, const char *s) {
@@ -24,4 +27,16 @@ long parse_num(const char *s) {
   if (neg) s++;
   while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0');
   return neg ? -v : v;
+}
+
+bool write_all(int fd, const void *buf, size_t n) {
+  const char *p = (const char *)buf;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= (size_t)w;
+  }
+  return true;
 }

@@ -15,16 +15,7 @@
 // linked in, which checks only the major version and sizeof(z_stream).
 #include <zlib.h>
 
-static bool write_all(int fd, const unsigned char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= (size_t)w;
-  }
-  return true;
-}
+#include "monitor.h"  // write_all (fmt.cc)
 
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
