@@ -608,17 +608,17 @@ export class Containers {
       if (net?.networks) await this.leaveNetworks(id, net).catch(() => {});
       throw err;
     }
-    // The policy counted its restart when it decided it (restartByPolicy), as Docker does.
-    const restartCount = opts.byPolicy ? (record.restartCount ?? 0) : record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
-    await this.deps.store.update({
-      ...record, status: 'running', pid: rec.pid, startedAt: isoTime(),
-      finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount, networkSettings,
-      // A user's start (or system boot's) starts the policy over (Docker's ResetRestartManager) and clears a user's stop.
-      restart: opts.byPolicy && record.restart ? { count: record.restart.count, delayMs: record.restart.delayMs } : undefined,
-      manuallyStopped: undefined,
-      startError: undefined,
-    });
     try {
+      // The policy counted its restart when it decided it (restartByPolicy), as Docker does.
+      const restartCount = opts.byPolicy ? (record.restartCount ?? 0) : record.startedAt ? (record.restartCount ?? 0) + 1 : 0;
+      await this.deps.store.update({
+        ...record, status: 'running', pid: rec.pid, startedAt: isoTime(),
+        finishedAt: undefined, exitCode: undefined, oomKilled: undefined, restartCount, networkSettings,
+        // A user's start (or system boot's) starts the policy over (Docker's ResetRestartManager) and clears a user's stop.
+        restart: opts.byPolicy && record.restart ? { count: record.restart.count, delayMs: record.restart.delayMs } : undefined,
+        manuallyStopped: undefined,
+        startError: undefined,
+      });
       await this.startEvents(record, !!(opts.owner || opts.beforeStart));
     } finally {
       releaseLock(eventsLock);

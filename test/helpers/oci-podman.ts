@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Options, type Result } from 'execa';
 import { ociCli, removeCgroupDirs } from './oci-bundle.js';
+import { fixtureTar } from './tsrun.js';
 
 export const IMAGE = 'localhost/tsrun-busybox:test';
 
@@ -131,7 +132,8 @@ export function podmanSandbox(): PodmanSandbox {
       ...opts,
     }) as unknown as Promise<Result>;
   const importImage = async (dir: string) =>
-    (await execa('tar', ['-C', dir, '-c', '.']).pipe('podman', [...global, 'import', '-', IMAGE], {
+    (await execa('podman', [...global, 'import', '-', IMAGE], {
+      input: fixtureTar(dir),
       reject: false,
       env: { CONTAINERS_CONF: conf },
     })) as unknown as Result;

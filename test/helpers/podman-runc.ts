@@ -3,12 +3,12 @@
 // tsrun-oci; oci-podman.ts is the one that drives tsrun-oci), and the
 // ulimits this host allows (no CAP_SYS_RESOURCE here). Everything it makes
 // lives under one temp dir and goes with cleanup().
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Options, type Result } from 'execa';
 import { cgroupDirs } from './oci-bundle.js';
+import { fixtureTar } from './tsrun.js';
 
 export interface PodmanBox {
   base: string;
@@ -53,7 +53,7 @@ export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
     base,
     podman,
     importTree: (dir, image) => {
-      const tar = execFileSync('tar', ['-C', dir, '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
+      const tar = fixtureTar(dir, ['--exclude=./.tsrun-fixture']);
       return podman(['import', '-c', 'CMD ["sh"]', '-', image], { input: tar });
     },
     async rawConfig(image) {

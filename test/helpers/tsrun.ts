@@ -18,6 +18,18 @@ export function integrationSkipReason(file: string): string {
   return reason;
 }
 
+/**
+ * A tar of a fixture directory. Other tests run `--rootfs` containers on the
+ * same fixture meanwhile, and the runtime's mount points touch its
+ * directories (their times): GNU tar then warns "file changed as we read it"
+ * and exits 1, which is no reason to fail; 2 and up are real errors.
+ */
+export function fixtureTar(dir: string, extra: string[] = []): Buffer {
+  const r = spawnSync('tar', ['-C', dir, '--warning=no-file-changed', ...extra, '-c', '.'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`tar of ${dir} failed (${r.status ?? r.signal}): ${String(r.stderr)}`);
+  return r.stdout;
+}
+
 /** Whether the host has this command. */
 export function hasTool(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;

@@ -47,7 +47,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podmanBox } from '../helpers/podman-runc.js';
-import { busybox, integrationSkipReason, missingTools, sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, missingTools, sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('build-conformance') || missingTools('build-conformance', ['podman', 'runc', 'conmon', 'skopeo', 'bzip2', 'xz'], 'podman runc conmon skopeo bzip2 xz-utils');
 
@@ -400,7 +400,7 @@ describe.skipIf(skip)('build conformance with podman build (buildah 1.28)', () =
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tsrun-conformance-'));
-    const tar = execFileSync('tar', ['-C', busybox(), '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tar = fixtureTar(busybox(), ['--exclude=./.tsrun-fixture']);
     const [t, p] = await Promise.all([
       sb.tsrun(['import', '-c', 'CMD ["sh"]', '-', 'localhost/busybox:latest'], { input: tar }),
       pm.podman(['import', '-c', 'CMD ["sh"]', '-', 'localhost/busybox:latest'], { input: tar }),

@@ -2,14 +2,13 @@
 // build → push → rmi → pull → run gives the same output and the same
 // digests; what tsrun builds and pushes, Podman pulls and runs; what Podman
 // builds and pushes, tsrun pulls and runs.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podmanBox, type PodmanBox } from '../helpers/podman-runc.js';
 import { registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { busybox, integrationSkipReason, missingTools, sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, missingTools, sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('build-push') || registryTestSkipReason('build-push');
 
@@ -21,7 +20,7 @@ describe.skipIf(skip)('build, push, pull, run', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tsrun-build-push-'));
     reg = await startRegistry();
-    const tar = execFileSync('tar', ['-C', busybox(), '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tar = fixtureTar(busybox(), ['--exclude=./.tsrun-fixture']);
     expect((await sb.tsrun(['import', '-c', 'CMD ["sh"]', '-', 'localhost/busybox:latest'], { input: tar })).exitCode).toBe(0);
   }, 120_000);
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busybox, cli, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
+import { busybox, cli, integrationSkipReason, sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('build');
 
@@ -23,7 +23,7 @@ describe.skipIf(skip)('tsrun build', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tsrun-build-'));
-    const tar = execFileSync('tar', ['-C', busybox(), '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tar = fixtureTar(busybox(), ['--exclude=./.tsrun-fixture']);
     const imp = await sb.tsrun(['import', '-c', 'CMD ["sh"]', '-', 'localhost/busybox:latest'], { input: tar });
     expect(imp.exitCode, imp.stderr).toBe(0);
     server = createServer((req, res) => {

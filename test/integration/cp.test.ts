@@ -14,7 +14,7 @@ import { at } from '../../src/copy/fd.js';
 import { copySummary, humanSize, splitCpArg } from '../../src/copy/paths.js';
 import { InRoot, LookupError } from '../../src/copy/resolve.js';
 import { tarArchive } from '../helpers/tar-writer.js';
-import { busybox, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, sandbox, type Sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 describe("cp's Docker conventions", () => {
   it('formats sizes as go-units does and splits CONTAINER:PATH as Docker does', () => {
@@ -119,7 +119,7 @@ describe.skipIf(skip)('cp', () => {
     sb = sandbox();
     scratch = mkdtempSync(join(tmpdir(), 'tsrun-cp-'));
     hostShadow = sha('/etc/shadow');
-    const tarball = execFileSync('tar', ['-C', busybox(), '--numeric-owner', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tarball = fixtureTar(busybox(), ['--numeric-owner']);
     const imp = await t(['import', '-', 'cpbase:1'], { input: tarball });
     expect(imp.exitCode, imp.stderr).toBe(0);
     const stopped = await t(['run', '--name', 'stopped', '--network', 'none', 'cpbase:1', 'sh', '-c', SETUP]);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sandboxes, sleep, slow, timeout, waitFor } from '../helpers/lifecycle.js';
-import { busybox, integrationSkipReason, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, type Sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('events');
 
@@ -129,7 +129,7 @@ describe.skipIf(skip)('events', () => {
 
   it('image import, tag and rmi journal import, tag, untag and delete', async () => {
     const sb = sandboxes.make();
-    const tar = await import('node:child_process').then(({ execFileSync }) => execFileSync('tar', ['-C', busybox(), '-c', '.'], { maxBuffer: 64 << 20 }));
+    const tar = fixtureTar(busybox());
     expect((await sb.tsrun(['import', '-', 'evimg:1'], { input: tar })).exitCode).toBe(0);
     expect((await sb.tsrun(['tag', 'evimg:1', 'evimg:2'])).exitCode).toBe(0);
     expect((await sb.tsrun(['rmi', 'evimg:1', 'evimg:2'])).exitCode).toBe(0);

@@ -3,13 +3,12 @@
 // reads across the files; --health-* (or the image's HEALTHCHECK) run on
 // the monitor's schedule through `tsrun healthcheck run`, whose results ps,
 // inspect and `ps --filter health=` show; the monitor stays under 1 MiB.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect, recordedPids, runDetached, Sandboxes, timeout, waitFor } from '../helpers/lifecycle.js';
-import { busybox, integrationSkipReason, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, type Sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('health-logs');
 
@@ -182,7 +181,7 @@ describe.skipIf(skip)('log rotation and health checks', () => {
 
   it("an image's HEALTHCHECK runs; --no-healthcheck disables it; the flags override its settings", async () => {
     const sb = sandboxes.make();
-    const tar = execFileSync('tar', ['-C', busybox(), '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tar = fixtureTar(busybox(), ['--exclude=./.tsrun-fixture']);
     expect((await sb.tsrun(['import', '-c', 'CMD ["sleep", "1000"]', '-', 'localhost/bb:latest'], { input: tar })).exitCode).toBe(0);
     const ctx = mkdtempSync(join(tmpdir(), 'tsrun-hc-'));
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM localhost/bb\nHEALTHCHECK --interval=0.2s --retries=1 CMD test -e /etc/passwd\n');

@@ -17,7 +17,7 @@ import { ALPINE_CHECK_SCRIPT, expectAlpineRun } from '../helpers/alpine-check.js
 import { podmanMissing } from '../helpers/oci-podman.js';
 import { registryTestSkipReason, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { tarArchive, type TarWriterEntry } from '../helpers/tar-writer.js';
-import { busybox, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, sandbox, type Sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = registryTestSkipReason('image-archive');
 const noPodman = skip ? skip : podmanMissing() || (existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc') ? '' : 'runc is not installed');
@@ -186,7 +186,7 @@ describe.skipIf(skip)('save, load, import, export', () => {
   });
 
   it('import: a rootfs tarball with --change becomes a runnable one-layer image', async () => {
-    const tarball = execFileSync('tar', ['-C', busybox(), '--numeric-owner', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tarball = fixtureTar(busybox(), ['--numeric-owner']);
     const dst = newSandbox();
     const r = await dst.tsrun(['import', '-c', 'CMD ["sh","-c","echo imported; echo A=$A"]', '-c', 'ENV A=b', '-c', 'WORKDIR /tmp', '-c', 'LABEL x=y "z z"=w',
       '-c', 'EXPOSE 8080/udp', '-m', 'from a test', '-', 'imported/busybox:1'], { input: gzipSync(tarball) });
@@ -297,7 +297,7 @@ describe.skipIf(skip)('save, load, import, export', () => {
     let pm: PodmanBox;
     beforeAll(async () => {
       pm = podmanBox('tsrun-archive-podman-');
-      const tarball = execFileSync('tar', ['-C', busybox(), '-c', '.'], { maxBuffer: 1 << 30 });
+      const tarball = fixtureTar(busybox());
       const r = await pm.podman(['import', '-c', 'CMD ["sh","-c","echo from podman"]', '-c', 'ENV P=1', '-', 'localhost/pbox:1'], { input: tarball });
       expect(r.exitCode, r.stderr).toBe(0);
     }, 120_000);

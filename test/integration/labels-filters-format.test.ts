@@ -1,12 +1,11 @@
 // Labels, filters and formats through the CLI, as Docker users type them:
 // run/create --label/--label-file/--annotation, ps/images --filter, and
 // --format templates on ps, images, inspect and the volume verbs.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busybox, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('labels-filters-format');
 
@@ -114,7 +113,7 @@ describe.skipIf(skip)('labels, filters and formats', () => {
   });
 
   it('images: dangling, label and reference filters, templates; image labels under the user\'s', async () => {
-    const tar = execFileSync('tar', ['-C', busybox(), '--exclude=./.tsrun-fixture', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tar = fixtureTar(busybox(), ['--exclude=./.tsrun-fixture']);
     const imp = async (changes: string[], name: string) => {
       const r = await sb.tsrun(['import', ...changes.flatMap((c) => ['-c', c]), '-', name], { input: tar });
       expect(r.exitCode, String(r.stderr)).toBe(0);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseSubnet, hostPrefixes } from '../../src/network/config.js';
 import { hostVethName } from '../../src/network/bridge.js';
 import { natManager } from '../../src/network/nat.js';
-import { busybox, integrationSkipReason, missingTools, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, missingTools, sandbox, type Sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const baseSkip = integrationSkipReason('networking');
 const skip = baseSkip || missingTools('networking', ['ip', 'nft', 'nsenter', 'curl', 'busybox'], 'iproute2 nftables util-linux curl busybox-static');
@@ -79,7 +79,7 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
   beforeAll(async () => {
     sb = sandbox();
     // An image that EXPOSEs 80 (for -P), from the busybox tree.
-    const tarball = execFileSync('tar', ['-C', busybox(), '--numeric-owner', '-c', '.'], { maxBuffer: 1 << 30 });
+    const tarball = fixtureTar(busybox(), ['--numeric-owner']);
     const imp = await sb.tsrun(['import', '-c', 'EXPOSE 80', '-', IMAGE], { input: tarball });
     expect(imp.exitCode, String(imp.stderr)).toBe(0);
     await ok(['network', 'ls']); // makes the default network
@@ -339,7 +339,7 @@ describe.skipIf(skip)('bridge networking through the CLI', () => {
   it('--default-subnet puts the default network where the user says, and refuses one that overlaps a host route', async () => {
     const other = sandbox();
     try {
-      const tarball = execFileSync('tar', ['-C', busybox(), '--numeric-owner', '-c', '.'], { maxBuffer: 1 << 30 });
+      const tarball = fixtureTar(busybox(), ['--numeric-owner']);
       expect((await other.tsrun(['import', '-', IMAGE], { input: tarball })).exitCode).toBe(0);
       const clash = await other.tsrun(['--default-subnet', `${farSide.split('.').slice(0, 3).join('.')}.0/24`, 'run', '--rm', IMAGE, 'true']);
       expect(clash.exitCode).toBe(125);

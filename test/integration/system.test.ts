@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cgroupDirs, mountsMentioning } from '../helpers/lifecycle.js';
-import { busybox, integrationSkipReason, missingTools, repo, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { busybox, integrationSkipReason, missingTools, repo, sandbox, type Sandbox, fixtureTar } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('system');
 const netSkip = skip || missingTools('system', ['ip', 'nft'], 'iproute2 nftables');
@@ -31,7 +31,7 @@ async function ok(sb: Sandbox, args: string[], input?: Buffer): Promise<string> 
 let tarball: Buffer | undefined;
 /** `tsrun import` of the busybox tree as NAME (with -c changes). */
 async function importImage(sb: Sandbox, name: string, changes: string[] = []): Promise<string> {
-  tarball ??= execFileSync('tar', ['-C', busybox(), '--numeric-owner', '-c', '.'], { maxBuffer: 1 << 30 });
+  tarball ??= fixtureTar(busybox(), ['--numeric-owner']);
   return ok(sb, ['import', ...changes.flatMap((c) => ['-c', c]), '-', name], tarball);
 }
 
