@@ -333,8 +333,7 @@ export class Containers {
    * OOM-killed, then `die` with its exitCode) exactly once. Whoever sees the
    * exit first does it: the monitor itself as its container exits
    * (native/src/monitor/events.cc, from exitEventTemplates, so a detached
-   * container's die needs no CLI), or stop, rm, cleanup, a new start, an
-   * owning run (for a monitor that could not). A marker file in the run's instance
+   * container's die needs no CLI), or stop, rm, cleanup, a new start. A marker file in the run's instance
    * directory, tested and made under a lock there, says it is done: a new
    * run gets a new directory, and an rm takes the directory along (and with
    * it exit.json, without which nothing is journaled), so no die is

@@ -37,9 +37,7 @@ export async function runAttached(containers: Containers, req: CreateRequest, io
     if (code === null && att.leftRunning) return 0;
     // No exit frame: the monitor is gone; the engine still knows what happened.
     const final = code ?? (await containers.waitStopped(state.id))?.exitCode ?? 255;
-    // The monitor's exit command journals the die only when it has one (Containers.exitCommand); rm journals it too.
     if (req.autoRemove) await containers.remove(state.id, true).catch(ignoreMissing);
-    else await containers.journalExit(state.id);
     return final;
   });
   return { id: state.id, name: state.name, pid, attachment: att, exited };

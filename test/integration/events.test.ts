@@ -69,6 +69,13 @@ describe.skipIf(skip)('events', () => {
     expect(text).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z container stop ${id} \\(image=${busybox()}, name=ev1, tier=front\\)$`));
   }, timeout(30_000));
 
+  it('an attached run without --rm: its monitor journals the die, exit code and all', async () => {
+    const sb = sandboxes.make();
+    expect((await sb.tsrun(['run', ...net, '--name', 'att6', '--rootfs', busybox(), 'sh', '-c', 'exit 6'])).exitCode).toBe(6);
+    const dies = journal(sb).filter((e) => e.Action === 'die');
+    expect(dies.map((e) => [e.Actor.Attributes.name, e.Actor.Attributes.exitCode])).toEqual([['att6', '6']]);
+  }, timeout(30_000));
+
   it('tsrun attach journals attach', async () => {
     const sb = sandboxes.make();
     const id = String((await sb.tsrun(['run', '-d', ...net, '--name', 'att', '--rootfs', busybox(), 'sh', '-c', 'sleep 1; echo bye'])).stdout);
