@@ -407,9 +407,10 @@ export class Containers {
 
   // rm -f of a running container: Docker's kill (SIGKILL) and die come before its destroy.
   private async killForRemove(id: string, v: ContainerView): Promise<void> {
+    // Journaled before it is sent, as Docker does: its monitor journals the die.
+    await this.event('kill', v.record, { signal: 'SIGKILL' });
     await this.engine.kill(id, 'SIGKILL', true).catch(ignoreNotRunning);
     if (v.status === 'paused') await this.engine.cgroup(await this.engine.load(id)).thaw().catch(() => {});
-    await this.event('kill', v.record, { signal: 'SIGKILL' });
     await this.waitStopped(id, 5000);
   }
 
@@ -724,12 +725,13 @@ export class Containers {
     signal ??= v.record.request?.stopSignal ? parseSignal(v.record.request.stopSignal) : 'SIGTERM';
     timeoutSec ??= v.record.request?.stopTimeout ?? 10;
     if (timeoutSec < 0) timeoutSec = Infinity;
-    await this.engine.kill(id, signal).catch(ignoreNotRunning);
+    // Each kill is journaled before it is sent, as Docker does: the monitor journals the die.
     await this.event('kill', v.record, { signal });
+    await this.engine.kill(id, signal).catch(ignoreNotRunning);
     if (v.status === 'paused') await this.engine.cgroup(await this.engine.load(id)).thaw().catch(() => {});
     if (!(await this.waitStopped(id, timeoutSec * 1000))) {
-      await this.engine.kill(id, 'SIGKILL', true).catch(ignoreNotRunning);
       await this.event('kill', v.record, { signal: 'SIGKILL' });
+      await this.engine.kill(id, 'SIGKILL', true).catch(ignoreNotRunning);
       await this.waitStopped(id);
     }
     await this.cleanup(id); // journals the die first
@@ -867,8 +869,8 @@ export class Containers {
     // Docker: a user's kill (whatever the signal) ends the policy too; of a restarting container, that is all it does.
     if ((await this.endPolicy(v)).status === 'restarting') return;
     // With its policy ended, one that exited meanwhile is as stopped as the kill meant it to be.
-    await this.engine.kill(id, signal).catch(restarts(v.record.request?.restartPolicy) ? ignoreNotRunning : undefined);
     await this.event('kill', v.record, { signal });
+    await this.engine.kill(id, signal).catch(restarts(v.record.request?.restartPolicy) ? ignoreNotRunning : undefined);
   }
 
   async pause(id: string): Promise<void> {
