@@ -1,7 +1,7 @@
 // Starting a container's first process: the parent half (runs on Node's main
 // thread) and the child's step sequence (runs between clone and execve and
 // is async-signal-safe: see child.h). The protocol is drawn in sync.h.
-// Syscalls: socketpair, clone, pthread_sigmask, sigaction, prctl, sethostname,
+// Syscalls: socketpair, pipe2, read, clone, pthread_sigmask, sigaction, prctl, sethostname,
 // send/recvmsg, poll, waitpid, kill, open, write (cgroup.procs). A user
 // namespace's maps and idmapped rootfs: userns.cc.
 #include <errno.h>
@@ -47,15 +47,27 @@ static bool joins_pid_namespace(const container_config *c) {
 // setns(CLONE_NEWPID) and unshare(CLONE_NEWPID) only move our future
 // children, so fork once more (as runc's nsexec does). CLONE_PARENT makes
 // the new process our parent's child, so the addon can wait for it; we
-// report its pid and leave.
+// report its pid and leave. The new process waits at a gate (a pipe whose
+// write end closes when we exit) until that report is sent: its own frames
+// (SYNC_USERNS, SYNC_CREATED) share the socket and must not overtake it, or
+// the parent would take our pid for the container's (seen under load when
+// joining another pid namespace).
 static void fork_into_pid_namespace(const container_config *c) {
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) != 0) child_fail("namespaces", "pipe2", nullptr);
   pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) child_fail("namespaces", "clone", nullptr);
   if (pid == 0) {
     // Parent-death signals are not inherited; the pid-ns fork resets it.
     if (c->kill_on_parent_death) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    close(gate[1]);
+    char b;
+    ssize_t n;
+    do { n = read(gate[0], &b, 1); } while (n < 0 && errno == EINTR);
+    close(gate[0]);
     return;
   }
+  close(gate[0]);
   sync_msg m;
   memset(&m, 0, sizeof m);
   m.type = SYNC_PID;
