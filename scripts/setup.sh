@@ -26,7 +26,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # (its CRI plugin with Debian's loopback and host-local CNI plugins).
 packages=(busybox-static tmux python3 make g++ libseccomp-dev zlib1g-dev procps podman runc qemu-system-x86 cpio
   docker-registry skopeo apache2-utils openssl zstd iproute2 nftables util-linux curl bzip2 xz-utils
-  golang-go containerd containernetworking-plugins)
+  golang-go containerd containernetworking-plugins docker.io docker-compose python3-docker python3-pytest)
 # The VM tier boots a distribution kernel: Debian's package, or Ubuntu's.
 if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then
   packages+=(linux-image-generic)

@@ -7,6 +7,7 @@ import { collect } from '../options.js';
 import { out } from '../write.js';
 import { addInfo } from './info.js';
 import { addEvents } from './events.js';
+import { addService } from './service.js';
 
 // The column names of `system df`'s fields (a `table` template's header row).
 const DF_HEADER = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
@@ -17,6 +18,7 @@ export function registerSystem(program: Command): void {
   const system = program.command('system').description('manage tsrun');
   addInfo(system, 'info');
   addEvents(system, 'events');
+  addService(system);
 
   system
     .command('df')

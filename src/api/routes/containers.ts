@@ -1,0 +1,4 @@
+// (to be written)
+import type { Route } from '../router.js';
+
+export const containerRoutes: Route[] = [];
