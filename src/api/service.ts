@@ -35,7 +35,7 @@ export interface ServiceOptions {
 }
 
 export interface RunningService {
-  /** Where it listens, as a DOCKER_HOST value. */
+  /** Where it listens: a DOCKER_HOST value, or the fds systemd passed. */
   address: string;
   /** Stops listening and ends open connections; containers go on. */
   close(): Promise<void>;
@@ -84,7 +84,7 @@ export async function serve(tsrun: Tsrun, opts: ServiceOptions = {}): Promise<Ru
   let listening: string;
   if (opts.listenFds?.length) {
     for (const fd of opts.listenFds) await listen(server, { fd });
-    listening = address;
+    listening = `fd ${opts.listenFds.join(', ')} (systemd socket activation)`;
   } else if (where && 'unix' in where) {
     await prepareSocketPath(where.unix);
     await listen(server, { path: where.unix });
