@@ -113,14 +113,47 @@ export function addContainerOptions(cmd: Command): Command {
     .passThroughOptions();
 }
 
+/** What the parsing needs from its caller: the CLI's process, or the API service's request. */
+export interface CreateRequestContext {
+  /** Where relative paths (--rootfs, a seccomp profile file) are taken from. */
+  cwd: string;
+  /** Hears the image pull's progress (a pull happens only with --pull missing or always). */
+  onPullEvent?: (e: PullEvent) => void;
+  /** The terminal's size for a -t container. */
+  consoleSize?: { rows: number; cols: number };
+  /** Hears Docker's warnings (default: `WARNING: ...` on stderr). */
+  onWarning?: (message: string) => void;
+}
+
 /**
  * `run`/`create` take IMAGE [COMMAND [ARG...]], or with --rootfs only the
  * command. Image pulls report to stderr, so stdout stays the container's.
  */
 export async function toCreateRequest(flags: ContainerFlags, args: string[]): Promise<CreateRequest> {
+  args = takeBackBoolWords(flags as Record<string, unknown>, { oomKillDisable: '--oom-kill-disable', sigProxy: '--sig-proxy' }, args);
+  const image = flags.rootfs === undefined ? args[0] : undefined;
+  const pull = flags.pull ?? 'missing';
+  const { pullReporter } = await import('./pull-progress.js');
+  // process.stdout and stderr are touched only when there is something to
+  // say: their first use loads Node's stream modules, which a create of an
+  // image already here never needs.
+  let report: ReturnType<typeof pullReporter> | undefined;
+  const onPullEvent = (e: PullEvent) => (report ??= pullReporter(process.stderr, pull === 'always' ? undefined : `Unable to find image '${image}' locally`))(e);
+  const out = flags.tty ? process.stdout : undefined;
+  return containerRequest(flags, args, {
+    cwd: process.cwd(), onPullEvent, consoleSize: out?.isTTY ? { rows: out.rows, cols: out.columns } : undefined,
+  });
+}
+
+/**
+ * The flags (as parsed, their bool words taken back) and IMAGE [COMMAND
+ * [ARG...]] → core's CreateRequest, every value checked before anything is
+ * pulled or made. Shared by the CLI (toCreateRequest) and the API service,
+ * which turns Docker's create body into these flags.
+ */
+export async function containerRequest(flags: ContainerFlags, args: string[], ctx: CreateRequestContext): Promise<CreateRequest> {
   const { parseResourceFlags } = await import('../spec/resources.js');
   const { TsrunError } = await import('../errors.js');
-  args = takeBackBoolWords(flags as Record<string, unknown>, { oomKillDisable: '--oom-kill-disable', sigProxy: '--sig-proxy' }, args);
   let image: string | undefined;
   let command = args;
   if (flags.rootfs === undefined) {
@@ -152,7 +185,7 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     device: flags.device, deviceCgroupRule: flags.deviceCgroupRule, ulimit: flags.ulimit, shmSize: flags.shmSize,
     sysctl: flags.sysctl, groupAdd: flags.groupAdd, oomScoreAdj: flags.oomScoreAdj, cgroupns: flags.cgroupns,
     ipc: flags.ipc, pid: flags.pid, uts: flags.uts,
-  }, { cwd: process.cwd() });
+  }, { cwd: ctx.cwd });
   // Checked before anything is pulled or created; the ids are allocated by create.
   const { parseUsernsMode, parseIdMapFlag } = await import('../spec/userns.js');
   parseUsernsMode(flags.userns);
@@ -163,15 +196,8 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
   const annotations = parseAnnotationFlags(flags.annotation);
   const runConfig = await runConfigRequest(flags);
   const healthLog = await healthLogRequest(flags);
-  const { pullReporter } = await import('./pull-progress.js');
-  // process.stdout and stderr are touched only when there is something to
-  // say: their first use loads Node's stream modules, which a create of an
-  // image already here never needs.
-  let report: ReturnType<typeof pullReporter> | undefined;
-  const onPullEvent = (e: PullEvent) => (report ??= pullReporter(process.stderr, pull === 'always' ? undefined : `Unable to find image '${image}' locally`))(e);
-  const out = flags.tty ? process.stdout : undefined;
   return {
-    ...(flags.rootfs !== undefined ? { rootfs: resolve(flags.rootfs) } : { image, pull, platform, onPullEvent }),
+    ...(flags.rootfs !== undefined ? { rootfs: resolve(ctx.cwd, flags.rootfs) } : { image, pull, platform, onPullEvent: ctx.onPullEvent }),
     command,
     entrypoint: flags.entrypoint,
     env: flags.env,
@@ -180,7 +206,7 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     user: flags.user,
     hostname: flags.hostname,
     tty: flags.tty,
-    consoleSize: out?.isTTY ? { rows: out.rows, cols: out.columns } : undefined,
+    consoleSize: ctx.consoleSize,
     init: flags.init,
     readOnly: flags.readOnly,
     ...mountFlags,
@@ -205,6 +231,7 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
     ...(labels ? { labels } : {}),
     ...(annotations ? { annotations } : {}),
     ...runConfig,
+    ...(ctx.onWarning ? { onWarning: ctx.onWarning } : {}),
     ...healthLog,
     limits: Object.fromEntries(Object.entries(limitFlags).filter(([, v]) => v !== undefined)),
   };

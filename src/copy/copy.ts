@@ -337,3 +337,66 @@ export async function extractToContainer(deps: CopyDeps, input: AsyncIterable<Bu
     c.close();
   }
 }
+
+/** Docker's ContainerPathStat (the X-Docker-Container-Path-Stat header of the API's archive endpoints). */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode: the permission bits, and its own bits for the type, setuid, setgid and sticky. */
+  mode: number;
+  mtime: string;
+  /** A symlink's target, resolved in the container's root (absolute); '' for anything else. */
+  linkTarget: string;
+}
+
+/**
+ * A container path's lstat, as Docker's daemon stats it for `docker cp`
+ * (its parents' symlinks followed in the container's root); null when
+ * there is nothing there.
+ */
+export async function statContainerPath(deps: CopyDeps, ref: string, p: string): Promise<PathStat | null> {
+  checkPath(p, 'path');
+  const c = await openContainerFs(deps, ref);
+  const find = (followFinal: boolean): Located | null => {
+    try {
+      return c.root.locate(p, { followFinal });
+    } catch (err) {
+      if (err instanceof LookupError && err.code === 'ENOENT') return null;
+      return locate(c, ref, p, followFinal, p); // Docker's messages for the others
+    }
+  };
+  try {
+    const located = find(false);
+    if (!located?.stat) {
+      located?.release();
+      return null;
+    }
+    const st = located.stat;
+    located.release();
+    let linkTarget = '';
+    if (st.isSymbolicLink()) {
+      const target = find(true);
+      linkTarget = target?.path ?? '';
+      target?.release();
+    }
+    const clean = path.posix.normalize(`/${p}`);
+    return { name: clean === '/' ? '/' : path.posix.basename(clean), size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget };
+  } finally {
+    c.close();
+  }
+}
+
+/** Go's os.FileMode of a stat: its type bits (ModeDir 1<<31, ModeSymlink 1<<27, ...) over the permission bits. */
+export function goFileMode(st: fs.Stats): number {
+  let mode = st.mode & 0o777;
+  if (st.mode & 0o4000) mode += 2 ** 23;
+  if (st.mode & 0o2000) mode += 2 ** 22;
+  if (st.mode & 0o1000) mode += 2 ** 20;
+  if (st.isDirectory()) mode += 2 ** 31;
+  else if (st.isSymbolicLink()) mode += 2 ** 27;
+  else if (st.isFIFO()) mode += 2 ** 25;
+  else if (st.isSocket()) mode += 2 ** 24;
+  else if (st.isCharacterDevice()) mode += 2 ** 26 + 2 ** 21;
+  else if (st.isBlockDevice()) mode += 2 ** 26;
+  return mode;
+}

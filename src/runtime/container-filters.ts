@@ -4,6 +4,7 @@
 import { TsrunError } from '../errors.js';
 import { checkFilterKeys, invalidFilter, matchLabels, type FilterArgs } from '../util/filters.js';
 import type { ContainerSummary } from './containers.js';
+import type { Tsrun } from '../tsrun.js';
 
 export const CONTAINER_FILTER_KEYS = ['ancestor', 'before', 'exited', 'health', 'id', 'label', 'name', 'network', 'since', 'status', 'volume'] as const;
 
@@ -94,4 +95,25 @@ export async function containerFilter(args: FilterArgs, lookup: ContainerFilterL
     tests.push((c) => networksOf(c).some((n) => wanted.has(n)));
   }
   return (c) => tests.every((t) => t(c));
+}
+
+/** The lookups over tsrun's own stores (what `ps --filter` and the API's container list use). */
+export function containerFilterLookup(tsrun: Tsrun): ContainerFilterLookup {
+  const c = tsrun.containers;
+  return {
+    container: async (ref) => {
+      const id = await c.resolve(ref);
+      return { id, created: (await c.store.read(id)).created };
+    },
+    imageIds: (ref) =>
+      tsrun.images.get(ref).then(
+        (img) => [img.record.id],
+        (err) => {
+          // No such image (or not an image reference at all, such as a --rootfs directory): no container of it.
+          if (err instanceof TsrunError && ['IMAGE_NOT_FOUND', 'INVALID_REFERENCE', 'INVALID_ARGUMENT'].includes(err.code)) return [];
+          throw err;
+        },
+      ),
+    networkNames: async (ref) => (await (await tsrun.networks()).list()).filter((n) => n.Name === ref || n.Id.startsWith(ref)).map((n) => n.Name),
+  };
 }

@@ -122,8 +122,8 @@ function portBindings(specs: Array<PortSpec | PortMapping>): Bindings {
   return out;
 }
 
-/** Docker's NetworkSettings: addresses and ports while the container runs; the top-level address fields are the default bridge's. */
-function networkSettings(v: ContainerView, running: boolean): Record<string, unknown> {
+/** Docker's NetworkSettings: addresses and ports while the container runs; the top-level address fields are the default bridge's (also the API's container list). */
+export function networkSettings(v: Pick<ContainerView, 'record'>, running: boolean): Record<string, unknown> {
   const s = running ? v.record.networkSettings : undefined;
   const networks: Record<string, unknown> = {};
   for (const name of Object.keys(v.record.request?.network?.networks ?? {})) {

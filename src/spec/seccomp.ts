@@ -29,7 +29,8 @@ export interface DockerSeccompProfile extends Omit<OciSeccomp, 'syscalls'> {
   syscalls: DockerSeccompRule[];
 }
 
-export type SeccompChoice = { kind: 'default' } | { kind: 'unconfined' } | { kind: 'file'; path: string };
+/** `inline`: the profile's JSON itself, as the docker CLI sends `--security-opt seccomp=FILE` to the API (it reads the file). */
+export type SeccompChoice = { kind: 'default' } | { kind: 'unconfined' } | { kind: 'file'; path: string } | { kind: 'inline'; json: string };
 
 export const SECCOMP_ACTIONS: readonly string[] = Object.freeze([
   'SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS',
@@ -145,19 +146,25 @@ export async function loadProfile(path: string): Promise<DockerSeccompProfile> {
   } catch (cause) {
     throw new TsrunError('INVALID_ARGUMENT', `cannot read seccomp profile ${path}: ${(cause as Error).message}`, { cause });
   }
+  return parseProfile(text, path);
+}
+
+/** A profile's JSON text, checked; `source` names it in errors. */
+export function parseProfile(text: string, source: string): DockerSeccompProfile {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new TsrunError('INVALID_ARGUMENT', `invalid seccomp profile ${path}: ${(cause as Error).message}`, { cause });
+    throw new TsrunError('INVALID_ARGUMENT', `invalid seccomp profile ${source}: ${(cause as Error).message}`, { cause });
   }
-  return validateProfile(parsed, path);
+  return validateProfile(parsed, source);
 }
 
 /** The linux.seccomp of a container (undefined: unconfined). */
 export async function seccompFor(choice: SeccompChoice, caps: readonly string[]): Promise<OciSeccomp | undefined> {
   if (choice.kind === 'unconfined') return undefined;
   if (choice.kind === 'file') return resolveProfile(await loadProfile(choice.path), caps);
+  if (choice.kind === 'inline') return resolveProfile(parseProfile(choice.json, 'given inline'), caps);
   const { DEFAULT_SECCOMP_PROFILE } = await import('./seccomp-default.js');
   return resolveProfile(DEFAULT_SECCOMP_PROFILE, caps);
 }

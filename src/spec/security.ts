@@ -20,7 +20,7 @@ import {
 } from './namespaces.js';
 import type { LinuxDeviceCgroup } from './oci.js';
 import { parseSize } from './resources.js';
-import type { SeccompChoice } from './seccomp.js';
+import { parseProfile, type SeccompChoice } from './seccomp.js';
 import { parseSysctls } from './sysctl.js';
 import { parseUlimits, type Ulimit } from './ulimits.js';
 
@@ -128,6 +128,11 @@ export function parseSecurityOpts(values: readonly string[], cwd: string): Secur
       case 'seccomp':
         if (value === 'unconfined') out.seccomp = { kind: 'unconfined' };
         else if (value === 'builtin') out.seccomp = { kind: 'default' };
+        // The profile itself (what the docker CLI sends the API for seccomp=FILE): checked now, before anything is made.
+        else if (value.trimStart().startsWith('{')) {
+          parseProfile(value, 'given inline');
+          out.seccomp = { kind: 'inline', json: value };
+        }
         else out.seccomp = { kind: 'file', path: path.resolve(cwd, value) };
         break;
       case 'no-new-privileges':
