@@ -16,6 +16,7 @@ import { TsrunError } from '../errors.js';
 import type { ImageConfig } from '../image/config.js';
 import { displayName, type PullPolicy } from '../image/images.js';
 import { hostPlatform, formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
+import type { CredentialSource } from '../image/registry/credentials.js';
 import type { ImageLayer } from '../image/store/image-index.js';
 import type { Tsrun } from '../tsrun.js';
 import { BuildCache, cacheKey } from './cache.js';
@@ -50,6 +51,8 @@ export interface BuildOptions {
   network?: 'default' | 'none' | 'host';
   /** --secret id → host file. */
   secrets?: Record<string, string>;
+  /** Credentials for the FROM (and COPY --from) pulls instead of the stored ones (the Engine API's X-Registry-Config). */
+  credentials?: CredentialSource;
   onEvent?: (e: BuildEvent) => void;
 }
 
@@ -259,7 +262,7 @@ export class Builder {
     }
     const started = Date.now();
     try {
-      const image = await this.tsrun.images.ensure(ins.image, this.opts.pull ?? 'missing', { platform });
+      const image = await this.tsrun.images.ensure(ins.image, this.opts.pull ?? 'missing', { platform, credentials: this.opts.credentials });
       const config = ensureDefaultPath(structuredClone(image.config));
       config.history ??= [];
       this.end(step, Date.now() - started);

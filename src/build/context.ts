@@ -13,6 +13,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TsrunError } from '../errors.js';
 import type { UnpackNative } from '../image/unpack/layer.js';
+import { resolveInRoot } from '../util/resolve-in-root.js';
 import { extractArchive } from './add.js';
 import { IgnoreMatcher, dockerignorePathFor, parseDockerignore } from './context/dockerignore.js';
 import type { SourceFilter } from './sources.js';
@@ -64,18 +65,21 @@ export async function prepareContext(opts: { context: string; file?: string; std
     if (!st) throw new TsrunError('INVALID_ARGUMENT', `unable to prepare context: path "${opts.context}" not found`);
     if (!st.isDirectory()) throw new TsrunError('INVALID_ARGUMENT', `unable to prepare context: ${opts.context} is not a directory`);
   }
+  // A path inside a context that came as a tar (from stdin, or the Engine
+  // API's /build) is resolved inside it: a symlink there must not lead out.
+  const inContext = (p: string): Promise<string> => (opts.context === '-' ? resolveInRoot(dir, p) : Promise.resolve(join(dir, p)));
   if (opts.file === '-') dockerfile = (await readAll(opts.stdin)).toString('utf8');
   else if (dockerfile === undefined) {
-    dockerfilePath = opts.file ? (opts.context === '-' ? join(dir, opts.file) : resolve(opts.file)) : join(dir, 'Dockerfile');
+    dockerfilePath = opts.file ? (opts.context === '-' ? await inContext(opts.file) : resolve(opts.file)) : await inContext('Dockerfile');
     if (!opts.file) {
-      const lower = join(dir, 'dockerfile');
+      const lower = await inContext('dockerfile');
       if (!(await stat(dockerfilePath).catch(() => null)) && (await stat(lower).catch(() => null))) dockerfilePath = lower;
     }
     dockerfile = await readText(dockerfilePath, 'the Dockerfile');
   }
   let ignoreText: string | undefined;
   if (dockerfilePath) ignoreText = await readFile(dockerignorePathFor(dockerfilePath), 'utf8').catch(() => undefined);
-  ignoreText ??= await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  ignoreText ??= await readFile(await inContext('.dockerignore'), 'utf8').catch(() => undefined);
   return {
     dir,
     dockerfile,

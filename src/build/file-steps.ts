@@ -221,7 +221,7 @@ export class FileSteps {
       layers = other.layers;
       key = other.key;
     } else {
-      const image = await this.c.tsrun.images.ensure(from, this.c.opts.pull ?? 'missing', { platform: this.c.platform });
+      const image = await this.c.tsrun.images.ensure(from, this.c.opts.pull ?? 'missing', { platform: this.c.platform, credentials: this.c.opts.credentials });
       layers = image.record.layers;
       key = image.record.id;
     }

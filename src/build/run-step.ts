@@ -72,6 +72,7 @@ export async function removeByName(tsrun: Tsrun, name: string): Promise<void> {
   await tsrun.containers.remove(id, true);
 }
 
-export function runFailed(what: string, code: number): TsrunError {
-  return new TsrunError('BUILD_FAILED', `${what}: did not complete successfully: exit code: ${code}`);
+/** The error of a RUN that exited non-zero; `exitCode` is what the Engine API's build reports as its error code (Docker's). */
+export function runFailed(what: string, code: number): TsrunError & { exitCode: number } {
+  return Object.assign(new TsrunError('BUILD_FAILED', `${what}: did not complete successfully: exit code: ${code}`), { exitCode: code });
 }

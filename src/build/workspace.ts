@@ -3,8 +3,10 @@
 // `tsrun builder prune`) cannot find and remove:
 //   <root>/build/work/<pid>.<start>/        this build's scratch (the context of `build -`, downloads)
 //   <root>/build/work/<pid>.<start>.json    containers and overlays it made and has not removed yet
-// A sweep removes the entries of builds whose process is gone (pid + start
-// time, as the runtime checks a container's pid).
+// A process that runs several builds (the API service) names the second
+// and later ones <pid>.<start>-<n>. A sweep removes the entries of builds
+// whose process is gone (pid + start time, as the runtime checks a
+// container's pid).
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +17,9 @@ interface Leftovers {
   containers: string[];
   overlays: string[];
 }
+
+/** Workspaces this process opened: each build of a long-lived process gets its own. */
+let opened = 0;
 
 export class BuildWorkspace {
   readonly dir: string;
@@ -31,7 +36,8 @@ export class BuildWorkspace {
     const workRoot = join(tsrun.root, 'build', 'work');
     await mkdir(workRoot, { recursive: true, mode: 0o700 });
     await sweepWork(tsrun, workRoot);
-    const ws = new BuildWorkspace(tsrun, workRoot, `${process.pid}.${pidStartTime(process.pid) ?? 0}`);
+    const n = opened++;
+    const ws = new BuildWorkspace(tsrun, workRoot, `${process.pid}.${pidStartTime(process.pid) ?? 0}${n ? `-${n}` : ''}`);
     await mkdir(ws.dir, { recursive: true, mode: 0o700 });
     return ws;
   }
@@ -92,7 +98,7 @@ export async function sweepWork(tsrun: Tsrun, workRoot = join(tsrun.root, 'build
   }
   let swept = 0;
   for (const name of names) {
-    const m = /^(\d+)\.(\d+)(\.json)?$/.exec(name);
+    const m = /^(\d+)\.(\d+)(?:-\d+)?(\.json)?$/.exec(name);
     if (!m || pidStartTime(Number(m[1])) === m[2]) continue;
     if (m[3]) {
       const left = JSON.parse(await readFile(join(workRoot, name), 'utf8').catch(() => '{}')) as Partial<Leftovers>;

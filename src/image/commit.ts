@@ -29,6 +29,44 @@ export interface CommitOptions {
   author?: string;
   /** Pause a running container while its layer is written (default true, as Docker). */
   pause?: boolean;
+  /**
+   * A config to commit with (the Engine API's /commit body): what it sets
+   * wins over the container's own settings, the --change lines apply to it
+   * first (moby's CommitImage: BuildFromConfig, then merge).
+   */
+  config?: ImageRuntimeConfig;
+}
+
+/**
+ * moby's `merge(userConf, imageConf)`: the caller's config, each field it
+ * leaves empty taken from the container's; Env, Labels, ExposedPorts and
+ * Volumes are unions where the caller's entries win.
+ */
+export function mergeCommitConfig(user: ImageRuntimeConfig, own: ImageRuntimeConfig): ImageRuntimeConfig {
+  const out: ImageRuntimeConfig = structuredClone(user);
+  if (!out.User) out.User = own.User;
+  out.ExposedPorts = { ...(own.ExposedPorts ?? {}), ...(out.ExposedPorts ?? {}) };
+  if (!out.Env?.length) out.Env = own.Env;
+  else {
+    const keys = new Set(out.Env.map((e) => e.split('=')[0]));
+    out.Env = [...out.Env, ...(own.Env ?? []).filter((e) => !keys.has(e.split('=')[0]))];
+  }
+  out.Labels = { ...(own.Labels ?? {}), ...(out.Labels ?? {}) };
+  if (!out.Entrypoint?.length) {
+    if (!out.Cmd?.length) out.Cmd = own.Cmd;
+    if (out.Entrypoint == null) out.Entrypoint = own.Entrypoint;
+  }
+  if (!out.Healthcheck) out.Healthcheck = own.Healthcheck;
+  if (!out.WorkingDir) out.WorkingDir = own.WorkingDir;
+  out.Volumes = { ...(own.Volumes ?? {}), ...(out.Volumes ?? {}) };
+  if (!out.StopSignal) out.StopSignal = own.StopSignal;
+  if (!out.Shell?.length) out.Shell = own.Shell;
+  if (out.OnBuild == null) out.OnBuild = own.OnBuild;
+  for (const k of Object.keys(out) as Array<keyof ImageRuntimeConfig>) {
+    const v = out[k];
+    if (v === undefined || v === '' || (typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.keys(v).length)) delete out[k];
+  }
+  return out;
 }
 
 /** A container made from an image: its id, the image id, and the overlay it runs on. */
@@ -127,7 +165,9 @@ export async function commitContainer(tsrun: Tsrun, ref: string, opts: CommitOpt
   const own = containerRuntimeConfig(parent.config ?? {}, spec);
   // moby: created_by is the container's Cmd (before --change), as `docker history` shows a commit.
   const createdBy = (own.Cmd ?? []).join(' ');
-  const runtime = applyChanges(structuredClone(own), opts.changes ?? []);
+  const runtime = opts.config
+    ? mergeCommitConfig(applyChanges(structuredClone(opts.config), opts.changes ?? []), own)
+    : applyChanges(structuredClone(own), opts.changes ?? []);
   const created = new Date().toISOString();
   const diffIds = [...parent.rootfs.diff_ids, ...(layer ? [layer.diffId] : [])];
   // An image without history gets one entry per layer, so `history` still pairs them.

@@ -51,6 +51,14 @@ export interface ImageView {
 
 export type PullPolicy = 'always' | 'missing' | 'never';
 
+export interface PullCallOptions {
+  platform?: Platform;
+  onEvent?: (e: PullEvent) => void;
+  concurrency?: number;
+  /** Credentials for this pull only, instead of the stored ones (the Engine API's X-Registry-Auth). */
+  credentials?: CredentialSource;
+}
+
 // Layers unpacked at once. Unpacking is CPU (gunzip, hashing, tar) and
 // file-creation latency: a few threads keep a disk busy without crowding
 // out the main thread's downloads.
@@ -75,15 +83,19 @@ export class Images {
     this.rootfs = new ContainerRootfs(join(deps.root, 'overlay'), this.layers, deps.native);
   }
 
-  async pull(reference: string, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void; concurrency?: number } = {}): Promise<PullResult> {
+  async pull(reference: string, opts: PullCallOptions = {}): Promise<PullResult> {
     const ref = parseReference(reference);
     await mkdir(join(this.deps.root, 'images'), { recursive: true, mode: 0o700 });
     // The registry client, the unpacker and worker_threads load only when a
     // pull happens: every other verb (ps, rm, ...) pays Node's start-up alone.
     const [{ pullImage }, { RegistryClient }] = await Promise.all([import('./pull.js'), import('./registry/client.js')]);
-    this.client ??= new RegistryClient({ hosts: this.deps.hosts, credentials: this.deps.credentials });
+    // A caller's own credentials (the API's X-Registry-Auth) get a client of
+    // their own: the shared one caches tokens made with the stored ones.
+    const client = opts.credentials
+      ? new RegistryClient({ hosts: this.deps.hosts, credentials: opts.credentials })
+      : (this.client ??= new RegistryClient({ hosts: this.deps.hosts, credentials: this.deps.credentials }));
     const pulled = await pullImage(
-      { client: this.client, content: this.content, layers: this.layers, index: this.index, ...(await this.unpacker()) },
+      { client, content: this.content, layers: this.layers, index: this.index, ...(await this.unpacker()) },
       ref,
       { platform: opts.platform ?? hostPlatform(), onEvent: opts.onEvent, concurrency: opts.concurrency },
     );
@@ -104,12 +116,14 @@ export class Images {
    * `tsrun push`: the local image NAME[:TAG] to its registry, or with
    * allTags every local tag of NAME (which then must not carry a tag).
    */
-  async push(reference: string, opts: { allTags?: boolean; onEvent?: (e: PushEvent) => void; concurrency?: number } = {}): Promise<PushResult[]> {
+  async push(reference: string, opts: { allTags?: boolean; onEvent?: (e: PushEvent) => void; concurrency?: number; credentials?: CredentialSource } = {}): Promise<PushResult[]> {
     const ref = parseReference(reference);
-    // Like pull: the registry client loads only when a push happens.
+    // Like pull: the registry client loads only when a push happens (and a caller's own credentials get their own).
     const [{ pushImage, pushAllTags }, { RegistryPushClient }] = await Promise.all([import('./push.js'), import('./registry/upload.js')]);
-    this.pushClient ??= new RegistryPushClient({ hosts: this.deps.hosts, credentials: this.deps.credentials });
-    const deps = { client: this.pushClient, content: this.content, index: this.index };
+    const client = opts.credentials
+      ? new RegistryPushClient({ hosts: this.deps.hosts, credentials: opts.credentials })
+      : (this.pushClient ??= new RegistryPushClient({ hosts: this.deps.hosts, credentials: this.deps.credentials }));
+    const deps = { client, content: this.content, index: this.index };
     const pushOpts = { onEvent: opts.onEvent, concurrency: opts.concurrency };
     if (opts.allTags) {
       // A tag or digest after the last '/' (a ':' before it is a registry port).
@@ -136,7 +150,7 @@ export class Images {
   }
 
   /** Finds a local image, pulling it first as the policy says (run/create's --pull). */
-  async ensure(reference: string, policy: PullPolicy, opts: { platform?: Platform; onEvent?: (e: PullEvent) => void } = {}): Promise<ImageView> {
+  async ensure(reference: string, policy: PullPolicy, opts: PullCallOptions = {}): Promise<ImageView> {
     if (policy === 'always') {
       const { image } = await this.pull(reference, opts);
       return this.viewOf(await this.index.read(), image.id);

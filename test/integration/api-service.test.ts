@@ -15,12 +15,16 @@ import { cli, hasTool, integrationSkipReason, sandbox, type Sandbox } from '../h
 
 const skip = integrationSkipReason('api-service');
 
+// Every service a test starts; afterAll stops those a failed test left running.
+const started: ReturnType<typeof spawn>[] = [];
+
 function service(sb: Sandbox, args: string[]) {
   const child = spawn('node', ['--', cli, '--root', sb.root, '--runroot', sb.runroot, 'system', 'service', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  started.push(child);
   return { child, exited, output: () => output };
 }
 
@@ -40,6 +44,7 @@ describe.skipIf(skip)('tsrun system service', () => {
     dir = mkdtempSync(join(tmpdir(), 'tsrun-api-svc-'));
   }, 60_000);
   afterAll(async () => {
+    for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await svc?.stop();
     sb?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -191,6 +196,7 @@ describe.skipIf(skip)('tsrun system service', () => {
   it.skipIf(!hasTool('systemd-socket-activate'))('takes its socket from systemd (LISTEN_FDS) when socket-activated', async () => {
     const sock = join(dir, 'activated.sock');
     const child = spawn('systemd-socket-activate', ['-l', sock, 'node', '--', cli, '--root', sb.root, '--runroot', sb.runroot, 'system', 'service', '--time', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
     let output = '';
     child.stderr!.on('data', (d) => (output += d));
     try {
