@@ -101,7 +101,7 @@ export async function attachContainer(o: AttachOptions): Promise<Attachment> {
   const prefixLen = parseCidr(o.net.Subnet).prefix;
   const mtu = String(o.mtu ?? 1500);
 
-  const ip = await o.ipam.allocate(o.containerId, { ip: o.ip, hostVeth, names: o.names });
+  const ip = await o.ipam.allocate(o.containerId, { ip: o.ip, hostVeth, names: o.names, mac });
   let created = false;
   try {
     // A leftover from an earlier attempt for this same container (its name is derived from the id).

@@ -30,7 +30,17 @@ export interface NetworkRecord {
   Bridge: string;
   Created: string;
   Labels: Record<string, string>;
+  /** Driver options as given at create (Docker's `-o`); `com.docker.network.bridge.name` named the device. */
+  Options?: Record<string, string>;
+  /** Docker's --attachable, kept to be shown (any local network takes `network connect`). */
+  Attachable?: boolean;
 }
+
+/** The networks every Docker host has: `bridge` (tsrun's default network), `host` and `none` (network modes, shown as networks). */
+export const PREDEFINED_NETWORKS = ['bridge', 'host', 'none'] as const;
+
+/** Docker's option naming a bridge network's device. */
+export const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 
 export interface CreateNetworkOptions {
   name: string;
@@ -38,8 +48,11 @@ export interface CreateNetworkOptions {
   gateway?: string;
   internal?: boolean;
   labels?: Record<string, string>;
-  /** Bridge device name; default `tsrun0` for `bridge`, else `tsr` + 12 hex of the id. */
+  /** Bridge device name; default `tsrun0` for `bridge`, else `tsr` + 12 hex of the id (or the `com.docker.network.bridge.name` option). */
   bridge?: string;
+  /** Driver options (Docker's `-o`): kept on the record; only BRIDGE_NAME_OPTION changes anything. */
+  options?: Record<string, string>;
+  attachable?: boolean;
 }
 
 /** A host route or address prefix, as `ip -j route` / `ip -j addr` report them. */
@@ -168,10 +181,15 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
     if (await find(o.name)) throw new TsrunError('NAME_IN_USE', `network ${o.name} already exists`);
     const networks = await list();
     const id = nodeCrypto().createHash('sha256').update(nodeCrypto().randomBytes(32)).digest('hex');
-    const bridge = o.bridge ?? (o.name === DEFAULT_NETWORK ? (opts.defaultBridge ?? DEFAULT_BRIDGE) : `tsr${id.slice(0, 12)}`);
+    const bridge = o.bridge ?? o.options?.[BRIDGE_NAME_OPTION] ?? (o.name === DEFAULT_NETWORK ? (opts.defaultBridge ?? DEFAULT_BRIDGE) : `tsr${id.slice(0, 12)}`);
     if (!IFNAME_RE.test(bridge)) throw new TsrunError('INVALID_ARGUMENT', `invalid bridge device name ${JSON.stringify(bridge)} (at most 15 characters)`);
     const taken = networks.find((n) => n.Bridge === bridge);
     if (taken) throw new TsrunError('NAME_IN_USE', `bridge device ${bridge} is already used by network ${taken.Name}`);
+    // A device named by the user must be a new one: network rm deletes the network's bridge.
+    if (o.bridge === undefined && o.options?.[BRIDGE_NAME_OPTION] !== undefined) {
+      const links = await tools.ipJson<{ ifname: string }>(['link', 'show']);
+      if (links.some((l) => l.ifname === bridge)) throw new TsrunError('NAME_IN_USE', `bridge device ${bridge} already exists on the host`);
+    }
     if (o.gateway !== undefined && o.subnet === undefined) throw new TsrunError('INVALID_ARGUMENT', '--gateway needs --subnet');
     const subnet = chooseSubnet({ requested: o.subnet, host: await hostPrefixes(tools), networks });
     const c = parseCidr(subnet);
@@ -191,6 +209,8 @@ export function networkStore(opts: { root: string; lock: Locker; tools?: NetTool
       Bridge: bridge,
       Created: now().toISOString(),
       Labels: o.labels ?? {},
+      ...(o.options && Object.keys(o.options).length ? { Options: o.options } : {}),
+      ...(o.attachable ? { Attachable: true } : {}),
     };
     const dir = networkDir(opts.root, o.name);
     await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -19,6 +19,8 @@ export interface Lease {
   HostVeth?: string;
   /** Names peers on a user-defined network resolve to this address: the container's name, short id and aliases. */
   Names?: string[];
+  /** The MAC address when one was asked for (else it is derived from the address: bridge.ts macForIp). */
+  Mac?: string;
   Created: string;
 }
 
@@ -36,6 +38,7 @@ export interface AllocateOptions {
   ip?: string;
   hostVeth?: string;
   names?: string[];
+  mac?: string;
 }
 
 export interface Ipam {
@@ -110,7 +113,9 @@ export function openIpam(opts: { root: string; network: string; subnet: string; 
       locked(async (state) => {
         const mine = Object.entries(state.Leases).find(([, l]) => l.ContainerId === containerId);
         if (mine && (want.ip === undefined || want.ip === mine[0])) {
-          const lease = { ...mine[1], ...(want.hostVeth ? { HostVeth: want.hostVeth } : {}), ...(want.names ? { Names: want.names } : {}) };
+          const lease = {
+            ...mine[1], ...(want.hostVeth ? { HostVeth: want.hostVeth } : {}), ...(want.names ? { Names: want.names } : {}), ...(want.mac ? { Mac: want.mac } : {}),
+          };
           if (JSON.stringify(lease) === JSON.stringify(mine[1])) return { write: false, value: mine[0] };
           state.Leases[mine[0]] = lease;
           return { write: true, value: mine[0] };
@@ -121,6 +126,7 @@ export function openIpam(opts: { root: string; network: string; subnet: string; 
           ContainerId: containerId,
           ...(want.hostVeth ? { HostVeth: want.hostVeth } : {}),
           ...(want.names ? { Names: want.names } : {}),
+          ...(want.mac ? { Mac: want.mac } : {}),
           Created: now().toISOString(),
         };
         if (want.ip === undefined) state.Last = ip;

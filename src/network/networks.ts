@@ -8,12 +8,13 @@
 // makes it a host route the next choice sees) and choosing host ports run
 // under one host-wide lock.
 import { access, mkdir } from 'node:fs/promises';
+import { nodeCrypto } from '../util/lazy-builtins.js';
 import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Locker } from '../util/lock.js';
 import { matchesPruneFilters, type PruneFilters } from '../util/prune-filters.js';
-import { attachContainer, detachContainer, ensureBridge, removeBridge, type Attachment } from './bridge.js';
-import { DEFAULT_NETWORK, networkStore, type CreateNetworkOptions, type NetworkRecord, type NetworkStore } from './config.js';
+import { attachContainer, detachContainer, ensureBridge, macForIp, removeBridge, type Attachment } from './bridge.js';
+import { DEFAULT_NETWORK, PREDEFINED_NETWORKS, networkStore, type CreateNetworkOptions, type NetworkRecord, type NetworkStore } from './config.js';
 import { hostTools, type NetTools } from './exec.js';
 import { openIpam, type Ipam, type Lease } from './ipam.js';
 import { formatCidr, parseCidr } from './ipv4.js';
@@ -60,22 +61,28 @@ export interface ConnectOptions {
   ready?: NetworkRecord;
 }
 
-/** Docker's `network inspect` document. */
+/** Docker's `network inspect` document (its NetworkResource). */
 export interface NetworkInspect {
   Name: string;
   Id: string;
   Created: string;
   Scope: 'local';
-  Driver: 'bridge';
+  /** `bridge`; `host` and `null` for the predefined host and none networks. */
+  Driver: string;
   EnableIPv6: false;
-  IPAM: { Driver: 'default'; Options: Record<string, string>; Config: Array<{ Subnet: string; Gateway: string }> };
+  IPAM: { Driver: 'default'; Options: Record<string, string> | null; Config: Array<{ Subnet: string; Gateway: string }> };
   Internal: boolean;
-  Attachable: false;
+  Attachable: boolean;
   Ingress: false;
-  Containers: Record<string, { Name: string; IPv4Address: string; IPv6Address: string }>;
+  ConfigFrom: { Network: string };
+  ConfigOnly: false;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
   Options: Record<string, string>;
   Labels: Record<string, string>;
 }
+
+/** The drivers of the predefined networks, as Docker names them. */
+const PREDEFINED_DRIVER: Record<string, string> = { bridge: 'bridge', host: 'host', none: 'null' };
 
 /** Only user-defined networks resolve container names (Docker: not the default bridge). */
 export const resolvesNames = (network: string) => network !== DEFAULT_NETWORK;
@@ -112,8 +119,19 @@ export class Networks {
     return openIpam({ root: this.opts.root, network: net.Name, subnet: net.Subnet, gateway: net.Gateway, lock: this.opts.lock });
   }
 
-  /** `network create`: the record, its bridge and rules; nothing is left if any of it fails. */
-  create(o: CreateNetworkOptions): Promise<NetworkRecord> {
+  /**
+   * `network create`: the record, its bridge and rules; nothing is left if
+   * any of it fails. Only the bridge driver is served, and the predefined
+   * names are not for user networks (Docker's rule; `bridge` is made by
+   * ready()).
+   */
+  create(o: CreateNetworkOptions & { driver?: string }): Promise<NetworkRecord> {
+    if (o.driver !== undefined && o.driver !== '' && o.driver !== 'bridge') {
+      return Promise.reject(new TsrunError('INVALID_ARGUMENT', `network driver ${JSON.stringify(o.driver)} is not supported: only bridge`));
+    }
+    if ((PREDEFINED_NETWORKS as readonly string[]).includes(o.name)) {
+      return Promise.reject(new TsrunError('INVALID_ARGUMENT', `operation is not permitted on predefined ${o.name} network`));
+    }
     return this.hostLocked(async () => {
       const rec = await this.store.create(o);
       try {
@@ -172,8 +190,16 @@ export class Networks {
   }
 
   async inspect(ref: string): Promise<NetworkInspect> {
+    if (ref === 'host' || ref === 'none') return this.predefined(ref);
     // Docker always has its default network to show; ours is made on first use.
-    const net = ref === DEFAULT_NETWORK ? await this.ready(ref) : await this.get(ref);
+    let net: NetworkRecord;
+    try {
+      net = ref === DEFAULT_NETWORK ? await this.ready(ref) : await this.get(ref);
+    } catch (err) {
+      const byId = ['host', 'none'].find((n) => ref.length >= 3 && predefinedId(this.opts.root, n).startsWith(ref));
+      if (byId && err instanceof TsrunError && err.code === 'NETWORK_NOT_FOUND') return this.predefined(byId);
+      throw err;
+    }
     const leases = await this.ipam(net).list();
     const prefix = parseCidr(net.Subnet).prefix;
     return {
@@ -185,13 +211,47 @@ export class Networks {
       EnableIPv6: false,
       IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: net.Subnet, Gateway: net.Gateway }] },
       Internal: net.Internal,
-      Attachable: false,
+      Attachable: net.Attachable ?? false,
       Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
       Containers: Object.fromEntries(
-        Object.entries(leases).map(([ip, l]) => [l.ContainerId, { Name: l.Names?.[0] ?? '', IPv4Address: `${ip}/${prefix}`, IPv6Address: '' }]),
+        Object.entries(leases).map(([ip, l]) => [l.ContainerId, {
+          Name: l.Names?.[0] ?? '',
+          EndpointID: endpointId(l.ContainerId, net.Id),
+          MacAddress: l.Mac ?? macForIp(ip),
+          IPv4Address: `${ip}/${prefix}`,
+          IPv6Address: '',
+        }]),
       ),
-      Options: { 'com.docker.network.bridge.name': net.Bridge },
+      Options: { ...net.Options, 'com.docker.network.bridge.name': net.Bridge },
       Labels: net.Labels,
+    };
+  }
+
+  /**
+   * Every network as `network inspect` shows it, as Docker lists them: the
+   * default bridge (made on first use), the user-defined ones, and the
+   * predefined `host` and `none`, which are network modes and have no record.
+   */
+  async inspectAll(): Promise<NetworkInspect[]> {
+    await this.ready(DEFAULT_NETWORK);
+    const docs = await Promise.all((await this.list()).map((n) => this.inspect(n.Id)));
+    return [...docs, await this.predefined('host'), await this.predefined('none')];
+  }
+
+  /**
+   * `host` or `none` as Docker shows it. Their ids are derived from the
+   * root, so they stay the same across runs, and they date from the default
+   * network; which containers use those modes is not listed (no lease
+   * records them).
+   */
+  private async predefined(name: 'host' | 'none' | string): Promise<NetworkInspect> {
+    const created = (await this.store.find(DEFAULT_NETWORK))?.Created ?? new Date().toISOString();
+    return {
+      Name: name, Id: predefinedId(this.opts.root, name), Created: created, Scope: 'local', Driver: PREDEFINED_DRIVER[name],
+      EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false,
+      ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: {},
     };
   }
 
@@ -316,3 +376,12 @@ export class Networks {
   }
 }
 
+/** A predefined network's id: 64 hex, fixed for a root. */
+export function predefinedId(root: string, name: string): string {
+  return nodeCrypto().createHash('sha256').update(`tsrun predefined network\0${root}\0${name}`).digest('hex');
+}
+
+/** A container's endpoint id on a network (Docker's EndpointID): 64 hex derived from both, so it needs no record. */
+export function endpointId(containerId: string, networkId: string): string {
+  return nodeCrypto().createHash('sha256').update(`${networkId}\0${containerId}`).digest('hex');
+}

@@ -68,6 +68,18 @@ export function matchLabels(filters: readonly string[] | undefined, labels: Reco
   return true;
 }
 
+/** Docker's filters.Match (`name` and `id` of networks and volumes): a value equal to `source` or, as an unanchored regular expression, found in it; one that does not compile is skipped. */
+export function filterMatch(values: readonly string[], source: string): boolean {
+  return values.some((v) => {
+    if (v === source) return true;
+    try {
+      return new RegExp(v).test(source);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Docker's GetBoolOrDefault: true/1 or false/0 (any case); anything else is an invalid filter. */
 export function filterBool(args: FilterArgs, key: string): boolean | undefined {
   const values = args.get(key);

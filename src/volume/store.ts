@@ -151,6 +151,11 @@ export class VolumeStore {
     return out;
   }
 
+  /** Volume name → the containers ("name (id12)") whose records mount it (the `dangling` filter: volumes with none). */
+  users(): Promise<Map<string, string[]>> {
+    return this.deps.usersOf();
+  }
+
   /** Refused while any container (running or not) mounts it; `force` only ignores a missing volume. */
   async remove(name: string, force = false): Promise<boolean> {
     return this.locked(async () => {
@@ -182,13 +187,21 @@ export class VolumeStore {
 
   /** Unused anonymous volumes (with `all`, every unused volume; with filters, those label=/label!= allow); returns the names removed. */
   async prune(all = false, filters?: PruneFilters): Promise<string[]> {
+    return (await this.pruneReport(all, filters)).removed;
+  }
+
+  /** prune, and how many bytes the removed volumes held (Docker's SpaceReclaimed, measured just before each goes). */
+  async pruneReport(all = false, filters?: PruneFilters): Promise<{ removed: string[]; reclaimed: number }> {
+    const { diskUsage } = await import('../util/du.js');
     return this.locked(async () => {
       const users = await this.deps.usersOf();
       const removed: string[] = [];
+      let reclaimed = 0;
       for (const v of await this.list()) {
         if (users.get(v.Name)?.length) continue;
         if (!all && !Object.hasOwn(v.Labels ?? {}, ANONYMOUS_LABEL)) continue;
         if (!matchesPruneFilters(filters, { created: v.CreatedAt, labels: v.Labels })) continue;
+        reclaimed += await diskUsage(this.dataDir(v.Name));
         await this.removeUnlocked(v.Name);
         removed.push(v.Name);
       }
@@ -196,7 +209,7 @@ export class VolumeStore {
       for (const e of await readdir(this.dir).catch(() => [] as string[])) {
         if (e.startsWith('.') && (e.endsWith('.tmp') || e.endsWith('.rm'))) await rm(join(this.dir, e), { recursive: true, force: true });
       }
-      return removed;
+      return { removed, reclaimed };
     });
   }
 
