@@ -10,6 +10,7 @@ import { inspectDocument, networkSettings } from '../runtime/inspect.js';
 import type { Tsrun } from '../tsrun.js';
 import { diskUsage } from '../util/du.js';
 import { parseFilterJson } from '../util/filters.js';
+import { endpointId, resolvesNames } from '../network/networks.js';
 import { queryBool, queryInt } from './http.js';
 
 const live = (status: string): boolean => status === 'running' || status === 'paused';
@@ -58,7 +59,7 @@ function summary(v: ContainerSummary, networkIds: Map<string, string>, now: numb
     State: v.status,
     Status: statusText(v, now),
     HostConfig: { NetworkMode: req?.network?.mode ?? 'none' },
-    NetworkSettings: { Networks: withIds(net.Networks, networkIds) },
+    NetworkSettings: { Networks: withIds(net.Networks, networkIds, r.id) },
     Mounts: (req?.mounts ?? []).map(({ Anonymous: _a, Options: _o, ...m }) => m),
   };
 }
@@ -80,7 +81,7 @@ export async function inspectContainer(tsrun: Tsrun, v: ContainerView, size: boo
     AppArmorProfile: v.spec.process.apparmorProfile ?? '',
     GraphDriver: { Name: v.record.request?.imageId ? 'overlay2' : 'rootfs', Data: null },
     ...(size ? await sizes(tsrun, v.record.id, v.record.request?.imageId) : {}),
-    NetworkSettings: { ...ns, Networks: withIds(ns.Networks, networkIds), Bridge: '', SandboxID: '', SandboxKey: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '' },
+    NetworkSettings: { ...ns, Networks: withIds(ns.Networks, networkIds, v.record.id), Bridge: '', SandboxID: '', SandboxKey: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '' },
   };
 }
 
@@ -91,10 +92,20 @@ async function networkIdsFor(tsrun: Tsrun, views: Array<Pick<ContainerView, 'rec
   return new Map(nets.map((n) => [n.Name, n.Id]));
 }
 
-function withIds(networks: Record<string, Record<string, unknown>>, ids: Map<string, string>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(networks).map(([name, ep]) => [name, {
-    Links: null, NetworkID: ids.get(name) ?? '', EndpointID: '', IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, ...ep,
-  }]));
+// Docker's endpoint fields: ids, and on a user-defined network the
+// container's short id among its aliases (Docker adds it, and compose 1.29
+// reconnects every container on each `up` when it is missing).
+function withIds(networks: Record<string, Record<string, unknown>>, ids: Map<string, string>, containerId: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(networks).map(([name, ep]) => {
+    const networkId = ids.get(name) ?? '';
+    const aliases = (ep.Aliases as string[] | null) ?? [];
+    const userNetwork = resolvesNames(name);
+    return [name, {
+      Links: null, NetworkID: networkId, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, ...ep,
+      EndpointID: networkId && ep.IPAddress ? endpointId(containerId, networkId) : '',
+      Aliases: userNetwork ? [...new Set([...aliases, containerId.slice(0, 12)])] : ep.Aliases ?? null,
+    }];
+  }));
 }
 
 /** SizeRw (what the container wrote) and SizeRootFs (that and its image), as `?size=1` asks. */

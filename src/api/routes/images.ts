@@ -5,7 +5,6 @@
 // request (image-auth.ts).
 import { parseReference, familiarString, repositoryName } from '../../image/reference.js';
 import { parsePlatform } from '../../image/platform.js';
-import type { ImageView } from '../../image/images.js';
 import { imageInspectDocument } from '../../image/inspect.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
@@ -13,18 +12,11 @@ import { readJson, queryBool, sendEmpty, sendJson, type Request, type Response }
 import { credentialOf, registryAuth } from '../image-auth.js';
 import { commitConfig } from '../image-commit-config.js';
 import { JsonMessageStream, pullMessages, pushMessages } from '../image-progress.js';
+import { imageSummary, unixSeconds } from '../image-summary.js';
 import { route, type Route } from '../router.js';
-
-const unix = (iso: string | undefined): number => {
-  const t = iso ? Date.parse(iso) : NaN;
-  return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
-};
 
 /** A query value, undefined when absent or empty (the clients send `platform=` and the like empty). */
 const opt = (req: Request, name: string): string | undefined => req.query.get(name) || undefined;
-
-/** Docker's short repository digests (busybox@sha256:..., as inspect shows them). */
-const repoDigests = (v: ImageView): string[] => (imageInspectDocument(v).RepoDigests as string[]);
 
 /** fromImage + tag → one reference: the tag (or a sha256: digest) replaces a tag fromImage may carry. */
 function pullReference(fromImage: string, tag: string | undefined): string {
@@ -81,24 +73,6 @@ async function importImage(ctx: ApiContext, req: Request, res: Response['res'], 
   out.end();
 }
 
-/** Docker's ImageSummary; an image with no name and no digest is `<none>:<none>`/`<none>@<none>` (what the docker CLI tests for dangling). */
-function summary(v: ImageView, tags: string[]): Record<string, unknown> {
-  const digests = repoDigests(v);
-  const none = tags.length === 0 && digests.length === 0;
-  return {
-    Containers: -1,
-    Created: unix(v.config.created ?? v.record.added),
-    Id: v.record.id,
-    Labels: v.config.config?.Labels ?? null,
-    ParentId: '',
-    RepoDigests: none ? ['<none>@<none>'] : digests,
-    RepoTags: none ? ['<none>:<none>'] : tags,
-    SharedSize: -1,
-    Size: v.size,
-    VirtualSize: v.size,
-  };
-}
-
 async function listImages(ctx: ApiContext, req: Request, { res }: Response): Promise<void> {
   const [{ parseFilterJson }, { imageFilter }] = await Promise.all([import('../../util/filters.js'), import('../../image/image-filters.js')]);
   const args = parseFilterJson(req.query.get('filters') ?? '');
@@ -108,7 +82,7 @@ async function listImages(ctx: ApiContext, req: Request, { res }: Response): Pro
   const images = ctx.tsrun.images;
   const filter = await imageFilter(args, (ref) => images.get(ref));
   const views = (await images.list()).filter(filter.keep);
-  sendJson(res, 200, views.map((v) => summary(v, filter.tags(v))));
+  sendJson(res, 200, views.map((v) => imageSummary(v, filter.tags(v))));
 }
 
 async function inspectImage(ctx: ApiContext, req: Request, { res }: Response): Promise<void> {
@@ -125,7 +99,7 @@ async function imageHistory(ctx: ApiContext, req: Request, { res }: Response): P
   const entries = await history(view, (d) => images.layers.size(d));
   sendJson(res, 200, entries.map((e) => ({
     Id: e.id ?? '<missing>',
-    Created: unix(e.created),
+    Created: unixSeconds(e.created),
     CreatedBy: e.createdBy,
     Tags: e.id && view.repoTags.length ? view.repoTags : null,
     Size: e.size,

@@ -27,8 +27,8 @@ async function info(ctx: ApiContext, _req: Request, { res }: Response): Promise<
 }
 
 async function df(ctx: ApiContext, _req: Request, { res }: Response): Promise<void> {
-  const { systemDf } = await import('../../system/df.js');
-  sendJson(res, 200, await systemDf(ctx.tsrun));
+  const { dockerDiskUsage } = await import('../system-df.js');
+  sendJson(res, 200, await dockerDiskUsage(ctx.tsrun));
 }
 
 // Docker without swarm mode answers its swarm endpoints so; compose and the CLI read the 503 as "not a manager".
