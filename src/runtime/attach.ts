@@ -73,6 +73,22 @@ function frame(type: Frame, payload: Buffer = Buffer.alloc(0)): Buffer {
   return Buffer.concat([h, payload]);
 }
 
+/** Sets the container's terminal size through its monitor (a container without a terminal ignores it). */
+export async function resizeTerminal(stateDir: string, rows: number, cols: number): Promise<void> {
+  const sock = await connectAttach(stateDir);
+  const b = Buffer.alloc(4);
+  b.writeUInt16BE(rows, 0);
+  b.writeUInt16BE(cols, 2);
+  await new Promise<void>((resolve) => {
+    sock.on('error', () => resolve());
+    sock.on('close', () => resolve());
+    // Sent, then closed: the monitor reads the frame before the end.
+    sock.end(frame(Frame.Resize, b));
+    // Output the monitor broadcasts meanwhile is dropped.
+    sock.resume();
+  });
+}
+
 /** Relays a connected attach socket to the given streams. */
 export function relayAttach(sock: Socket, io: AttachStreams, opts: RelayOptions = {}): Attachment {
   let buf: Buffer = Buffer.alloc(0);

@@ -16,7 +16,7 @@ import type { UsernsOptions } from '../spec/userns.js';
 import { joinNamespaces, type NamespaceJoins } from '../spec/namespaces.js';
 import type { Confinement } from '../spec/security.js';
 import { checkSysctlNamespaces, type SysctlNamespace } from '../spec/sysctl.js';
-import type { LinuxResources, OciProcess, OciSpec } from '../spec/oci.js';
+import type { LinuxResources, OciCapabilities, OciProcess, OciSpec } from '../spec/oci.js';
 import type { ImageView, Images, PullPolicy } from '../image/images.js';
 import type { Platform } from '../image/platform.js';
 import type { PullEvent } from '../image/pull.js';
@@ -394,10 +394,10 @@ export class Containers {
    * A process started in the running container (engine.exec) with Docker's
    * `exec_create: CMD` and `exec_start: CMD` events; the caller calls
    * `exited(code)` once it has seen the process end, which journals `exec_die`.
+   * `execId`: the id its events carry (the API's exec instance id).
    */
-  async exec(id: string, proc: OciProcess, opts: ExecOptions): Promise<{ pid: number; ptyMaster: number | null; execId: string; exited: (exitCode: number) => Promise<void> }> {
+  async exec(id: string, proc: OciProcess, opts: ExecOptions, execId = newContainerId()): Promise<{ pid: number; ptyMaster: number | null; execId: string; exited: (exitCode: number) => Promise<void> }> {
     const rec = await this.deps.store.read(id);
-    const execId = newContainerId();
     const command = proc.args.join(' ');
     await this.event(`exec_create: ${command}`, rec, { execID: execId });
     const started = await this.engine.exec(id, proc, opts);
@@ -478,8 +478,11 @@ export class Containers {
       case 'created':
       case 'creating':
         return { ...base, status: restarting ? 'restarting' : 'created' };
-      case 'stopped':
-        return { ...base, status: restarting || restartDue(record, st) ? 'restarting' : 'exited', ...exitFields(st), health };
+      case 'stopped': {
+        const again = restarting || restartDue(record, st);
+        // Restarting before the monitor has written this exit (a moment): the last known code, not "unknown".
+        return { ...base, status: again ? 'restarting' : 'exited', ...(again && !st.exit ? {} : exitFields(st)), health };
+      }
     }
   }
 
@@ -668,13 +671,16 @@ export class Containers {
    * view reads three files; while the process lives, /proc/PID/stat alone
    * is watched (a few µs), from 1 ms up to 10 ms apart, with a full view
    * at least every 50 ms: a killed container (stop -t 0) is seen gone
-   * within a millisecond or two, a long-running one costs little.
+   * within a millisecond or two, a long-running one costs little. An
+   * aborted `signal` (the API's client went away) ends it with null.
    */
-  async waitStopped(id: string, timeoutMs = Infinity): Promise<ContainerView | null> {
+  async waitStopped(id: string, timeoutMs = Infinity, signal?: AbortSignal): Promise<ContainerView | null> {
     const deadline = Date.now() + timeoutMs;
+    const sleep = (ms: number) => pause(ms, signal);
     // The exit a wait begun during a restart delay is not waiting for.
     let known: string | undefined | null = null;
     for (let i = 0; ; i++) {
+      if (signal?.aborted) return null;
       const v = await this.view(id);
       // Docker: an exit that its restart policy follows ends the wait too;
       // a wait begun while the container restarts waits for its next exit.
@@ -704,7 +710,7 @@ export class Containers {
       const next = Math.min(deadline, Date.now() + 50);
       let j = 0;
       do await sleep(Math.min(10, 1 + j++));
-      while (v.pid > 0 && isSameProcess(v.pid, undefined) && Date.now() < next);
+      while (v.pid > 0 && isSameProcess(v.pid, undefined) && Date.now() < next && !signal?.aborted);
     }
   }
 
@@ -1063,7 +1069,7 @@ export class Containers {
   }
 
   /** Builds the exec process from the container's own (env, user, caps), then the exec options. */
-  async execProcess(id: string, opts: { args: string[]; env?: string[]; workdir?: string; user?: string; tty?: boolean }): Promise<OciProcess> {
+  async execProcess(id: string, opts: { args: string[]; env?: string[]; workdir?: string; user?: string; tty?: boolean; privileged?: boolean }): Promise<OciProcess> {
     const { resolveExecUser } = await import('../spec/user.js');
     const { mergeEnv, parseEnvOption } = await import('../spec/env.js');
     const spec = await this.deps.store.readSpec(id);
@@ -1072,7 +1078,9 @@ export class Containers {
     const env = mergeEnv(spec.process.env ?? [], (opts.env ?? []).map((e) => parseEnvOption(e, this.deps.hostEnv)));
     const cwd = opts.workdir ?? spec.process.cwd;
     if (!cwd.startsWith('/')) throw new TsrunError('INVALID_ARGUMENT', `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
-    return { ...spec.process, terminal: !!opts.tty, args: opts.args, env, user, cwd, consoleSize: undefined };
+    // Docker's `exec --privileged`: every capability tsrun holds, whatever the container's own.
+    const capabilities = opts.privileged ? await allCapabilities() : spec.process.capabilities;
+    return { ...spec.process, terminal: !!opts.tty, args: opts.args, env, user, cwd, capabilities, consoleSize: undefined };
   }
 }
 
@@ -1141,4 +1149,15 @@ function exposedPorts(image: Record<string, unknown> | undefined, expose: string
 
 function defaultSelfCommand(): string[] {
   return [process.execPath, '--', fileURLToPath(new URL('../../bin/tsrun', import.meta.url))];
+}
+
+// A sleep an abort cuts short: it resolves, and the caller looks at the signal.
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => {});
+}
+
+/** Every capability tsrun holds, in each set a process gets (Docker's privileged exec). */
+async function allCapabilities(): Promise<OciCapabilities> {
+  const all = (await import('../spec/capabilities.js')).hostCapabilities();
+  return { bounding: all, effective: all, permitted: all };
 }

@@ -7,6 +7,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TsrunError } from '../errors.js';
+import type { Containers } from './containers.js';
 import type { ContainerState } from './store.js';
 
 export interface LogEntry {
@@ -26,6 +27,8 @@ export interface LogOptions {
   follow?: boolean;
   /** Polled while following; following stops once it returns false and the file is drained. */
   running?: () => Promise<boolean>;
+  /** Ends a follow early (the reader went away): nothing keeps polling or holds the file. */
+  signal?: AbortSignal;
 }
 
 /** Docker's --since/--until: RFC 3339 date/time, Unix seconds (with fraction), or a duration back from now (10m, 1h30m). */
@@ -45,6 +48,19 @@ export function parseTail(value: string | undefined): number | undefined {
   if (value === undefined || value === 'all') return undefined;
   if (!/^\d+$/.test(value)) throw new TsrunError('INVALID_ARGUMENT', `invalid value for --tail: "${value}" (a number or "all")`);
   return Number(value);
+}
+
+/**
+ * A container's log as `logs` shows it (the CLI's and the API's): refused
+ * for --log-driver none; with `follow`, read until the container stops.
+ */
+export function containerLogs(c: Containers, id: string, record: Pick<ContainerState, 'request'>, opts: Omit<LogOptions, 'running'> = {}): AsyncGenerator<LogEntry> {
+  checkReadable(record);
+  const running = async (): Promise<boolean> => {
+    const v = await c.view(id).catch(() => null);
+    return v !== null && (v.status === 'running' || v.status === 'paused');
+  };
+  return readLogs(c.logPath(id), { ...opts, running });
 }
 
 /** Refuses `logs` of a container whose log driver keeps nothing (--log-driver none), as Docker does. */
@@ -210,6 +226,7 @@ export async function* readLogs(path: string, opts: LogOptions = {}): AsyncGener
     yield* first;
     if (!opts.follow) return;
     for (;;) {
+      if (opts.signal?.aborted) return;
       const live = opts.running ? await opts.running() : false;
       yield* take(readNew());
       const now = inode(path);
@@ -218,7 +235,7 @@ export async function* readLogs(path: string, opts: LogOptions = {}): AsyncGener
       if (!live) return;
       if (opts.untilMs !== undefined && Date.now() > opts.untilMs) return;
       // While rotations come fast, the next look comes sooner.
-      await sleep(rotating ? 10 : 100);
+      await sleep(rotating ? 10 : 100, undefined, { signal: opts.signal }).catch(() => {});
     }
   } finally {
     closeRotated();
