@@ -74,9 +74,13 @@ export async function serve(tsrun: Tsrun, opts: ServiceOptions = {}): Promise<Ru
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 60_000;
   server.timeout = 0;
+  // Upgraded connections (attach, exec) leave Node's own tracking: closing the service ends them here.
+  const upgraded = new Set<Socket>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => void dispatch(ctx, router, req, res, null));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     if (head.length) socket.unshift(head);
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     void dispatch(ctx, router, req, null, socket);
   });
 
@@ -107,6 +111,7 @@ export async function serve(tsrun: Tsrun, opts: ServiceOptions = {}): Promise<Ru
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const s of upgraded) s.destroy();
       });
     },
   };

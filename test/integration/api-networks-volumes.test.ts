@@ -283,7 +283,8 @@ describe.skipIf(skip)('networks, volumes and events through the Docker Engine AP
     follow.stdout.on('data', (d) => (seen += d));
     const lines = (n: number) => new Promise<void>((resolve, reject) => {
       const check = () => {
-        if (seen.trim().split('\n').filter(Boolean).length < n) return;
+        // Whole lines only: a line may arrive in two reads.
+        if (seen.split('\n').length - 1 < n) return;
         follow.stdout.off('data', check);
         resolve();
       };
