@@ -50,33 +50,14 @@ function row(v: ContainerSummary, id: string, trunc: boolean, now: number): obje
 /** The --filter flags as one predicate (undefined: none given), and whether they show stopped containers too. */
 async function filtersFor(flags: string[]) {
   if (!flags.length) return undefined;
-  const [{ parseFilterFlags }, { checkContainerFilters, containerFilter, filtersListAll }] = await Promise.all([
+  const [{ parseFilterFlags }, { checkContainerFilters, containerFilter, containerFilterLookup, filtersListAll }] = await Promise.all([
     import('../../util/filters.js'), import('../../runtime/container-filters.js'),
   ]);
   const args = parseFilterFlags(flags);
   checkContainerFilters(args);
   return {
     all: filtersListAll(args),
-    predicate: async (tsrun: Tsrun) => {
-      const { TsrunError } = await import('../../errors.js');
-      const c = tsrun.containers;
-      return containerFilter(args, {
-        container: async (ref) => {
-          const id = await c.resolve(ref);
-          return { id, created: (await c.store.read(id)).created };
-        },
-        imageIds: (ref) =>
-          tsrun.images.get(ref).then(
-            (img) => [img.record.id],
-            (err) => {
-              // No such image (or not an image reference at all, such as a --rootfs directory): no container of it.
-              if (err instanceof TsrunError && ['IMAGE_NOT_FOUND', 'INVALID_REFERENCE', 'INVALID_ARGUMENT'].includes(err.code)) return [];
-              throw err;
-            },
-          ),
-        networkNames: async (ref) => (await (await tsrun.networks()).list()).filter((n) => n.Name === ref || n.Id.startsWith(ref)).map((n) => n.Name),
-      });
-    },
+    predicate: async (tsrun: Tsrun) => containerFilter(args, containerFilterLookup(tsrun)),
   };
 }
 
