@@ -90,3 +90,15 @@ export async function importBusybox(sb: Sandbox, ref = 'localhost/busybox:latest
   const r = await sb.tsrun(['import', '-c', 'CMD ["sh"]', '-', ref], { input: fixtureTar(busybox()) });
   if (r.exitCode !== 0) throw new Error(`importing busybox failed: ${r.stderr}`);
 }
+
+/** GET http://127.0.0.1:PORT/PATH's body: a published port, as a user on the host reaches it. */
+export function loopbackGet(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject).end();
+  });
+}

@@ -3,27 +3,16 @@
 // (test/fixtures/compose) has a user network, a named volume, a published
 // port, env and labels.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importBusybox, startService, type ApiService } from '../helpers/api-service.js';
+import { importBusybox, loopbackGet, startService, type ApiService } from '../helpers/api-service.js';
 import { hasTool, integrationSkipReason, repo, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('api-compose') || (hasTool('docker-compose') ? '' : 'no docker-compose (apt-get install docker-compose)');
 if (skip && !integrationSkipReason('api-compose')) process.stderr.write(`[skip] api-compose: ${skip}\n`);
 const PROJECT = 'tsrunapi';
-
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject).end();
-  });
-}
 
 describe.skipIf(skip)('docker-compose against the tsrun service', () => {
   let sb: Sandbox;
@@ -65,7 +54,7 @@ describe.skipIf(skip)('docker-compose against the tsrun service', () => {
   it('publishes the port on loopback, and the services reach each other by service name', async () => {
     const port = await compose('port', 'web', '80');
     expect(port.stdout).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect((await get(Number(port.stdout.split(':')[1]), '/index.html')).trim()).toBe('hello-from-web');
+    expect((await loopbackGet(Number(port.stdout.split(':')[1]), '/index.html')).trim()).toBe('hello-from-web');
     const viaName = await compose('exec', '-T', 'client', 'wget', '-qO-', 'http://web/index.html');
     expect(viaName.stdout.trim(), viaName.stderr).toBe('hello-from-web');
     const logs = await compose('logs', '--no-color', 'client');

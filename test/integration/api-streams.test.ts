@@ -8,9 +8,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
 import { DOCKER, dockerCliSkipReason, importBusybox, startService, type ApiService } from '../helpers/api-service.js';
 import { hasTool, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { tmuxSession } from '../helpers/tmux.js';
 
 const skip = integrationSkipReason('api-streams') || dockerCliSkipReason('api-streams');
 const IMAGE = 'localhost/busybox';
@@ -249,27 +249,18 @@ describe.skipIf(skip)('API streams: attach, wait, logs, resize, exec', () => {
   const tmuxTest = (what: string, command: (id: string) => string) =>
     it.skipIf(!hasTool('tmux'))(`${what} under tmux: typing reaches the shell, a resize reaches its terminal`, async () => {
       const keep = what.includes('exec') ? await detached('sleep', '1000') : '';
-      const session = `tsrun-api-${what.replace(/\W/g, '')}-${process.pid}`;
-      const tmux = (...a: string[]) => execa('tmux', a, { reject: false });
-      const screen = async () => (await tmux('capture-pane', '-pt', session)).stdout;
-      const waitFor = async (re: RegExp) => {
-        for (let i = 0; i < 100; i++) {
-          if (re.test(await screen())) return;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        throw new Error(`screen never matched ${re}:\n${await screen()}`);
-      };
-      await tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '25', `DOCKER_HOST=${svc.host} DOCKER_CONFIG=${svc.env.DOCKER_CONFIG} ${DOCKER} ${command(keep)}; echo EXITED=$?; sleep 30`);
+      const term = await tmuxSession(`tsrun-api-${what.replace(/\W/g, '')}-${process.pid}`,
+        `DOCKER_HOST=${svc.host} DOCKER_CONFIG=${svc.env.DOCKER_CONFIG} ${DOCKER} ${command(keep)}; echo EXITED=$?; sleep 30`);
       try {
-        await waitFor(/^\/ #/m);
-        await tmux('send-keys', '-t', session, 'echo typed-$((6*7)); stty size; tty', 'Enter');
-        await waitFor(/typed-42\n25 90\n\/dev\/pts\/\d+/);
-        await tmux('resize-window', '-t', session, '-x', '70', '-y', '20');
-        await tmux('send-keys', '-t', session, 'stty size; exit 3', 'Enter');
-        await waitFor(/^20 70$/m);
-        await waitFor(/EXITED=3/);
+        await term.waitFor(/^\/ #/m);
+        await term.type('echo typed-$((6*7)); stty size; tty');
+        await term.waitFor(/typed-42\n25 90\n\/dev\/pts\/\d+/);
+        await term.resize(70, 20);
+        await term.type('stty size; exit 3');
+        await term.waitFor(/^20 70$/m);
+        await term.waitFor(/EXITED=3/);
       } finally {
-        await tmux('kill-session', '-t', session);
+        await term.kill();
         if (keep) await docker(['rm', '-f', keep]);
       }
     });

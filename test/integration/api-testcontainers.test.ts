@@ -1,22 +1,11 @@
 // testcontainers for Node (issue 15), as a CI job uses it: DOCKER_HOST at
 // the tsrun service, Ryuk (its reaper container) disabled, a container
 // started with a published port and a wait strategy, then stopped.
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importBusybox, startService, type ApiService } from '../helpers/api-service.js';
+import { importBusybox, loopbackGet, startService, type ApiService } from '../helpers/api-service.js';
 import { integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('api-testcontainers');
-
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject).end();
-  });
-}
 
 describe.skipIf(skip)('testcontainers (Node) against the tsrun service', () => {
   let sb: Sandbox;
@@ -46,7 +35,7 @@ describe.skipIf(skip)('testcontainers (Node) against the tsrun service', () => {
     try {
       const port = container.getMappedPort(8080);
       expect(port).toBeGreaterThan(0);
-      expect((await get(port, '/index.html')).trim()).toBe('served-by-tsrun');
+      expect((await loopbackGet(port, '/index.html')).trim()).toBe('served-by-tsrun');
       const { output, exitCode } = await container.exec(['cat', '/www/index.html']);
       expect(exitCode).toBe(0);
       expect(output.trim()).toBe('served-by-tsrun');

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { busybox, cli, hasTool, containerPid, integrationSkipReason, sandbox } from '../helpers/tsrun.js';
+import { tmuxSession } from '../helpers/tmux.js';
 
 const skip = integrationSkipReason('terminal');
 if (!skip && !hasTool('tmux')) process.stderr.write('[skip] terminal (tmux): tmux is not installed\n');
@@ -25,27 +26,17 @@ describe.skipIf(skip)('terminal', () => {
   });
 
   it.skipIf(!hasTool('tmux'))('under tmux: typing reaches the shell, resizing reaches the pty (SIGWINCH)', async () => {
-    const session = `tsrun-test-${process.pid}`;
-    const tmux = (...a: string[]) => execa('tmux', a, { reject: false });
-    const screen = async () => (await tmux('capture-pane', '-pt', session)).stdout;
-    const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 100; i++) {
-        if (re.test(await screen())) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`screen never matched ${re}:\n${await screen()}`);
-    };
-    await tmux('new-session', '-d', '-s', session, '-x', '90', '-y', '25', `${tsrunCmd('-it sh')}; echo EXITED=$?; sleep 30`);
+    const term = await tmuxSession(`tsrun-test-${process.pid}`, `${tsrunCmd('-it sh')}; echo EXITED=$?; sleep 30`);
     try {
-      await waitFor(/^\/ #/m);
-      await tmux('send-keys', '-t', session, 'echo typed-$((6*7)); stty size', 'Enter');
-      await waitFor(/typed-42\n25 90/);
-      await tmux('resize-window', '-t', session, '-x', '70', '-y', '20');
-      await tmux('send-keys', '-t', session, 'stty size; exit 3', 'Enter');
-      await waitFor(/^20 70$/m);
-      await waitFor(/EXITED=3/);
+      await term.waitFor(/^\/ #/m);
+      await term.type('echo typed-$((6*7)); stty size');
+      await term.waitFor(/typed-42\n25 90/);
+      await term.resize(70, 20);
+      await term.type('stty size; exit 3');
+      await term.waitFor(/^20 70$/m);
+      await term.waitFor(/EXITED=3/);
     } finally {
-      await tmux('kill-session', '-t', session);
+      await term.kill();
     }
   });
 
