@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type ApiService } from '../helpers/api-service.js';
+import { importBusybox, startService, type ApiService } from '../helpers/api-service.js';
 import { freePort } from '../helpers/registry.js';
 import { cli, hasTool, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
@@ -40,6 +40,7 @@ describe.skipIf(skip)('tsrun system service', () => {
   let dir: string;
   beforeAll(async () => {
     sb = sandbox();
+    await importBusybox(sb);
     svc = await startService(sb);
     dir = mkdtempSync(join(tmpdir(), 'tsrun-api-svc-'));
   }, 60_000);
@@ -99,6 +100,41 @@ describe.skipIf(skip)('tsrun system service', () => {
     expect(JSON.parse(info.stdout.split(' ')[0]).LocalNodeState).toBe('inactive');
     expect(info.stdout).toMatch(/ overlay$/);
   });
+
+  it('serves many clients at once while long streams (events, logs -f) stay open, and they keep streaming', async () => {
+    const IMAGE = 'localhost/busybox:latest';
+    const ticker = (await svc.docker(['run', '-d', '--network', 'none', IMAGE, 'sh', '-c', 'while :; do echo tick; sleep 0.2; done'])).stdout.trim();
+    expect(ticker).toMatch(/^[0-9a-f]{64}$/);
+    const events = spawn('/usr/bin/docker', ['events', '--filter', 'type=container', '--filter', 'event=start', '--format', '{{.Actor.Attributes.name}}'], { env: { ...process.env, ...svc.env } });
+    const logs = spawn('/usr/bin/docker', ['logs', '-f', '--tail', '0', ticker], { env: { ...process.env, ...svc.env } });
+    let seenEvents = '';
+    let seenLogs = '';
+    events.stdout.on('data', (d) => (seenEvents += d));
+    logs.stdout.on('data', (d) => (seenLogs += d));
+    try {
+      await waitFor(() => seenLogs.includes('tick'), 'the log stream');
+      // Six runs, a ps and an info at once, with both streams open.
+      const runs = await Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => svc.docker(['run', '--rm', '--network', 'none', '--name', `many-${i}`, IMAGE, 'echo', `hello-${i}`])),
+        svc.docker(['ps', '-q']),
+        svc.docker(['info', '--format', '{{.ContainersRunning}}']),
+      ]);
+      runs.slice(0, 6).forEach((r, i) => expect({ code: r.exitCode, out: r.stdout, err: r.stderr }).toEqual({ code: 0, out: `hello-${i}`, err: '' }));
+      expect(runs[6].exitCode).toBe(0);
+      expect(Number(runs[7].stdout)).toBeGreaterThanOrEqual(1);
+      // The event stream saw every start as it happened, and the logs go on.
+      await waitFor(() => Array.from({ length: 6 }, (_, i) => `many-${i}`).every((n) => seenEvents.split('\n').includes(n)), 'six start events');
+      const before = seenLogs.length;
+      await waitFor(() => seenLogs.length > before, 'more log lines');
+      expect(events.exitCode).toBeNull();
+      expect(logs.exitCode).toBeNull();
+    } finally {
+      events.kill();
+      logs.kill();
+      await svc.docker(['rm', '-f', ticker]);
+    }
+    expect((await svc.docker(['ps', '-aq'])).stdout).toBe('');
+  }, 60_000);
 
   it('makes its socket 0660 for the group docker (or 0600 without one) and says access to it is root-equivalent', async () => {
     const st = statSync(svc.socket);
