@@ -1,11 +1,11 @@
 // POST /containers/create: Docker's body (Config, HostConfig,
 // NetworkingConfig) → the flags `docker run` takes for the same container
 // → core's CreateRequest, through the very parser the CLI uses
-// (cli/run-options.ts containerRequest), so a value is checked and means
+// (flags/container-request.ts containerRequest), so a value is checked and means
 // the same on both fronts. Zero values and the empty defaults clients send
 // (0, "", [], null, NetworkMode "default") mean "not set"; a field tsrun
 // cannot honour is refused with a 400 naming it, never dropped silently.
-import type { ContainerFlags } from '../cli/run-options.js';
+import type { ContainerFlags } from '../flags/container-flags.js';
 import type { CreateRequest } from '../runtime/containers.js';
 import { badRequest } from './errors.js';
 
@@ -170,7 +170,7 @@ export async function createRequest(body: unknown, name: string | undefined, onW
     ...health.flags,
     ...logFlags(h.sub('LogConfig')),
   };
-  const { containerRequest } = await import('../cli/run-options.js');
+  const { containerRequest } = await import('../flags/container-request.js');
   const size = h.raw('ConsoleSize');
   const consoleSize = Array.isArray(size) && size.length === 2 && size.every((n) => Number.isInteger(n) && n > 0) ? { rows: size[0] as number, cols: size[1] as number } : undefined;
   const req = await containerRequest(flags, [image, ...(entrypoint?.slice(1) ?? []), ...cmd], { cwd: '/', consoleSize, onWarning });

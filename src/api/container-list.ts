@@ -3,10 +3,10 @@
 // compose's label queries read); inspect is runtime/inspect.ts's document
 // (the CLI's `inspect`) with the fields only the daemon has (its files'
 // paths, network ids, sizes).
-import { statusText } from '../cli/format.js';
 import { checkContainerFilters, containerFilter, containerFilterLookup, filtersListAll } from '../runtime/container-filters.js';
 import type { ContainerSummary, ContainerView } from '../runtime/containers.js';
 import { inspectDocument, networkSettings } from '../runtime/inspect.js';
+import { statusText } from '../runtime/status-text.js';
 import type { Tsrun } from '../tsrun.js';
 import { diskUsage } from '../util/du.js';
 import { parseFilterJson } from '../util/filters.js';

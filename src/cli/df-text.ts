@@ -1,8 +1,10 @@
 // `tsrun system df` as `docker system df` prints it: the summary table, or
 // with -v a table per kind; `--format json` one line per kind.
+import { statusText } from '../runtime/status-text.js';
 import type { ContainerState } from '../runtime/store.js';
 import type { DiskUsage, UsageSummary } from '../system/df.js';
-import { commandText, decimalSize, humanDuration, jsonLines, statusText, table } from './format.js';
+import { humanDuration } from '../util/human-duration.js';
+import { commandText, decimalSize, jsonLines, table } from './format.js';
 
 const KINDS: [keyof DiskUsage['summary'], string][] = [['images', 'Images'], ['containers', 'Containers'], ['volumes', 'Local Volumes'], ['buildCache', 'Build Cache']];
 

@@ -1,37 +1,5 @@
-// Docker's output shapes: human durations, status strings, aligned tables.
-import type { ContainerView } from '../runtime/containers.js';
-
-/** go-units HumanDuration, as `docker ps` uses it. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(m / 60);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
-}
-
-/** `Up 5 seconds`, `Up 5 seconds (healthy)`, `Up 1 second (health: starting)`, `Up 2 minutes (Paused)`, `Exited (0) 3 seconds ago`, `Created`. */
-export function statusText(v: Pick<ContainerView, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'record' | 'health'>, now = Date.now()): string {
-  const since = (t: string | undefined) => humanDuration(now - Date.parse(t ?? new Date(now).toISOString()));
-  switch (v.status) {
-    // Docker's State.String(): the health after the time, `health: starting` until the first result.
-    case 'running': return `Up ${since(v.startedAt)}${v.health ? ` (${v.health.Status === 'starting' ? 'health: starting' : v.health.Status})` : ''}`;
-    case 'paused': return `Up ${since(v.startedAt)} (Paused)`;
-    case 'created': return 'Created';
-    case 'exited': return `Exited (${v.exitCode}) ${since(v.finishedAt ?? v.startedAt ?? v.record.created)} ago`;
-    // Docker's, while a restart policy waits to start it again: the last exit's code and time.
-    case 'restarting': return `Restarting (${v.exitCode}) ${since(v.finishedAt ?? v.startedAt ?? v.record.created)} ago`;
-  }
-}
+// Docker's output shapes: commands, aligned tables, sizes, --format.
+// (Human durations: util/human-duration.ts; status strings: runtime/status-text.ts.)
 
 /** Docker quotes the command and cuts it at 20 characters with an ellipsis. */
 export function commandText(args: string[], truncate: boolean): string {

@@ -1,13 +1,7 @@
-// run/create's health check and logging flags (declared here, parsed by
-// health/config.ts and runtime/log-config.ts when a verb runs).
+// run/create's health check and logging flags, declared for commander
+// (flags/health-log.ts turns them into the request's fields).
 import type { Command } from 'commander';
-import type { HealthFlags } from '../health/config.js';
 import { collect } from './options.js';
-
-export interface HealthLogFlags extends HealthFlags {
-  logDriver?: string;
-  logOpt?: string[];
-}
 
 export function addHealthLogOptions(cmd: Command): Command {
   return cmd
@@ -20,15 +14,4 @@ export function addHealthLogOptions(cmd: Command): Command {
     .option('--no-healthcheck', "disable any container-specified HEALTHCHECK")
     .option('--log-driver <driver>', 'logging driver: json-file (default) or none')
     .option('--log-opt <key=value>', 'log driver option: max-size=10m, max-file=3, compress=true (repeatable)', collect);
-}
-
-/** The CreateRequest fields of the flags (throws INVALID_ARGUMENT on bad input, before anything is created). */
-export async function healthLogRequest(flags: HealthLogFlags): Promise<{ health?: import('../health/config.js').HealthConfig; logConfig?: import('../runtime/log-config.js').LogConfig }> {
-  const given = flags.healthcheck === false || flags.logDriver !== undefined || !!flags.logOpt?.length
-    || [flags.healthCmd, flags.healthInterval, flags.healthTimeout, flags.healthRetries, flags.healthStartPeriod, flags.healthStartInterval].some((v) => v !== undefined);
-  if (!given) return {};
-  const [{ parseHealthFlags }, { parseLogFlags }] = await Promise.all([import('../health/config.js'), import('../runtime/log-config.js')]);
-  const health = parseHealthFlags(flags);
-  const logConfig = parseLogFlags(flags.logDriver, flags.logOpt);
-  return { ...(health ? { health } : {}), ...(logConfig ? { logConfig } : {}) };
 }

@@ -4,9 +4,9 @@
 import { statSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { VERSION, gitCommit } from '../cli/oci/version.js';
 import { hostPlatform } from '../image/platform.js';
 import { OCI_VERSION } from '../spec/oci.js';
+import { VERSION, gitCommit } from './package-version.js';
 
 /** The Docker Engine API version tsrun's documents follow. */
 export const API_VERSION = '1.41';

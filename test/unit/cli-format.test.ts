@@ -1,10 +1,13 @@
-// Docker's output shapes (src/cli/format.ts), signal names
+// Docker's output shapes (src/cli/format.ts, src/util/human-duration.ts,
+// src/runtime/status-text.ts), signal names
 // (src/runtime/signals.ts) and `ps --filter` (src/cli/commands/ps.ts).
 import { describe, expect, it } from 'vitest';
-import { bytesSize, commandText, humanDuration, statusText, table } from '../../src/cli/format.js';
+import { bytesSize, commandText, table } from '../../src/cli/format.js';
 import type { ContainerView, DockerStatus } from '../../src/runtime/containers.js';
 import { parseSignal } from '../../src/runtime/signals.js';
+import { statusText } from '../../src/runtime/status-text.js';
 import type { OciSpec } from '../../src/spec/oci.js';
+import { humanDuration } from '../../src/util/human-duration.js';
 import { thrown } from '../helpers/expect-error.js';
 
 const SECOND = 1000;

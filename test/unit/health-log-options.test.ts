@@ -7,7 +7,7 @@ import {
 } from '../../src/health/config.js';
 import { nextHealth, type HealthResult, type HealthState } from '../../src/health/state.js';
 import { logRotation, parseLogFlags, ramInBytes } from '../../src/runtime/log-config.js';
-import { statusText } from '../../src/cli/format.js';
+import { statusText } from '../../src/runtime/status-text.js';
 import { containerFilter, type ContainerFilterLookup } from '../../src/runtime/container-filters.js';
 import type { ContainerSummary, DockerStatus } from '../../src/runtime/containers.js';
 import { parseFilterFlags } from '../../src/util/filters.js';

@@ -1,7 +1,8 @@
 // `tsrun create [options] IMAGE [CMD [ARG...]]` (or --rootfs DIR CMD...): the container, not yet started.
 import type { Command } from 'commander';
+import type { ContainerFlags } from '../../flags/container-flags.js';
 import { tsrunFor } from '../context.js';
-import { addContainerOptions, toCreateRequest, type ContainerFlags } from '../run-options.js';
+import { addContainerOptions, toCreateRequest } from '../run-options.js';
 import { addRunConfigOptions, createCidfile } from '../run-flags.js';
 import { out } from '../write.js';
 

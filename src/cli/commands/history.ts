@@ -14,7 +14,8 @@ export function addImageHistory(parent: Command, name: string): Command {
     .option('--format <format>', "'json' for one JSON object per entry")
     .action(async (reference: string, flags: { quiet?: boolean; trunc: boolean; format?: string }, cmd: Command) => {
       const { imageHistory } = await import('../../image/history.js');
-      const { humanDuration, table, decimalSize } = await import('../format.js');
+      const { table, decimalSize } = await import('../format.js');
+      const { humanDuration } = await import('../../util/human-duration.js');
       const { shortId } = await import('../../image/images.js');
       const images = (await tsrunFor(cmd)).images;
       const view = await images.get(reference);

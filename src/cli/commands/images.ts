@@ -28,7 +28,9 @@ export function addImageList(parent: Command, name: string): Command {
     .option('-f, --filter <key=value>', 'filter output: dangling=true|false, label=KEY[=VALUE], reference=GLOB, before=IMAGE, since=IMAGE (repeatable)', collect, [])
     .option('--format <format>', "'table' (default), 'table TEMPLATE', 'json', or a Go template")
     .action(async (reference: string | undefined, flags: ListFlags, cmd: Command) => {
-      const [{ shortId }, { humanDuration, table, decimalSize, listFormat }] = await Promise.all([import('../../image/images.js'), import('../format.js')]);
+      const [{ shortId }, { table, decimalSize, listFormat }, { humanDuration }] = await Promise.all([
+        import('../../image/images.js'), import('../format.js'), import('../../util/human-duration.js'),
+      ]);
       // The argument is a reference filter, as in Docker.
       const filterFlags = [...flags.filter, ...(reference ? [`reference=${reference}`] : [])];
       const filters = filterFlags.length ? await imageFilters(filterFlags) : undefined;

@@ -3,9 +3,10 @@
 // or a template, nothing more than the table's own code loads.
 import type { Command } from 'commander';
 import type { ContainerSummary } from '../../runtime/containers.js';
+import { statusText } from '../../runtime/status-text.js';
 import type { Tsrun } from '../../tsrun.js';
 import { tsrunFor } from '../context.js';
-import { commandText, labelsText, listFormat, statusText, table, withLabelMethod } from '../format.js';
+import { commandText, labelsText, listFormat, table, withLabelMethod } from '../format.js';
 import { collect } from '../options.js';
 import { out } from '../write.js';
 

@@ -2,10 +2,12 @@
 // container and print its id; otherwise stay attached, forward signals,
 // and exit with the container's code.
 import type { Command } from 'commander';
+import type { ContainerFlags } from '../../flags/container-flags.js';
+import { attachedRunOptions } from '../../flags/run-config.js';
 import type { Attachment } from '../../runtime/attach.js';
 import { tsrunFor } from '../context.js';
-import { addContainerOptions, toCreateRequest, type ContainerFlags } from '../run-options.js';
-import { addAttachedRunOptions, addRunConfigOptions, attachedRunOptions, createCidfile } from '../run-flags.js';
+import { addContainerOptions, toCreateRequest } from '../run-options.js';
+import { addAttachedRunOptions, addRunConfigOptions, createCidfile } from '../run-flags.js';
 
 // Signals a terminal or a supervisor sends to us that belong to the container (Docker's --sig-proxy).
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];

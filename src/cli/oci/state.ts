@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { TsrunError } from '../../errors.js';
 import type { Engine, EngineState } from '../../runtime/engine.js';
 import { engineFor, out } from './context.js';
-import { VERSION, gitCommit } from './version.js';
+import { VERSION, gitCommit } from '../../system/package-version.js';
 
 /** runc's containerState: the runtime-spec state plus rootfs, created and owner. */
 export function ociState(st: EngineState, owner = ''): Record<string, unknown> {

@@ -1,7 +1,4 @@
-// run/create's --label, --label-file and --annotation, read as Docker's
-// CLI reads them (opts.ValidateLabel, opts.ReadKVStrings): `k=v`, or `k`
-// alone for an empty value; files hold one `k=v` a line, with `#` comments
-// and blank lines skipped; flags override files, later values earlier ones.
+// run/create's --label, --label-file and --annotation parsers, shared by the CLI and the API service (Docker's Labels and Annotations).
 import { readFileSync } from 'node:fs';
 import { TsrunError } from '../errors.js';
 
@@ -34,7 +31,13 @@ function labelFileLines(file: string): string[] {
   return lines;
 }
 
-/** --label-file files, then --label flags → the container's labels (undefined when none). */
+/**
+ * --label-file files, then --label flags → the container's labels (undefined
+ * when none), read as Docker's CLI reads them (opts.ValidateLabel,
+ * opts.ReadKVStrings): `k=v`, or `k` alone for an empty value; files hold
+ * one `k=v` a line, with `#` comments and blank lines skipped; flags
+ * override files, later values earlier ones.
+ */
 export function parseLabelFlags(labels: string[] = [], files: string[] = []): Record<string, string> | undefined {
   const all = [...files.flatMap(labelFileLines), ...labels];
   return all.length ? Object.fromEntries(all.map((l) => pair(l, 'label'))) : undefined;
