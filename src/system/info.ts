@@ -150,7 +150,8 @@ export async function systemInfo(tsrun: Tsrun, opts: InfoOptions = {}): Promise<
     CPUSet: 'cpuset' in usable,
     PidsLimit: 'pids' in usable,
   };
-  const running = containers.filter((c) => c.status === 'running').length;
+  // Docker counts a container its restart policy is about to start again as running (State.Running is true).
+  const running = containers.filter((c) => c.status === 'running' || c.status === 'restarting').length;
   const paused = containers.filter((c) => c.status === 'paused').length;
   const mirrors = opts.registryMirrors ?? [];
   const insecure = opts.insecureRegistries ?? [];

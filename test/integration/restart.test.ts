@@ -76,11 +76,14 @@ describe.skipIf(skip)('restart policies', () => {
     await waitFor(async () => (await state(sb, 'loop')).count >= 3, 'three restarts');
     let ps = '';
     let filtered = '';
+    let running = '';
     const doc = await waitFor(async () => {
       const d = await inspect(sb, 'loop');
       ps = String((await sb.tsrun(['ps', '--format', '{{.Names}}|{{.State}}|{{.Status}}'])).stdout);
       filtered = String((await sb.tsrun(['ps', '-q', '--filter', 'status=restarting'])).stdout);
-      return d.State.Restarting && ps.startsWith('loop|restarting|') && filtered ? d : undefined;
+      // info counts it running, as Docker's does (State.Running is true).
+      running = String((await sb.tsrun(['info', '-f', '{{.ContainersRunning}}'])).stdout);
+      return d.State.Restarting && ps.startsWith('loop|restarting|') && filtered && running === '1' ? d : undefined;
     }, 'inspect and ps both during a wait', slow(10_000), 10);
     expect(ps).toMatch(/^loop\|restarting\|Restarting \(0\) (Less than a second|\d+ seconds?) ago$/);
     expect(doc.State).toMatchObject({ Status: 'restarting', Running: true, Restarting: true, Pid: 0, ExitCode: 0 });
