@@ -23,7 +23,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # links libseccomp (libseccomp-dev); the monitor's log compressor links zlib
 # statically (zlib1g-dev). The interop tests build the OCI
 # runtime-tools suite and crictl with Go (golang-go) and drive containerd
-# (its CRI plugin with Debian's loopback and host-local CNI plugins).
+# (its CRI plugin with Debian's loopback and host-local CNI plugins). The API
+# service's tests drive it with real clients: the docker CLI 20.10 (docker.io;
+# dockerd is never started), docker-compose and docker-py (python3-docker,
+# run by pytest).
 packages=(busybox-static tmux python3 make g++ libseccomp-dev zlib1g-dev procps podman runc qemu-system-x86 cpio
   docker-registry skopeo apache2-utils openssl zstd iproute2 nftables util-linux curl bzip2 xz-utils
   golang-go containerd containernetworking-plugins docker.io docker-compose python3-docker python3-pytest)
@@ -39,8 +42,19 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
+  # docker.io is here for its docker CLI only (the API service tests): its
+  # daemon must never start, now or at boot. A policy-rc.d that says no
+  # keeps the packages' scripts from starting services during the install.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable docker.service docker.socket >/dev/null 2>&1 || true
+  fi
 fi
 
 npm ci --no-audit --no-fund
