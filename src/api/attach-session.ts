@@ -2,7 +2,8 @@
 // attach socket (runtime/attach.ts, the same relay `tsrun attach` uses).
 // Output goes out in Docker's stdcopy frames without a TTY, raw with one;
 // the client's bytes go to the container's stdin and its half-close
-// closes that stdin. The attach never owns the container: when the client
+// closes that stdin when the container has StdinOnce (an attached run -i),
+// as Docker's does. The attach never owns the container: when the client
 // goes, the container goes on; when the container exits, the connection
 // is closed, and the client learns the exit code from `wait`.
 import type { Socket } from 'node:net';
@@ -20,6 +21,8 @@ export interface AttachOptions {
   mux: boolean;
   /** Input bytes that let go of the container (TTY only, as Docker's escape proxy). */
   detachKeys?: Buffer;
+  /** The container's StdinOnce: only then does the client's half-close close its stdin. */
+  stdinOnce: boolean;
 }
 
 /** A hijacked connection waiting for its container's monitor (before start) or relayed to it. */
@@ -66,6 +69,7 @@ export class AttachSession {
     const a = relayAttach(sock, { stdin: this.opts.stdin ? this.conn : undefined, stdout: this.out.stdout, stderr: this.out.stderr }, {
       detachKeys: this.opts.detachKeys,
       onDetachKeys: () => this.end(),
+      closeStdinAtEnd: this.opts.stdinOnce,
     });
     this.attachment = a;
     void a.exited.then(() => this.end());

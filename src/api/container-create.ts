@@ -176,6 +176,7 @@ export async function createRequest(body: unknown, name: string | undefined, onW
   const req = await containerRequest(flags, [image, ...(entrypoint?.slice(1) ?? []), ...cmd], { cwd: '/', consoleSize, onWarning });
   return {
     ...req,
+    stdinOnce: c.bool('StdinOnce'),
     // The client says which streams it attaches (none for run -d), not run's defaults.
     runConfig: { ...req.runConfig, attach: { stdin: c.bool('AttachStdin'), stdout: c.bool('AttachStdout'), stderr: c.bool('AttachStderr') } },
     ...(health.test ? { health: { ...req.health, Test: health.test } } : {}),

@@ -46,6 +46,8 @@ export interface RelayOptions {
   detachKeys?: Buffer;
   /** Called once the detach keys are typed (the input stops first); default: detach(). */
   onDetachKeys?: (a: Attachment) => void;
+  /** The end of the input closes the container's stdin (default); false: it stays open for the next client (Docker without StdinOnce). */
+  closeStdinAtEnd?: boolean;
 }
 
 /**
@@ -105,7 +107,7 @@ export function relayAttach(sock: Socket, io: AttachStreams, opts: RelayOptions 
     }
     if (data.length) sock.write(frame(Frame.Stdin, data));
   };
-  const onInputEnd = (): void => void sock.write(frame(Frame.StdinEof));
+  const onInputEnd = (): void => void (opts.closeStdinAtEnd !== false && sock.write(frame(Frame.StdinEof)));
   const stopInput = (): void => {
     io.stdin?.off('data', onInput);
     io.stdin?.off('end', onInputEnd);

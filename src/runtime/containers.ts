@@ -77,6 +77,8 @@ export interface CreateRequest extends Omit<RunOptions, 'rootfs' | 'image' | 'ne
   onPullEvent?: (e: PullEvent) => void;
   name?: string;
   openStdin?: boolean;
+  /** Docker's StdinOnce: the first attached client's end of input closes the container's stdin (an attached run -i). */
+  stdinOnce?: boolean;
   autoRemove?: boolean;
   cgroupParent?: string;
   limits?: ContainerRequest['limits'];
@@ -222,6 +224,7 @@ export class Containers {
       ...(healthcheck && Object.keys(healthcheck).length ? { healthcheck } : {}),
       ...(req.logConfig ? { logConfig: req.logConfig } : {}),
       openStdin: !!req.openStdin,
+      ...(req.openStdin && req.stdinOnce ? { stdinOnce: true } : {}),
       autoRemove: !!req.autoRemove,
       ...(restarts(req.restartPolicy) ? { restartPolicy: req.restartPolicy } : {}),
       init: !!req.init,

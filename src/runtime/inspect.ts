@@ -88,7 +88,7 @@ export function inspectDocument(v: ContainerView, logPath: string): Record<strin
       AttachStderr: r.request?.attach?.stderr ?? false,
       ...(r.request?.exposedPorts ? { ExposedPorts: r.request.exposedPorts } : {}),
       OpenStdin: !!r.request?.openStdin,
-      StdinOnce: false,
+      StdinOnce: !!r.request?.stdinOnce,
       Env: p.env ?? [],
       Cmd: p.args,
       ...(r.request?.healthcheck ? { Healthcheck: r.request.healthcheck } : {}),

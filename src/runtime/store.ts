@@ -45,6 +45,8 @@ export interface ContainerRequest {
   /** --log-driver and --log-opt (HostConfig.LogConfig; absent: json-file, no options). */
   logConfig?: LogConfig;
   openStdin?: boolean;
+  /** Config.StdinOnce (see CreateRequest.stdinOnce). */
+  stdinOnce?: boolean;
   autoRemove?: boolean;
   init?: boolean;
   cgroupParent?: string;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerCliSkipReason, importBusybox, startService, type ApiService } from '../helpers/api-service.js';
 import { hasTool, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
 import { tmuxSession } from '../helpers/tmux.js';
+import { sleep, waitFor as until } from '../helpers/lifecycle.js';
 
 const skip = integrationSkipReason('api-streams') || dockerCliSkipReason('api-streams');
 const IMAGE = 'localhost/busybox';
@@ -107,10 +108,52 @@ describe.skipIf(skip)('API streams: attach, wait, logs, resize, exec', () => {
   });
 
   it('attach to a running container: input in, output out, the exit code when it exits', async () => {
-    const id = await detached('-i', 'sh', '-c', 'while read l; do echo got-$l; done; echo stdin-closed; exit 5');
-    const r = await docker(['attach', '--sig-proxy=false', id], { input: 'hello\n', stdin: 'pipe' });
-    expect(r.stdout).toBe('got-hello\nstdin-closed');
+    const id = await detached('-i', 'sh', '-c', 'while read l; do [ "$l" = quit ] && exit 5; echo got-$l; done; echo stdin-closed; exit 6');
+    const r = await docker(['attach', '--sig-proxy=false', id], { input: 'hello\nquit\n', stdin: 'pipe' });
+    expect(r.stdout).toBe('got-hello');
     expect(r.exitCode).toBe(5);
+  });
+
+  it("a client's end of input closes the container's stdin only with StdinOnce (an attached run -i), as Docker's", async () => {
+    const create = async (stdinOnce: boolean): Promise<string> => {
+      const r = await svc.fetch('POST', '/v1.41/containers/create', {
+        Image: IMAGE, Cmd: ['sh', '-c', 'while read l; do echo got-$l; done; echo stdin-closed'],
+        OpenStdin: true, StdinOnce: stdinOnce, AttachStdin: true, HostConfig: { NetworkMode: 'none' },
+      });
+      expect(r.status, r.body).toBe(201);
+      return r.json().Id;
+    };
+    // Attached before the start (as `docker run -i` does), one line in, then the client's half-close.
+    const attach = (id: string): Promise<Buffer> =>
+      new Promise((resolve, reject) => {
+        const s = connect(svc.socket);
+        const chunks: Buffer[] = [];
+        let started = false;
+        s.on('data', (d) => {
+          chunks.push(d);
+          if (started || !Buffer.concat(chunks).includes('\r\n\r\n')) return;
+          started = true;
+          void svc.fetch('POST', `/v1.41/containers/${id}/start`).then(() => s.end('hello\n'));
+        });
+        s.on('end', () => resolve(Buffer.concat(chunks)));
+        s.on('error', reject);
+        s.write(`POST /v1.41/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+      });
+    const once = await create(true);
+    const out = await attach(once);
+    expect(demux(out.subarray(out.indexOf('\r\n\r\n') + 4))).toEqual([[1, 'got-hello\n'], [1, 'stdin-closed\n']]);
+    expect(await status(once)).toBe('exited');
+    expect((await docker(['inspect', '-f', '{{.Config.StdinOnce}}', once])).stdout).toBe('true');
+
+    const kept = await create(false);
+    const pending = attach(kept);
+    await until(async () => (await docker(['logs', kept])).stdout.includes('got-hello'), 'the line to arrive');
+    await sleep(300);
+    // Its stdin is still open for the next client: still running, no stdin-closed.
+    expect(await status(kept)).toBe('running');
+    expect((await docker(['logs', kept])).stdout).toBe('got-hello');
+    await docker(['rm', '-f', once, kept]);
+    await pending;
   });
 
   it('wait: blocks until the container exits, prints its code', async () => {

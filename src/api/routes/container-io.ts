@@ -53,6 +53,7 @@ export const containerIoRoutes: Route[] = [
         stderr: queryBool(q, 'stderr'),
         mux,
         detachKeys: tty(v) && stdin ? detachKeys : undefined,
+        stdinOnce: !!v.record.request?.stdinOnce,
       });
       if (logs) {
         for await (const e of containerLogs(ctx.tsrun.containers, id, v.record)) {

@@ -22,6 +22,8 @@ export function registerRun(program: Command): void {
   ))).action(async (command: string[], flags: ContainerFlags & { detach?: boolean }, cmd: Command) => {
     const tsrun = await tsrunFor(cmd);
     const req = await toCreateRequest(flags, command);
+    // Docker's run: attached input closes the container's stdin when it ends (StdinOnce); -d -i keeps it open for attaches.
+    if (flags.interactive && !flags.detach) req.stdinOnce = true;
     const { sigProxy, detachKeys } = await attachedRunOptions(flags);
     // Docker makes the file before the container, and removes it if that fails.
     const cidfile = flags.cidfile === undefined ? undefined : await createCidfile(flags.cidfile);
