@@ -73,6 +73,28 @@ const lazyChildProcess = {
   },
 };
 
+// node:fs/promises costs a verb ~2.5 ms to load (it pulls in readline,
+// watchers and the dir iterator) and ps and rm never call it: the core's
+// static imports of it get functions that load it on their first call.
+// import() of it is left alone (builtinImports), and so are packages.
+const fsPromiseNames = Object.keys(await import('node:fs/promises')).filter((k) => k !== 'constants' && k !== 'default');
+const lazyFsPromises = {
+  name: 'lazy-fs-promises',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?fs\/promises$/ }, (a) => (a.kind === 'import-statement' && !a.importer.includes('/node_modules/') ? { path: 'fs/promises', namespace: 'lazy-fsp' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-fsp' }, () => ({
+      contents: [
+        'let m;',
+        'const load = () => (m ??= require("node:fs/promises"));',
+        ...fsPromiseNames.map((k) => `export const ${k} = (...a) => load().${k}(...a);`),
+        // The same object as fs/promises' own (node:fs is loaded anyway).
+        'export const constants = require("node:fs").constants;',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 // esbuild leaves import() of a built-in module as it is, which in a
 // vm.Script has no loader to call: make it a require.
 const builtinImports = {
@@ -179,7 +201,7 @@ async function bundleBinary(name) {
       }));
     },
   };
-  const core = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, packageRefs, builtinImports, metaUrl] });
+  const core = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, lazyFsPromises, packageRefs, builtinImports, metaUrl] });
   for (const pkg of packages) {
     await esbuild.build({
       ...common,

@@ -146,13 +146,20 @@ export class Engine {
   // Set-up channels of containers this process created and will start.
   private readonly pendingExec = new Map<string, { fd: number; args: string[] }>();
 
+  // stateDir normalised once, without a trailing slash ('' for '/').
+  private readonly base: string;
+
   constructor(private readonly deps: EngineDeps) {
     this.lock = deps.locker ?? fileLocker(deps.native);
     this.cgroupDeps = { native: deps.native, ...deps.cgroups };
+    this.base = join(deps.stateDir).replace(/\/$/, '');
   }
 
+  // A valid id is one path component (no '/', never '.' or '..'), so
+  // concatenation gives what path.join would: `ps` asks once per
+  // container, and a cold path.join costs ~50 µs. Anything else is joined.
   dir(id: string): string {
-    return join(this.deps.stateDir, id);
+    return ID_RE.test(id) ? `${this.base}/${id}` : join(this.deps.stateDir, id);
   }
 
   /** Runs fn holding the container's lock. */
@@ -180,9 +187,13 @@ export class Engine {
     try {
       // Small state files are read synchronously: ~20 µs each, where
       // fs/promises takes ~0.3 ms of CPU in thread-pool round trips (ps
-      // reads a few per container). Paths are concatenated: a cold
-      // path.join costs ~20 µs too, and dir() is normalised.
-      return JSON.parse(readFileSync(`${this.dir(id)}/state.json`, 'utf8')) as EngineRecord;
+      // reads a few per container). The file is looked for first: most
+      // containers `ps` lists have no instance, and a read that throws
+      // ENOENT costs ~90 µs cold (the error and its stack) where existsSync
+      // costs ~5. One removed in between still throws ENOENT: none.
+      const file = `${this.dir(id)}/state.json`;
+      if (!existsSync(file)) return null;
+      return JSON.parse(readFileSync(file, 'utf8')) as EngineRecord;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
