@@ -298,9 +298,8 @@ describe.skipIf(skip)('API streams: attach, wait, logs, resize, exec', () => {
         await term.waitFor(/^\/ #/m);
         await term.type('echo typed-$((6*7)); stty size; tty');
         await term.waitFor(/typed-42\n25 90\n\/dev\/pts\/\d+/);
-        await term.resize(70, 20);
-        await term.type('stty size; exit 3');
-        await term.waitFor(/^20 70$/m);
+        await term.resizeAndCheck(70, 20);
+        await term.type('exit 3');
         await term.waitFor(/EXITED=3/);
       } finally {
         await term.kill();

@@ -31,9 +31,8 @@ describe.skipIf(skip)('terminal', () => {
       await term.waitFor(/^\/ #/m);
       await term.type('echo typed-$((6*7)); stty size');
       await term.waitFor(/typed-42\n25 90/);
-      await term.resize(70, 20);
-      await term.type('stty size; exit 3');
-      await term.waitFor(/^20 70$/m);
+      await term.resizeAndCheck(70, 20);
+      await term.type('exit 3');
       await term.waitFor(/EXITED=3/);
     } finally {
       await term.kill();
