@@ -116,18 +116,84 @@ async function shellDefines(name) {
   return { __TSRUN_VERB_SUMMARY__: JSON.stringify(verbSummary(buildProgram(['node', 'tsrun', '--help'], undefined))) };
 }
 
+// Modules the short verbs (ps, rm, run, create, start, stop, inspect, logs,
+// exec) never load are bundles of their own (NAME-CHUNK.cjs), so those
+// verbs read and deserialise less (the core's text and code cache cost
+// ~1 ms per 40 KB here): the API service, build, templates (--format), and
+// the rest (registry transfers, archives, cp, check, system). A module the
+// core imports statically stays in the core whatever its path: it would be
+// loaded anyway. tsrun-oci's core is small: one bundle.
+const CHUNKS = {
+  api: [/^api\//],
+  build: [/^build\//, /^cli\/build-/],
+  template: [/^template\//],
+  create: [/^spec\//, /^flags\//, /^volume\/(flags|mounts)\.js$/, /^network\//, /^runtime\/container-network\.js$/],
+  cold: [/^image\/(registry|archive|unpack|layer)\//, /^image\/(pull|push|commit|history|new-image|manifest|squash)\.js$/, /^copy\//, /^check\//, /^system\//, /^cli\/(pull|push)-progress\.js$/, /^cli\/(df|info)-text\.js$/],
+};
+const chunkByPath = (key) => Object.keys(CHUNKS).find((c) => CHUNKS[c].some((re) => re.test(key))) ?? 'core';
+
+// A dist module in another bundle: its bundle's table gives its exports.
+const chunkRef = (file, key) => `const load = globalThis[${LOADER}] || require;\nmodule.exports = load(require("node:path").join(__dirname, ${JSON.stringify(file)}))[${JSON.stringify(key)}]();`;
+
+// The dist modules an esbuild build over ENTRIES reaches, the shell's
+// modules and packages left out; import() followed unless STATIC_ONLY.
+async function reach(entries, shellFiles, staticOnly) {
+  const { metafile } = await esbuild.build({
+    ...common,
+    stdin: { contents: entries.map((k) => `require(${JSON.stringify(join(dist, k))});`).join('\n'), resolveDir: dist, loader: 'js' },
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [{
+      name: 'reach',
+      setup(build) {
+        build.onResolve({ filter: /.*/ }, (a) => {
+          if (!a.path.startsWith('.') && !a.path.startsWith('/')) return { path: a.path, external: true };
+          const path = resolve(a.resolveDir, a.path);
+          if (shellFiles.has(path) || (staticOnly && a.kind === 'dynamic-import')) return { path, external: true };
+          return undefined;
+        });
+      },
+    }],
+  });
+  // Each module with the modules it imports.
+  const key = (p) => distKey(resolve(repo, p));
+  return new Map(Object.entries(metafile.inputs).filter(([p]) => p.startsWith('dist/')).map(([p, { imports }]) => [key(p), imports.filter((i) => i.path.startsWith('dist/')).map((i) => key(i.path))]));
+}
+
 async function bundleBinary(name) {
   const entry = join(dist, 'cli', `${name}.js`);
   // The shell's modules: the entry's static imports, with every import() left out.
+  const dynamicTargets = new Set();
   const probe = await esbuild.build({
     ...common,
     entryPoints: [entry],
     write: false,
     metafile: true,
-    plugins: [metaUrl, { name: 'no-dynamic', setup: (b) => b.onResolve({ filter: /.*/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, external: true } : undefined)) }],
+    plugins: [metaUrl, {
+      name: 'no-dynamic',
+      setup: (b) => b.onResolve({ filter: /.*/ }, (a) => {
+        if (a.kind !== 'dynamic-import') return undefined;
+        if (a.path.startsWith('.')) dynamicTargets.add(resolve(a.resolveDir, a.path));
+        return { path: a.path, external: true };
+      }),
+    }],
   });
   const shellFiles = new Set(Object.keys(probe.metafile.inputs).filter((p) => !p.includes('node_modules/')).map((p) => resolve(repo, p)));
-  const coreModules = new Set();
+  // What the shell import()s from the core, and the chunk of every module
+  // those reach: by path, unless the core imports it statically.
+  const coreEntries = [...dynamicTargets].filter((f) => !shellFiles.has(f)).map(distKey);
+  const all = await reach(coreEntries, shellFiles, false);
+  const coreStatic = await reach(coreEntries.filter((k) => chunkByPath(k) === 'core'), shellFiles, true);
+  const chunkOf = (key) => (name !== 'tsrun' || coreStatic.has(key) ? 'core' : chunkByPath(key));
+  const chunkFile = (chunk) => `${name}-${chunk}.cjs`;
+  // A chunk's table lists what the shell or another chunk asks it for (the
+  // rest esbuild may shake out, as within one bundle).
+  const asked = new Set(coreEntries);
+  for (const [from, imports] of all) for (const to of imports) if (chunkOf(to) !== chunkOf(from)) asked.add(to);
+  const chunks = Object.fromEntries(['core', ...Object.keys(CHUNKS)].map((c) => [c, []]));
+  for (const key of all.keys()) if (asked.has(key)) chunks[chunkOf(key)].push(key);
+
   // A package only import()ed (undici: 400 KB, for https to an insecure
   // registry; execa, for top) is a bundle of its own, read when it is used.
   const packages = new Set();
@@ -147,7 +213,7 @@ async function bundleBinary(name) {
   };
 
   // Shell: the registry of its own modules, then the entry. An import() of a
-  // module outside the shell asks the core bundle for it.
+  // module outside the shell asks that module's bundle for it.
   const shellPlugin = {
     name: 'shell',
     setup(build) {
@@ -157,13 +223,9 @@ async function bundleBinary(name) {
         if (a.kind !== 'dynamic-import' || a.namespace === 'tsrun' || !a.path.startsWith('.')) return undefined;
         const key = distKey(resolve(a.resolveDir, a.path));
         if (shellFiles.has(join(dist, key))) return undefined;
-        coreModules.add(key);
-        return { path: key, namespace: 'core-ref' };
+        return { path: key, namespace: 'chunk-ref' };
       });
-      build.onLoad({ filter: /.*/, namespace: 'core-ref' }, ({ path }) => ({
-        contents: `const load = globalThis[${LOADER}] || require;\nmodule.exports = load(require("node:path").join(__dirname, ${JSON.stringify(`${name}-core.cjs`)}))[${JSON.stringify(path)}]();`,
-        loader: 'js',
-      }));
+      build.onLoad({ filter: /.*/, namespace: 'chunk-ref' }, ({ path }) => ({ contents: chunkRef(chunkFile(chunkOf(path)), path), loader: 'js' }));
       build.onLoad({ filter: /^entry$/, namespace: 'tsrun' }, () => ({
         contents: `import "tsrun:registry";\nimport ${JSON.stringify(entry)};`,
         loader: 'js',
@@ -179,29 +241,35 @@ async function bundleBinary(name) {
   };
   const shell = await esbuild.build({ ...common, define: await shellDefines(name), metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, packageRefs, builtinImports, lazyChildProcess, metaUrl] });
 
-  // Core: a table of lazy loaders, one per module the shell imports
-  // dynamically; the shell's own modules come from its registry.
-  const corePlugin = {
-    name: 'core',
+  // Each chunk: a table of lazy loaders, one per module in it; the shell's
+  // modules come from its registry, another chunk's from that chunk's table.
+  const chunkPlugin = (chunk) => ({
+    name: 'chunk',
     setup(build) {
-      build.onResolve({ filter: /^tsrun:core$/ }, () => ({ path: 'core', namespace: 'tsrun' }));
+      build.onResolve({ filter: /^tsrun:table$/ }, () => ({ path: 'table', namespace: 'tsrun' }));
       build.onResolve({ filter: /.*/ }, (a) => {
         if (a.namespace === 'tsrun' || !a.path.startsWith('.')) return undefined;
         const path = resolve(a.resolveDir, a.path);
-        return shellFiles.has(path) ? { path: distKey(path), namespace: 'shell-ref' } : undefined;
+        if (shellFiles.has(path)) return { path: distKey(path), namespace: 'shell-ref' };
+        return chunkOf(distKey(path)) === chunk ? undefined : { path: distKey(path), namespace: 'chunk-ref' };
       });
       build.onLoad({ filter: /.*/, namespace: 'shell-ref' }, ({ path }) => ({
         contents: `module.exports = globalThis[${REGISTRY}][${JSON.stringify(path)}];`,
         loader: 'js',
       }));
-      build.onLoad({ filter: /^core$/, namespace: 'tsrun' }, () => ({
-        contents: `module.exports = {\n${[...coreModules].map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(join(dist, m))}),`).join('\n')}\n};`,
+      build.onLoad({ filter: /.*/, namespace: 'chunk-ref' }, ({ path }) => ({ contents: chunkRef(chunkFile(chunkOf(path)), path), loader: 'js' }));
+      build.onLoad({ filter: /^table$/, namespace: 'tsrun' }, () => ({
+        contents: `module.exports = {\n${chunks[chunk].map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(join(dist, m))}),`).join('\n')}\n};`,
         loader: 'js',
         resolveDir: dist,
       }));
     },
-  };
-  const core = await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:core'], outfile: join(outdir, `${name}-core.cjs`), plugins: [corePlugin, lazyFsPromises, packageRefs, builtinImports, metaUrl] });
+  });
+  const built = [shell];
+  for (const chunk of Object.keys(chunks)) {
+    if (!chunks[chunk].length) continue;
+    built.push(await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:table'], outfile: join(outdir, chunkFile(chunk)), plugins: [chunkPlugin(chunk), lazyFsPromises, packageRefs, builtinImports, metaUrl] }));
+  }
   for (const pkg of packages) {
     await esbuild.build({
       ...common,
@@ -210,10 +278,15 @@ async function bundleBinary(name) {
       plugins: [builtinImports],
     });
   }
-  for (const { metafile } of [shell, core]) {
+  for (const { metafile } of built) {
     for (const [out, { imports }] of Object.entries(metafile.outputs)) {
       const left = imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path);
       if (left.length) throw new Error(`bundle: ${out} still imports ${left.join(', ')} with import(), which bin/launch.cjs cannot load`);
+      // launch.cjs reads a bundle as latin1 (a one-byte string, no UTF-8
+      // decoding): any other byte would change meaning. esbuild escapes
+      // strings but not regular expression literals.
+      const at = (await readFile(join(repo, out))).findIndex((b) => b > 0x7f);
+      if (at >= 0) throw new Error(`bundle: ${out} has a non-ASCII byte at ${at}: write it as an escape (\\uXXXX) in the source`);
     }
   }
 }

@@ -7,7 +7,7 @@
 
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseMountInfo } from '../check/probe.js';
+import { parseMountInfo } from '../util/mountinfo.js';
 import type { CgroupDeps, CgroupMode } from './types.js';
 
 export const DEFAULT_MOUNT_ROOT = '/sys/fs/cgroup';

@@ -3,6 +3,7 @@
 // text; nothing here prints or exits (the `tsrun check` verb does that).
 
 import { getSystemErrorName } from 'node:util';
+import { parseMountInfo, type MountInfoEntry } from '../util/mountinfo.js';
 
 export const NAMESPACES = ['pid', 'mount', 'uts', 'ipc', 'network', 'cgroup', 'user', 'time'] as const;
 export type NamespaceKind = (typeof NAMESPACES)[number];
@@ -199,38 +200,6 @@ function parseIntOrNull(text: string | null): number | null {
 }
 
 // ---- mountinfo and cgroups -------------------------------------------------
-
-export interface MountInfoEntry {
-  /** Path within the mounted filesystem that is the mount's root. */
-  root: string;
-  mountPoint: string;
-  fstype: string;
-  superOptions: string[];
-}
-
-/** proc(5) mountinfo; fields before " - " vary in number (optional tags), so split on the separator. */
-export function parseMountInfo(text: string): MountInfoEntry[] {
-  const entries: MountInfoEntry[] = [];
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const head = line.slice(0, sep).split(' ');
-    const tail = line.slice(sep + 3).split(' ');
-    if (head.length < 6 || tail.length < 3) continue;
-    entries.push({
-      root: unescapeMountField(head[3]!),
-      mountPoint: unescapeMountField(head[4]!),
-      fstype: tail[0]!,
-      superOptions: tail[2]!.split(','),
-    });
-  }
-  return entries;
-}
-
-/** The kernel writes space, tab, newline and backslash in paths as \ooo octal. */
-function unescapeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
-}
 
 function words(text: string | null): string[] {
   return text?.trim().split(/\s+/).filter(Boolean) ?? [];

@@ -90,12 +90,15 @@ export async function toCreateRequest(flags: ContainerFlags, args: string[]): Pr
   args = takeBackBoolWords(flags as Record<string, unknown>, { oomKillDisable: '--oom-kill-disable', sigProxy: '--sig-proxy' }, args);
   const image = flags.rootfs === undefined ? args[0] : undefined;
   const pull = flags.pull ?? 'missing';
-  const { pullReporter } = await import('./pull-progress.js');
-  // process.stdout and stderr are touched only when there is something to
-  // say: their first use loads Node's stream modules, which a create of an
-  // image already here never needs.
-  let report: ReturnType<typeof pullReporter> | undefined;
-  const onPullEvent = (e: PullEvent) => (report ??= pullReporter(process.stderr, pull === 'always' ? undefined : `Unable to find image '${image}' locally`))(e);
+  // The reporter and process.stderr are loaded only when there is something
+  // to say (stderr's first use loads Node's stream modules): a create of an
+  // image already here needs neither. A pull's first event is 'resolved',
+  // after its manifest request, so events wait for nothing here.
+  let report: Promise<(e: PullEvent) => void> | undefined;
+  const onPullEvent = (e: PullEvent) => {
+    report ??= import('./pull-progress.js').then(({ pullReporter }) => pullReporter(process.stderr, pull === 'always' ? undefined : `Unable to find image '${image}' locally`));
+    void report.then((r) => r(e));
+  };
   const out = flags.tty ? process.stdout : undefined;
   const { containerRequest } = await import('../flags/container-request.js');
   return containerRequest(flags, args, {

@@ -9,7 +9,7 @@
 import { realpathSync } from 'node:fs';
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseMountInfo } from '../check/probe.js';
+import { parseMountInfo } from '../util/mountinfo.js';
 import { TsrunError } from '../errors.js';
 import { MNT_DETACH } from '../native/constants.js';
 import type { Tsrun } from '../tsrun.js';

@@ -26,14 +26,17 @@ export interface Prunable {
 export const PRUNE_FILTER_KEYS = ['until', 'label', 'label!'] as const;
 
 /** Go's time.ParseDuration units, in ms. */
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** A Go duration (`90m`, `1h30m`, `1.5h`) in ms, or null when it is not one. */
+/**
+ * A Go duration (`90m`, `1h30m`, `1.5h`) in ms, or null when it is not one.
+ * µ is written \u00b5: the bundle must stay ASCII (bin/launch.cjs reads it as latin1).
+ */
 function goDuration(text: string): number | null {
-  const m = /^([-+]?)((?:\d*\.?\d+(?:ns|us|µs|ms|s|m|h))+)$/.exec(text);
+  const m = /^([-+]?)((?:\d*\.?\d+(?:ns|us|\u00b5s|ms|s|m|h))+)$/.exec(text);
   if (!m) return null;
   let total = 0;
-  for (const [, n, unit] of m[2].matchAll(/(\d*\.?\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(n) * UNIT_MS[unit];
+  for (const [, n, unit] of m[2].matchAll(/(\d*\.?\d+)(ns|us|\u00b5s|ms|s|m|h)/g)) total += Number(n) * UNIT_MS[unit];
   return m[1] === '-' ? -total : total;
 }
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseMountInfo } from '../../src/check/probe.js';
+import { parseMountInfo } from '../../src/util/mountinfo.js';
 import { cgroupMode, createCgroup, openCgroup, type CgroupDeps } from '../../src/cgroups/index.js';
 import { native } from '../../src/native/binding.js';
 import { rejection } from '../helpers/expect-error.js';

@@ -2,13 +2,13 @@ import { describe, it, expect } from 'vitest';
 import {
   NAMESPACES,
   NAMESPACE_UNTESTED,
-  parseMountInfo,
   probe,
   type CheckReport,
   type NamespaceKind,
   type ProbeHost,
 } from '../../src/check/probe.js';
 import { formatCheckReport } from '../../src/check/report.js';
+import { parseMountInfo } from '../../src/util/mountinfo.js';
 
 const EPERM = 1;
 const EINVAL = 22;

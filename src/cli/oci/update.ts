@@ -24,7 +24,7 @@ function int(v: string): number {
 function duration(v: string): number {
   const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let ms = 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/gy; // µ escaped: the bundle stays ASCII
   let m: RegExpExecArray | null;
   let end = 0;
   while ((m = re.exec(v))) {
