@@ -3,7 +3,8 @@
 // names (--version none, `help X` only X). The verb list that --help and an
 // unknown verb print comes from the summary the bundle carries (built from
 // the full program by scripts/bundle.mjs); without it every verb is declared.
-import { Command, Help } from 'commander';
+import { Help, type Command } from 'commander';
+import { IndexedCommand } from './indexed-command.js';
 import { registerAttach } from './commands/attach.js';
 import { registerBuild } from './commands/build.js';
 import { registerBuilder } from './commands/builder.js';
@@ -70,7 +71,7 @@ export const VERBS: [names: string[], register: Register][] = [
 
 /** The program for `argv` (process.argv's shape): every verb, or only the one argv names. */
 export function buildProgram(argv: string[], summary: VerbSummary | undefined = bundledSummary): Command {
-  const program = new Command('tsrun')
+  const program = new IndexedCommand('tsrun')
     .description('a Linux container runtime')
     .version('0.1.0', '-v, --version')
     .option('--root <dir>', 'persistent storage directory', process.env.TSRUN_ROOT ?? '/var/lib/tsrun')
