@@ -4,7 +4,7 @@
 // unknown verb print comes from the summary the bundle carries (built from
 // the full program by scripts/bundle.mjs); without it every verb is declared.
 import { Help, type Command } from 'commander';
-import { IndexedCommand } from './indexed-command.js';
+import { FastCommand } from './fast-command.js';
 import { registerAttach } from './commands/attach.js';
 import { registerBuild } from './commands/build.js';
 import { registerBuilder } from './commands/builder.js';
@@ -71,7 +71,7 @@ export const VERBS: [names: string[], register: Register][] = [
 
 /** The program for `argv` (process.argv's shape): every verb, or only the one argv names. */
 export function buildProgram(argv: string[], summary: VerbSummary | undefined = bundledSummary): Command {
-  const program = new IndexedCommand('tsrun')
+  const program = new FastCommand('tsrun')
     .description('a Linux container runtime')
     .version('0.1.0', '-v, --version')
     .option('--root <dir>', 'persistent storage directory', process.env.TSRUN_ROOT ?? '/var/lib/tsrun')
