@@ -50,7 +50,11 @@ function readLayout(deps: CgroupDeps): CgroupLayout {
     return { mode: 'v1', mountRoot, hierarchies };
   }
 
-  const mounts = parseMountInfo(text);
+  // Only the cgroup mounts and those on the mount root matter. The kernel
+  // writes a path's space, tab, newline and backslash escaped: a root with
+  // one of those in its last name is looked for in every line.
+  const last = path.basename(mountRoot);
+  const mounts = parseMountInfo(text, /[\s\\]/.test(last) ? undefined : [' - cgroup', last]);
   // Later mounts on the same point hide earlier ones.
   const atRoot = mounts.filter((m) => m.mountPoint === mountRoot).pop();
   if (atRoot?.fstype === 'cgroup2') return { mode: 'v2', root: mountRoot };

@@ -12,11 +12,19 @@ export function pidStartTime(pid: number): string | null {
   } catch {
     return null;
   }
-  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); a zombie has exited already.
-  if (fields[0] === 'Z' || fields[0] === 'X') return null;
-  return fields[19] ?? null;
+  // The command name (field 2) may hold spaces and parentheses: count from
+  // the last ')'. Field 3 is the state (a zombie has exited already), field
+  // 22 the start time. Found by scanning, not a split into 50 strings: ps
+  // reads this for every running container.
+  let at = stat.lastIndexOf(')') + 2;
+  const state = stat[at];
+  if (state === 'Z' || state === 'X') return null;
+  for (let field = 3; field < 22; field++) {
+    at = stat.indexOf(' ', at) + 1;
+    if (at === 0) return null;
+  }
+  const end = stat.indexOf(' ', at);
+  return stat.slice(at, end < 0 ? undefined : end);
 }
 
 /** True while `pid` is alive and is the process that started at `start`. */

@@ -9,10 +9,15 @@ export interface MountInfoEntry {
   superOptions: string[];
 }
 
-/** proc(5) mountinfo; fields before " - " vary in number (optional tags), so split on the separator. */
-export function parseMountInfo(text: string): MountInfoEntry[] {
+/**
+ * proc(5) mountinfo; fields before " - " vary in number (optional tags), so
+ * split on the separator. `mentioning`: only the lines holding one of these
+ * strings are parsed (a host running many containers has hundreds of mounts).
+ */
+export function parseMountInfo(text: string, mentioning?: string[]): MountInfoEntry[] {
   const entries: MountInfoEntry[] = [];
   for (const line of text.split('\n')) {
+    if (mentioning && !mentioning.some((s) => line.includes(s))) continue;
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
     const head = line.slice(0, sep).split(' ');

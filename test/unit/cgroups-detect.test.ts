@@ -26,6 +26,19 @@ describe('cgroup mode detection', () => {
     expect(detectLayout({ native, mountinfo: mi })).toEqual({ mode: 'v2', root: '/sys/fs/cgroup' });
   });
 
+  it('finds the mount root among hundreds of container mounts, and a root whose name the kernel escapes', () => {
+    const noise = Array.from({ length: 300 }, (_, i) => `${100 + i} 23 0:${90 + i} / /var/lib/tsrun/overlay/c${i}/merged rw,relatime - overlay overlay rw,lowerdir=l/A,upperdir=u,workdir=w`);
+    const tmpfsRoot = (at: string) => `31 23 0:28 / ${at} rw,relatime - tmpfs tmpfs rw,mode=755`;
+    const v2At = (at: string) => `32 23 0:26 / ${at} rw,relatime - cgroup2 cgroup2 rw`;
+    // A later mount on the root hides the earlier one: it must not be filtered out.
+    expect(detectLayout({ native, mountinfo: mountinfo([tmpfsRoot('/sys/fs/cgroup'), ...noise, v2At('/sys/fs/cgroup')]) })).toEqual({ mode: 'v2', root: '/sys/fs/cgroup' });
+    expect(detectLayout({ native, mountinfo: mountinfo([v2At('/sys/fs/cgroup'), ...noise, tmpfsRoot('/sys/fs/cgroup')]) }).mode).toBe('v1');
+    const spaced = path.join(tmp, 'my cgroups');
+    const escaped = spaced.replace(' ', '\\040');
+    expect(detectLayout({ native, mountRoot: spaced, mountinfo: mountinfo([...noise, v2At(escaped)]) })).toEqual({ mode: 'v2', root: spaced });
+    expect(detectLayout({ native, mountRoot: spaced, mountinfo: mountinfo([v2At(escaped), ...noise, tmpfsRoot(escaped)]) }).mode).toBe('v1');
+  });
+
   it("is 'v1' on a hybrid host, ignoring the controller-less unified tree, and maps each controller to its hierarchy", () => {
     const mi = mountinfo([
       '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
