@@ -39,13 +39,8 @@ export class ContainerRootfs {
     return { base, upper: join(base, 'upper'), work: join(base, 'work'), merged: join(base, 'merged') };
   }
 
-  /**
-   * Creates the container's dirs over these layers (bottom first, as in the
-   * image config) and mounts it; with `mount: false` the overlay is only
-   * made ready (a container's is mounted at start, as Docker does: a create
-   * and an rm of a container never started then pay no mount nor umount).
-   */
-  async create(id: string, diffIds: string[], opts: { mount?: boolean } = {}): Promise<string> {
+  /** Creates the container's dirs over these layers (bottom first, as in the image config) and mounts it. */
+  async create(id: string, diffIds: string[]): Promise<string> {
     const p = this.paths(id);
     // OverlayFS lists the top-most lower dir first.
     const links = await Promise.all([...diffIds].reverse().map((d) => this.layers.link(d)));
@@ -60,15 +55,6 @@ export class ContainerRootfs {
     for (const d of [p.upper, p.work, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
     const lower = links.join(':');
     writeFileSync(join(p.base, 'lower'), lower);
-    if (opts.mount === false) {
-      try {
-        mountData(p, lower); // too many layers: said now, not at start
-      } catch (err) {
-        rmSync(p.base, { recursive: true, force: true });
-        throw err;
-      }
-      return p.merged;
-    }
     try {
       // Just made, so not mounted: no need to look, nor to read `lower` back.
       this.mountOver(p, lower);
@@ -112,7 +98,10 @@ export class ContainerRootfs {
   }
 
   private mountOver(p: RootfsPaths, lower: string): void {
-    const data = mountData(p, lower);
+    const data = `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`;
+    if (data.length > MOUNT_DATA_MAX) {
+      throw new TsrunError('UNSUPPORTED', `the image has too many layers for one overlay mount (${lower.split(':').length})`);
+    }
     // The l/<short> lower dirs are relative to the layer store: mount(2)
     // resolves them against the cwd. Node's own file calls use absolute
     // paths, and this is synchronous on the main thread, so the brief chdir
@@ -153,26 +142,11 @@ export class ContainerRootfs {
   }
 }
 
-/** The overlay's mount options, refused when they exceed what mount(2) takes. */
-function mountData(p: RootfsPaths, lower: string): string {
-  const data = `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`;
-  if (data.length > MOUNT_DATA_MAX) {
-    throw new TsrunError('UNSUPPORTED', `the image has too many layers for one overlay mount (${lower.split(':').length})`);
-  }
-  return data;
-}
-
-/** Removes a layer dir holding just what create (and an overlay mount, if any) made; false when it holds more. */
+/** Removes a layer dir holding just what create and an overlay mount made; false when it holds more. */
 function removeAsCreated(p: RootfsPaths): boolean {
   try {
     unlinkSync(join(p.base, 'lower'));
-    rmdirSync(p.upper);
-    try {
-      rmdirSync(join(p.work, 'work')); // made by the first mount
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const dir of [p.work, p.merged, p.base]) rmdirSync(dir);
+    for (const dir of [p.upper, join(p.work, 'work'), p.work, p.merged, p.base]) rmdirSync(dir);
     return true;
   } catch {
     return false;

@@ -166,8 +166,7 @@ export class Containers {
     if (!req.image) throw new TsrunError('INVALID_ARGUMENT', 'an image (or --rootfs DIR) is needed');
     const images = this.images();
     const image = await images.ensure(req.image, req.pull ?? 'missing', { platform: req.platform, onEvent: req.onPullEvent });
-    // Mounted at start (or when a volume is filled from the image, below).
-    const rootfs = await images.rootfs.create(id, image.record.layers.map((l) => l.diffId), { mount: false });
+    const rootfs = await images.rootfs.create(id, image.record.layers.map((l) => l.diffId));
     try {
       return await this.createWith(id, req, rootfs, image);
     } catch (err) {
@@ -234,7 +233,7 @@ export class Containers {
       ...(confinement ? { confinement: confinement.hostConfig } : {}),
       network,
     };
-    const mounts = await this.prepareMounts(req, rootfs, Object.keys(image?.config.config?.Volumes ?? {}), image && id).catch(async (err) => {
+    const mounts = await this.prepareMounts(req, rootfs, Object.keys(image?.config.config?.Volumes ?? {})).catch(async (err) => {
       if (userns) await releaseUserns(this.deps.root, id, fileLocker(this.deps.native));
       throw err;
     });
@@ -287,10 +286,8 @@ export class Containers {
     return { ...c, modes, hostConfig };
   }
 
-  /** `overlayOf`: the container whose overlay rootfs is; mounted first, as a new volume is filled from what the image has there. */
-  private async prepareMounts(req: CreateRequest, rootfs: string, imageVolumes: string[], overlayOf?: string): Promise<PreparedMounts> {
+  private async prepareMounts(req: CreateRequest, rootfs: string, imageVolumes: string[]): Promise<PreparedMounts> {
     if (!req.mounts?.length && !req.volumesFrom?.length && !imageVolumes.length) return { records: [], binds: [], oci: [], rollback: async () => {} };
-    if (overlayOf) await this.images().rootfs.mount(overlayOf);
     const { prepareMounts } = await import('../volume/mounts.js');
     return prepareMounts(req.mounts ?? [], req.volumesFrom ?? [], {
       volumes: this.volumes(),

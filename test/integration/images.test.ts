@@ -97,24 +97,6 @@ describe.skipIf(skip)('images from a real registry', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(sb.root, 'overlay'));
   });
 
-  it('create mounts no overlay (start does, as Docker); cp from a created container sees the image; rm leaves nothing', async () => {
-    const cid = (await sb.tsrun(['create', '--network', 'none', ref, 'cat', '/etc/os-release'])).stdout;
-    const merged = join(sb.root, 'overlay', cid, 'merged');
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(merged);
-    expect((await sb.tsrun(['rm', cid])).exitCode).toBe(0);
-    expect(existsSync(join(sb.root, 'overlay', cid))).toBe(false);
-
-    const again = (await sb.tsrun(['create', '--network', 'none', ref, 'cat', '/etc/os-release'])).stdout;
-    const cp = await sb.tsrun(['cp', `${again}:/etc/os-release`, '-']);
-    expect(cp.exitCode, cp.stderr).toBe(0);
-    expect(cp.stdout).toContain(ALPINE.osRelease.trim());
-    const start = await sb.tsrun(['start', '-a', again]);
-    expect(start.stdout).toBe(ALPINE.osRelease.trim());
-    expect((await sb.tsrun(['rm', again])).exitCode).toBe(0);
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(sb.root, 'overlay'));
-    expect(existsSync(join(sb.root, 'overlay', again))).toBe(false);
-  });
-
   it('--read-only mounts the overlay read-only', async () => {
     const r = await sb.tsrun(['run', '--rm', '--read-only', ref, 'sh', '-c', 'touch /x 2>&1; echo rc=$?']);
     expect(r.stdout).toMatch(/Read-only file system\nrc=1$/);
