@@ -178,7 +178,7 @@ if reg=$(start_registry "$tmp/registry" 2>"$tmp/err"); then
     why "pull: skopeo copy into the registry failed: $(cat "$tmp/err")"
   else
     # A loopback registry needs no --insecure-registry for tsrun (Docker's
-    # rule); naming one would add an https attempt with the undici package.
+    # rule): plain http after an https attempt, as for any registry named.
     bench_row "pull (image already stored)" "" 0 "T pull -q $ref" "P pull -q --tls-verify=false $ref"
     pulled=1
   fi

@@ -4,16 +4,20 @@
 //   NAME.cjs       the shell: the entry's static imports (the option parser,
 //                  every verb's flags): all that --help, --version and a
 //                  parse error need, small enough to start in a few ms;
-//   NAME-core.cjs  everything the shell reaches through import(): the
-//                  engine, images, networks... loaded on a verb's first
-//                  import() of core, each module initialised on first use;
-//   NAME-pkg-P.cjs a package the core only import()s (undici), read when used.
+//   NAME-core.cjs  what the shell reaches through import() that the short
+//                  verbs use: the engine, container store, cgroups... loaded
+//                  on a verb's first import() of core, each module
+//                  initialised on first use;
+//   NAME-CHUNK.cjs the rest of it, by what loads it (CHUNKS below: create,
+//                  template, api, build, cold), read only when a verb asks;
+//   NAME-pkg-P.cjs a package the core only import()s (none today), read when used.
 //
 // One module lives in one bundle only (classes such as TsrunError must keep
-// one identity): the core takes the shell's modules from the shell, through
-// a registry on globalThis. import.meta.url keeps meaning the module's own
-// file in dist/, so paths built from it (the native addon, the unpack
-// worker) still resolve. dist/ stays runnable without any of this.
+// one identity): a chunk takes the shell's modules from the shell, through
+// a registry on globalThis, and another chunk's through that chunk's table.
+// import.meta.url keeps meaning the module's own file in dist/, so paths
+// built from it (the native addon, the unpack worker) still resolve.
+// dist/ stays runnable without any of this.
 //
 //   node scripts/bundle.mjs        (npm run build and npm ci run it)
 import * as esbuild from 'esbuild';
@@ -194,8 +198,8 @@ async function bundleBinary(name) {
   const chunks = Object.fromEntries(['core', ...Object.keys(CHUNKS)].map((c) => [c, []]));
   for (const key of all.keys()) if (asked.has(key)) chunks[chunkOf(key)].push(key);
 
-  // A package only import()ed (undici: 400 KB, for https to an insecure
-  // registry; execa, for top) is a bundle of its own, read when it is used.
+  // A package only import()ed is a bundle of its own, read when it is used
+  // (none today: registries are reached with node:http, not the undici package).
   const packages = new Set();
   const packageRefs = {
     name: 'package-refs',

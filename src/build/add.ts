@@ -11,6 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { TsrunError } from '../errors.js';
+import type { FetchResponse } from '../image/registry/http-fetch.js';
 import { unpackTarStream, type UnpackNative } from '../image/unpack/layer.js';
 
 export function isUrl(s: string): boolean {
@@ -28,20 +29,24 @@ export interface Download {
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
 export async function fetchUrl(url: string, workDir: string, checksum?: string): Promise<Download> {
-  let res: Response;
+  const { httpFetch } = await import('../image/registry/http-fetch.js');
+  let res: FetchResponse;
   try {
-    res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+    res = await httpFetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new TsrunError('BUILD_FAILED', `failed to download ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
   }
-  if (!res.ok) throw new TsrunError('BUILD_FAILED', `failed to download ${url}: the server answered ${res.status} ${res.statusText}`);
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new TsrunError('BUILD_FAILED', `failed to download ${url}: the server answered ${res.status} ${res.statusText}`);
+  }
   // Streamed to the build's scratch dir, hashed on the way: a large download never sits in memory.
   const file = join(workDir, `download-${randomBytes(6).toString('hex')}`);
   const hash = createHash('sha256');
   const hashed = new Transform({ transform: (chunk: Buffer, _e, cb) => cb(null, hash.update(chunk) && chunk) });
   try {
-    await pipeline(Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream), hashed, createWriteStream(file, { mode: 0o600 }));
+    await pipeline(res.body ?? Readable.from([]), hashed, createWriteStream(file, { mode: 0o600 }));
   } catch (err) {
     throw new TsrunError('BUILD_FAILED', `failed to download ${url}: ${(err as Error).message}`, { cause: err });
   }

@@ -95,11 +95,11 @@ async function startTlsRegistry(): Promise<{ host: string; stop(): Promise<void>
     }
     rmSync(base, { recursive: true, force: true });
   };
-  const { Agent, fetch: undiciFetch } = await import('undici');
-  const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+  const { createHttpFetch } = await import('../../src/image/registry/http-fetch.js');
+  const unverified = createHttpFetch({ skipTlsVerify: () => true });
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
     try {
-      const res = await undiciFetch(`https://127.0.0.1:${port}/v2/`, { dispatcher });
+      const res = await unverified(`https://127.0.0.1:${port}/v2/`);
       await res.arrayBuffer();
       if (res.status === 200) return { host: `127.0.0.1:${port}`, stop };
     } catch {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Descriptor } from '../../src/image/manifest.js';
 import {
@@ -559,3 +560,30 @@ describe('Docker Hub mirrors', () => {
 // Silence "unused" for types only used in some runs.
 void MEDIA_TYPE_DOCKER_CONFIG;
 void MEDIA_TYPE_DOCKER_LAYER_GZIP;
+
+describe('connections (the default fetch: http-fetch.ts on node:http)', () => {
+  it("a pull's requests share one kept-alive connection; a manifest sent gzip-encoded is decoded before its digest is checked", async () => {
+    const reg = await fakeRegistry();
+    let connections = 0;
+    servers[servers.length - 1]!.on('connection', () => connections++);
+    const img = addImage(reg, 'app', 'v1');
+    // The index under its tag, gzip-encoded as a proxy in front of a registry may send it when asked.
+    const gz = gzipSync(img.index);
+    reg.hook = (req, res) => {
+      if (req.url !== '/v2/app/manifests/v1' || !/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) return false;
+      res.writeHead(200, { 'content-type': MEDIA_TYPE_OCI_INDEX, 'content-encoding': 'gzip', 'content-length': gz.length });
+      res.end(gz);
+      return true;
+    };
+    const c = client();
+    const ref = parseReference(`${reg.host}/app:v1`);
+    const resolved = await c.resolve(ref, amd64);
+    expect([resolved.indexDigest, resolved.manifestDigest]).toEqual([sha(img.index), sha(img.manifest)]);
+    expect((await c.getBlob(ref, resolved.config)).equals(img.config)).toBe(true);
+    await c.downloadBlob(ref, resolved.layers[0]!, path.join(dir, 'layer'));
+    expect((await readFile(path.join(dir, 'layer'))).equals(img.layer)).toBe(true);
+    // The https attempt (refused: the server speaks plain http), then one connection for the four requests.
+    expect(reg.requests).toHaveLength(4);
+    expect(connections).toBe(2);
+  });
+});

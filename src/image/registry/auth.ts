@@ -10,6 +10,7 @@
 // the caller's backoff, as a registry that does so is.
 import { TsrunError } from '../../errors.js';
 import type { Credential, CredentialSource } from './credentials.js';
+import type { FetchFn, FetchResponse } from './http-fetch.js';
 
 /** An error worth retrying on the same endpoint (5xx, 429, dropped connection). */
 export class TransientError extends TsrunError {
@@ -96,7 +97,7 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
 }
 
 export interface AuthorizerOptions {
-  fetch: typeof fetch;
+  fetch: FetchFn;
   credentials?: CredentialSource;
   userAgent?: string;
   /** Clock in ms, for token expiry; tests pass a fake. */
@@ -270,7 +271,7 @@ export class Authorizer {
     const headers: Record<string, string> = {};
     if (this.opts.userAgent) headers['user-agent'] = this.opts.userAgent;
 
-    let res: Response;
+    let res: FetchResponse;
     try {
       if (cred?.identityToken) {
         // OAuth2 refresh-token grant, as Docker does with an identity token.

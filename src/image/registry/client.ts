@@ -1,7 +1,8 @@
 // The pull side of the OCI distribution API (Docker Registry HTTP API v2):
 // manifests by tag or digest, blobs into memory or onto disk with
 // resumable, verified downloads. Every byte is checked against its digest
-// before anyone else sees it. Uses Node's global fetch (undici). The
+// before anyone else sees it. Speaks HTTP through http-fetch.ts (fetch's
+// call shape on node:http, without loading Node's undici). The
 // plumbing below (endpoints, retries, auth, redirects) is shared with the
 // push side, upload.ts, which extends this class.
 import { createReadStream } from 'node:fs';
@@ -23,11 +24,13 @@ import { familiarName, familiarString, type ImageReference } from '../reference.
 import { Authorizer, DROPPED_CODES, TransientError, causeMessage, displayHost, errorCode, pullScope, scopeAction } from './auth.js';
 import type { CredentialSource } from './credentials.js';
 import { endpointsFor, isTlsCertificateError, tlsAwareFetch, type RegistryEndpoint, type RegistryHostsConfig } from './hosts.js';
+import type { FetchBodyInit, FetchFn, FetchResponse } from './http-fetch.js';
 
 export interface RegistryClientOptions {
   hosts?: RegistryHostsConfig;
   credentials?: CredentialSource;
-  fetch?: typeof fetch;
+  /** Default: tlsAwareFetch(hosts). Node's fetch fits too (tests pass it, or fakes returning Response). */
+  fetch?: FetchFn;
   userAgent?: string;
   retry?: { attempts: number; baseDelayMs: number };
   /** Clock for token expiry (tests). */
@@ -89,7 +92,7 @@ export interface RequestSpec {
   method?: string;
   headers?: Record<string, string>;
   /** Makes the body; called once per attempt, so a stream can be sent again after a redirect or a 401. */
-  body?: () => BodyInit;
+  body?: () => FetchBodyInit;
   /** The token scope (default: pull on the reference's repository). */
   scope?: string;
   signal?: AbortSignal;
@@ -114,12 +117,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export async function discard(res: Response): Promise<void> {
+/** Drops what is left of a body unread (a small rest is drained so the connection is reused). */
+export async function discard(res: FetchResponse): Promise<void> {
   await res.body?.cancel().catch(() => undefined);
 }
 
 /** The registry's JSON error body ({"errors":[{code,message}]}) as text, if any. */
-export async function registryErrors(res: Response): Promise<{ codes: string[]; detail: string }> {
+export async function registryErrors(res: FetchResponse): Promise<{ codes: string[]; detail: string }> {
   let text = '';
   try {
     text = (await res.text()).slice(0, 64 << 10);
@@ -149,7 +153,7 @@ export function dockerErrorText(detail: string): string {
 
 export class RegistryClient {
   protected readonly hosts: RegistryHostsConfig;
-  protected readonly fetchImpl: typeof fetch;
+  protected readonly fetchImpl: FetchFn;
   protected readonly userAgent: string | undefined;
   protected readonly retry: { attempts: number; baseDelayMs: number };
   protected readonly auth: Authorizer;
@@ -424,7 +428,7 @@ export class RegistryClient {
   }
 
   /** A GET with the pull scope. */
-  protected send(at: Attempt, ref: ImageReference, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+  protected send(at: Attempt, ref: ImageReference, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<FetchResponse> {
     return this.request(at, ref, url, { headers, ...(signal ? { signal } : {}) });
   }
 
@@ -432,7 +436,7 @@ export class RegistryClient {
    * One request to an endpoint with authentication: sends what earlier
    * challenges asked for, and on a 401 answers the challenge and retries once.
    */
-  protected async request(at: Attempt, ref: ImageReference, url: string, spec: RequestSpec): Promise<Response> {
+  protected async request(at: Attempt, ref: ImageReference, url: string, spec: RequestSpec): Promise<FetchResponse> {
     const scope = spec.scope ?? pullScope(ref.path);
     let authorization = await this.auth.authorization(at.ep.host, scope);
     for (let round = 0; ; round++) {
@@ -465,23 +469,23 @@ export class RegistryClient {
     headers: Record<string, string>,
     signal?: AbortSignal,
     spec: Pick<RequestSpec, 'method' | 'body'> = {},
-  ): Promise<Response> {
+  ): Promise<FetchResponse> {
     let current = new URL(url);
     const origin = current.origin;
     for (let hop = 0; ; hop++) {
       const h = { ...headers };
       if (current.origin !== origin) delete h['authorization'];
-      let res: Response;
+      let res: FetchResponse;
       try {
         const body = spec.body?.();
         res = await this.fetchImpl(current, {
           headers: h,
           redirect: 'manual',
           ...(spec.method ? { method: spec.method } : {}),
-          // A stream body needs half duplex in Node's fetch.
-          ...(body !== undefined ? { body, duplex: 'half' } : {}),
+          // A stream body needs half duplex in Node's fetch (which tests pass).
+          ...(body !== undefined ? { body, duplex: 'half' as const } : {}),
           ...(signal ? { signal } : {}),
-        } as RequestInit);
+        });
       } catch (err) {
         if (isAbort(err, signal)) throw err;
         const code = errorCode(err);
@@ -514,7 +518,7 @@ export class RegistryClient {
   }
 
   /** Reads a body of at most `max` bytes; `tooBig` makes the error if it is longer. */
-  private async readCapped(res: Response, at: Attempt, max: number, tooBig: () => TsrunError): Promise<Buffer> {
+  private async readCapped(res: FetchResponse, at: Attempt, max: number, tooBig: () => TsrunError): Promise<Buffer> {
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > max) {
       await discard(res);
@@ -541,7 +545,7 @@ export class RegistryClient {
   }
 
   /** Turns a non-2xx answer into the error a user can act on. */
-  protected async statusError(res: Response, at: Attempt, ref: ImageReference, what: string, isManifest: boolean): Promise<TsrunError> {
+  protected async statusError(res: FetchResponse, at: Attempt, ref: ImageReference, what: string, isManifest: boolean): Promise<TsrunError> {
     const { codes, detail } = await registryErrors(res);
     const host = displayHost(at.ep.host);
     const said = detail ? `: ${detail}` : '';

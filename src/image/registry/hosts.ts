@@ -8,6 +8,7 @@
 // certificate stays an error unless the user names the registry, so that
 // skipping verification is always a choice somebody made.
 import { isIP } from 'node:net';
+import { createHttpFetch, httpFetch, type FetchFn } from './http-fetch.js';
 
 export interface RegistryHostsConfig {
   /** Docker Hub mirrors, e.g. 'https://mirror.example' or 'http://127.0.0.1:5000'. */
@@ -64,27 +65,13 @@ export function isNamedInsecure(domain: string, cfg: RegistryHostsConfig = {}): 
 }
 
 /**
- * fetch, except that https requests to a registry named in `cfg.insecure`
- * skip certificate verification. Node's fetch has no per-request TLS
- * option and Node does not export its undici, so the undici package's own
- * fetch with an Agent that does not verify serves those hosts (its own
- * fetch, not Node's with its dispatcher: the two undici versions need not
- * agree on the dispatcher interface). Loaded on first use only.
+ * The fetch every registry call goes through (http-fetch.ts: node:http and
+ * node:https, not Node's fetch): https to a registry named in
+ * `cfg.insecure` skips certificate verification, for that request only.
  */
-export function tlsAwareFetch(cfg: RegistryHostsConfig = {}, base: typeof fetch = globalThis.fetch): typeof fetch {
-  if (!(cfg.insecure ?? []).length) return base;
-  let insecure: Promise<typeof fetch> | undefined;
-  const load = async (): Promise<typeof fetch> => {
-    const undici = await import('undici');
-    const dispatcher = new undici.Agent({ connect: { rejectUnauthorized: false } });
-    return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
-      undici.fetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
-  };
-  return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
-    if (url.protocol === 'https:' && isNamedInsecure(url.host, cfg)) return (await (insecure ??= load()))(input, init);
-    return base(input, init);
-  }) as typeof fetch;
+export function tlsAwareFetch(cfg: RegistryHostsConfig = {}): FetchFn {
+  if (!(cfg.insecure ?? []).length) return httpFetch;
+  return createHttpFetch({ skipTlsVerify: (url) => isNamedInsecure(url.host, cfg) });
 }
 
 // Node's codes for a certificate that does not verify: these are answers,

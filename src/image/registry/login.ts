@@ -5,6 +5,7 @@ import { TsrunError } from '../../errors.js';
 import { Authorizer, causeMessage, errorCode } from './auth.js';
 import { StaticCredentials, type Credential } from './credentials.js';
 import { endpointsFor, isTlsCertificateError, tlsAwareFetch, type RegistryHostsConfig } from './hosts.js';
+import type { FetchFn, FetchResponse } from './http-fetch.js';
 
 /** The registry host `login SERVER` means: docker.io (and its aliases) or HOST[:PORT], without a scheme or path. */
 export function loginDomain(server: string | undefined): string {
@@ -17,13 +18,13 @@ export function loginDomain(server: string | undefined): string {
   return host;
 }
 
-export async function verifyLogin(domain: string, cred: Credential, hosts: RegistryHostsConfig = {}, fetchImpl: typeof fetch = tlsAwareFetch(hosts)): Promise<void> {
+export async function verifyLogin(domain: string, cred: Credential, hosts: RegistryHostsConfig = {}, fetchImpl: FetchFn = tlsAwareFetch(hosts)): Promise<void> {
   let lastErr: unknown;
   // Mirrors are not the registry the user logs in to.
   for (const ep of endpointsFor(domain, hosts).filter((e) => !e.isMirror)) {
     const auth = new Authorizer({ fetch: fetchImpl, credentials: new StaticCredentials({ [ep.host]: cred }) });
     const url = `${ep.baseUrl}/v2/`;
-    let res: Response;
+    let res: FetchResponse;
     try {
       res = await fetchImpl(url);
     } catch (err) {

@@ -12,11 +12,11 @@
 // (5xx, 429, dropped connection, a token service in trouble) restarts that
 // blob's upload from a fresh session.
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { TsrunError } from '../../errors.js';
 import { familiarName, type ImageReference } from '../reference.js';
 import { TransientError, pushScope } from './auth.js';
 import { RegistryClient, discard, dockerErrorText, registryErrors, type Attempt, type RegistryClientOptions } from './client.js';
+import type { FetchBodyInit, FetchResponse } from './http-fetch.js';
 
 export interface RegistryPushClientOptions extends RegistryClientOptions {
   /** Blobs larger than this go up in PATCH chunks; smaller ones in one PUT (default 64 MiB). */
@@ -69,11 +69,17 @@ export function withQueryParam(url: URL, name: string, value: string): URL {
   return out;
 }
 
-/** The bytes [start, end) of a file as a web stream, counting what is read into `onBytes`. */
-function fileBody(path: string, start: number, end: number, onBytes?: (n: number) => void): ReadableStream {
-  const stream = end > start ? createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 }) : Readable.from([]);
-  if (onBytes) stream.on('data', (c: Buffer | string) => onBytes(c.length));
-  return Readable.toWeb(stream) as ReadableStream;
+/**
+ * The bytes [start, end) of a file, counting what is read into `onBytes`.
+ * The file is opened when the request starts reading (an attempt that never
+ * sends its body leaves nothing open) and closed when it ends or is dropped.
+ */
+async function* fileBody(path: string, start: number, end: number, onBytes?: (n: number) => void): AsyncGenerator<Uint8Array> {
+  if (end <= start) return;
+  for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 })) {
+    onBytes?.((chunk as Buffer).length);
+    yield chunk as Buffer;
+  }
 }
 
 export class RegistryPushClient extends RegistryClient {
@@ -106,7 +112,7 @@ export class RegistryPushClient extends RegistryClient {
   async mountBlob(ref: ImageReference, digest: string, from: string, scope = pushScope(ref.path, [from]), signal?: AbortSignal): Promise<boolean> {
     return this.onRegistry(ref, signal, async (at) => {
       const url = `${at.ep.baseUrl}/v2/${ref.path}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
-      let res: Response;
+      let res: FetchResponse;
       try {
         res = await this.request(at, ref, url, { method: 'POST', headers: { 'content-length': '0' }, scope, ...sig(signal) });
       } catch (err) {
@@ -231,7 +237,7 @@ export class RegistryPushClient extends RegistryClient {
     blob: BlobSource,
     scope: string,
     signal: AbortSignal | undefined,
-    body: (() => BodyInit) | undefined,
+    body: (() => FetchBodyInit) | undefined,
     length: number,
   ): Promise<void> {
     const url = withQueryParam(location, 'digest', blob.digest).toString();
@@ -251,7 +257,7 @@ export class RegistryPushClient extends RegistryClient {
   }
 
   /** statusError, with a 403 worded for a push. */
-  private async pushError(res: Response, at: Attempt, ref: ImageReference, what: string): Promise<TsrunError> {
+  private async pushError(res: FetchResponse, at: Attempt, ref: ImageReference, what: string): Promise<TsrunError> {
     if (res.status === 403) {
       const { detail } = await registryErrors(res);
       return this.auth.unauthorized(at.ep.host, familiarName(ref), detail ? dockerErrorText(detail) : undefined, 'push');
