@@ -41,19 +41,44 @@ export async function waitCondition(c: Containers, root: string, id: string, con
 
 /**
  * The exit of the container's next run: if it runs now, this one; else the
- * one a start begins (seen as a run going on, or as a new finish time when
- * it ended between two looks).
+ * one a start begins (seen as a run going on, or as a new start or finish
+ * time when it ended between two looks). Only an exit its monitor recorded
+ * counts (see `recorded`).
  */
 async function nextExit(c: Containers, id: string, first: ContainerView, signal: AbortSignal): Promise<number | null> {
   for (let i = 0; !signal.aborted; i++) {
-    const v = i === 0 ? first : await c.view(id);
-    if (isLive(v)) return (await c.waitStopped(id, Infinity, signal))?.exitCode ?? null;
-    if (i > 0 && (v.finishedAt !== first.finishedAt || v.startedAt !== first.startedAt)) return v.exitCode;
-    // A `run` starts it within milliseconds; a container nobody starts costs a look every 50 ms.
+    let v: ContainerView | null = i === 0 ? first : await c.view(id);
+    const ended = i > 0 && !isLive(v) && (v.finishedAt !== first.finishedAt || v.startedAt !== first.startedAt);
+    // A run going on, or one that has just ended (a quick exit under load
+    // is often first seen so): the process is gone a moment before its
+    // monitor writes exit.json, and meanwhile the view says "exited" with
+    // the placeholder code 255 and an error. waitStopped waits that moment
+    // out while the monitor lives (255 only when it died without a word).
+    if (isLive(v) || (ended && v.error)) {
+      v = await c.waitStopped(id, Infinity, signal);
+      if (!v) return null;
+    } else if (!ended) {
+      // A `run` starts it within milliseconds; a container nobody starts costs a look every 50 ms.
+      await pause(Math.min(50, 2 + i), signal);
+      continue;
+    }
+    if (recorded(v)) return v.exitCode;
+    // An `rm` (AutoRemove's, by the monitor) is under way: it deletes the
+    // instance, and exit.json with it, before the record, whose exit code
+    // is not this run's. Look again: the container is soon gone, and its
+    // die event has the code (waitCondition).
     await pause(Math.min(50, 2 + i), signal);
   }
   return null;
 }
+
+/**
+ * Whether a view of a run that has ended carries that run's exit: from its
+ * monitor's exit.json (a finish time), or the 255 of a monitor that went
+ * without writing one (an error). A view with neither is the record alone,
+ * whose instance an `rm` has just deleted.
+ */
+const recorded = (v: ContainerView): boolean => v.status !== 'exited' || v.finishedAt !== undefined || !!v.error;
 
 /** True when the container is gone, or goes within a second (a removal under way deletes its files one by one). */
 async function goneSoon(c: Containers, id: string): Promise<boolean> {
