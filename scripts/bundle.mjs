@@ -243,7 +243,9 @@ async function bundleBinary(name) {
       });
     },
   };
-  const shell = await esbuild.build({ ...common, define: await shellDefines(name), metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, packageRefs, builtinImports, lazyChildProcess, metaUrl] });
+  // The chunks, for a long-lived process to load at once (src/cli/bundle-chunks.ts).
+  const chunkFiles = Object.keys(chunks).filter((c) => chunks[c].length).map(chunkFile);
+  const shell = await esbuild.build({ ...common, define: { ...(await shellDefines(name)), __TSRUN_CHUNKS__: JSON.stringify(chunkFiles) }, metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, packageRefs, builtinImports, lazyChildProcess, metaUrl] });
 
   // Each chunk: a table of lazy loaders, one per module in it; the shell's
   // modules come from its registry, another chunk's from that chunk's table.

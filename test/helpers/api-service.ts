@@ -39,10 +39,11 @@ export interface ApiService {
   stop(): Promise<void>;
 }
 
-export async function startService(sb: Sandbox, args: string[] = []): Promise<ApiService> {
+/** `bin`: the tsrun command to run (default the repo's bin/tsrun). */
+export async function startService(sb: Sandbox, args: string[] = [], bin = cli): Promise<ApiService> {
   const dir = mkdtempSync(join(tmpdir(), 'tsrun-api-'));
   const socket = join(dir, 'tsrun.sock');
-  const child: ChildProcess = spawn('node', ['--', cli, '--root', sb.root, '--runroot', sb.runroot, ...args, 'system', 'service', '--time', '0', `unix://${socket}`], {
+  const child: ChildProcess = spawn('node', ['--', bin, '--root', sb.root, '--runroot', sb.runroot, ...args, 'system', 'service', '--time', '0', `unix://${socket}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -3,7 +3,7 @@
 // mutual TLS, systemd socket activation, the --time idle exit — and the
 // protocol's edges every client meets first (version prefixes, errors).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBusybox, startService, type ApiService } from '../helpers/api-service.js';
 import { freePort } from '../helpers/registry.js';
-import { cli, hasTool, integrationSkipReason, sandbox, type Sandbox } from '../helpers/tsrun.js';
+import { cli, hasTool, integrationSkipReason, repo, sandbox, type Sandbox } from '../helpers/tsrun.js';
 
 const skip = integrationSkipReason('api-service');
 
@@ -49,6 +49,29 @@ describe.skipIf(skip)('tsrun system service', () => {
     await svc?.stop();
     sb?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps serving what it started with when the install is upgraded under it (every bundle chunk loaded at start)', async () => {
+    // A copy of the install, so its bundle can be replaced while the service runs.
+    const install = join(dir, 'install');
+    for (const d of ['bin', 'dist']) cpSync(join(repo, d), join(install, d), { recursive: true, preserveTimestamps: true });
+    for (const l of ['node_modules', 'build', 'package.json']) symlinkSync(join(repo, l), join(install, l));
+    const chunks = readdirSync(join(install, 'dist/bundle')).filter((f) => /^tsrun-[a-z]+\.cjs$/.test(f));
+    expect(chunks).toEqual(expect.arrayContaining(['tsrun-core.cjs', 'tsrun-cold.cjs', 'tsrun-template.cjs']));
+    const old = await startService(sb, [], join(install, 'bin/tsrun'));
+    try {
+      // The "new build": every chunk the verbs load on demand now throws.
+      for (const f of chunks) writeFileSync(join(install, 'dist/bundle', f), '(function () { throw new Error("a newer build"); })');
+      const df = await old.fetch('GET', '/system/df'); // system/ is in the cold chunk
+      expect(df.status, df.body).toBe(200);
+      expect(df.json().Images.length).toBeGreaterThan(0);
+      for (const path of ['/info', '/containers/json?all=1', '/images/json', '/networks', '/volumes']) {
+        const r = await old.fetch('GET', path);
+        expect(r.status, `${path}: ${r.body}`).toBe(200);
+      }
+    } finally {
+      await old.stop();
+    }
   });
 
   it('answers /_ping (GET and HEAD) with the API version and no BuildKit header, with and without a version prefix', async () => {

@@ -2,6 +2,7 @@
 // socket (Podman's `system service`), over the same core as every verb.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { preloadChunks } from '../bundle-chunks.js';
 import { tsrunFor } from '../context.js';
 import { envList, globalOptions } from '../options.js';
 
@@ -24,6 +25,9 @@ export function addService(system: Command): void {
       const { TsrunError } = await import('../../errors.js');
       const tls = [flags.tlsCert, flags.tlsKey, flags.tlsClientCa];
       if (tls.some(Boolean) && !tls.every(Boolean)) throw new TsrunError('INVALID_ARGUMENT', '--tls-cert, --tls-key and --tls-client-ca go together');
+      // Every chunk of the bundle compiled now: an upgrade while the service
+      // runs must not mix two builds' modules.
+      preloadChunks();
       const { serve } = await import('../../api/service.js');
       const { registryMirror, insecureRegistry, usernsRemap } = globalOptions(cmd);
       const service = await serve(await tsrunFor(cmd), {
