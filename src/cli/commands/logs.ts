@@ -1,6 +1,7 @@
 // `tsrun logs [-f] [--tail N] [--since T] [--until T] [-t] CONTAINER`
 import type { Command } from 'commander';
 import { tsrunFor } from '../context.js';
+import { writeFd } from '../write.js';
 
 export function registerLogs(program: Command): void {
   program
@@ -19,9 +20,10 @@ export function registerLogs(program: Command): void {
       const untilMs = flags.until === undefined ? undefined : parseSince(flags.until, Date.now(), '--until');
       const c = (await tsrunFor(cmd)).containers;
       const id = await c.resolve(ref);
+      // Written straight to fds 1 and 2 (write.ts: process.stdout would load
+      // Node's stream modules, ~4 ms); a reader gone (`logs -f | head`) ends it.
       for await (const e of containerLogs(c, id, await c.store.read(id), { tail, sinceMs, untilMs, follow: flags.follow })) {
-        const out = e.stream === 'stderr' ? process.stderr : process.stdout;
-        out.write(flags.timestamps ? `${e.time} ${e.log}` : e.log);
+        if (!writeFd(e.stream === 'stderr' ? 2 : 1, flags.timestamps ? `${e.time} ${e.log}` : e.log)) break;
       }
     });
 }
