@@ -8,8 +8,8 @@
 // It is mounted on the host (Node is not in any namespace; the container's
 // mount namespace copies it at clone time) and stays mounted until the
 // container is removed, or is mounted again on start after a reboot.
-import { mkdirSync, opendirSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdirSync, opendirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
@@ -73,10 +73,17 @@ export class ContainerRootfs {
    */
   async overlayLayers(id: string): Promise<RootfsLayers> {
     const p = this.paths(id);
-    const lower = await readFile(join(p.base, 'lower'), 'utf8').catch((cause) => {
-      throw new TsrunError('INVALID_STATE', `container ${id} has no root filesystem record`, { cause });
-    });
+    const lower = this.lowerOf(id);
     return { lower: lower.split(':').map((l) => resolve(this.layers.dir, l)), upper: p.upper, work: join(p.base, 'idmap-work') };
+  }
+
+  /** The overlay's lower dirs as create recorded them; read synchronously (a line, where fs/promises costs create ~2.5 ms to load). */
+  private lowerOf(id: string): string {
+    try {
+      return readFileSync(join(this.paths(id).base, 'lower'), 'utf8');
+    } catch (cause) {
+      throw new TsrunError('INVALID_STATE', `container ${id} has no root filesystem record`, { cause });
+    }
   }
 
   /** Two stats, synchronous: a few µs, where a thread-pool round trip costs far more. */
@@ -91,9 +98,7 @@ export class ContainerRootfs {
   async mount(id: string): Promise<void> {
     if (this.isMounted(id)) return;
     const p = this.paths(id);
-    const lower = await readFile(join(p.base, 'lower'), 'utf8').catch((cause) => {
-      throw new TsrunError('INVALID_STATE', `container ${id} has no root filesystem record`, { cause });
-    });
+    const lower = this.lowerOf(id);
     this.mountOver(p, lower);
   }
 

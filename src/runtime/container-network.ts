@@ -2,7 +2,7 @@
 // host's, or another container's), the bridge networks it joins and the
 // ports it publishes, and the /etc files Docker writes for it, regenerated at
 // every start so they exist before the mounts are made.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -156,15 +156,25 @@ export async function prepareNetwork(
     const namespaces = (spec.linux?.namespaces ?? []).map((ns) => (ns.type === 'network' ? { type: ns.type, path: `/proc/${pid}/ns/net` } : ns));
     return { ...spec, linux: { ...spec.linux, namespaces } };
   }
-  const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  // Small files, read and written synchronously: a few µs each, where
+  // fs/promises would cost every start ~2.5 ms to load.
+  const hostResolv = readOr('/etc/resolv.conf', '');
   const host = net.mode === 'host';
   const hosts = host
-    ? (await readFile('/etc/hosts', 'utf8').catch(() => '')) + net.extraHosts.map((h) => `${h.ip}\t${h.host}\n`).join('')
+    ? readOr('/etc/hosts', '') + net.extraHosts.map((h) => `${h.ip}\t${h.host}\n`).join('')
     : hostsFile({ hostname: spec.hostname ?? '', extraHosts: net.extraHosts });
-  await writeFile(join(dir, FILES.hostname), `${spec.hostname ?? ''}\n`);
-  await writeFile(join(dir, FILES.hosts), hosts);
-  await writeFile(join(dir, FILES.resolvConf), resolvConf(hostResolv, { dns: net.dns, search: net.dnsSearch, options: net.dnsOptions, keepLoopback: host }));
+  writeFileSync(join(dir, FILES.hostname), `${spec.hostname ?? ''}\n`);
+  writeFileSync(join(dir, FILES.hosts), hosts);
+  writeFileSync(join(dir, FILES.resolvConf), resolvConf(hostResolv, { dns: net.dns, search: net.dnsSearch, options: net.dnsOptions, keepLoopback: host }));
   return spec;
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
 }
 
 /** A running container's place on its networks (inspect's NetworkSettings). */

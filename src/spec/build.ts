@@ -4,7 +4,7 @@
 // and for the confinement flags the host's device nodes, a seccomp profile
 // file, the LSM state and tsrun's own capabilities.
 
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -102,8 +102,9 @@ async function checkRootfs(rootfs: string): Promise<void> {
   let isDir: boolean;
   try {
     // Following symlinks is fine here: the rootfs path comes from the
-    // caller (trusted), not from image content.
-    isDir = (await stat(rootfs)).isDirectory();
+    // caller (trusted), not from image content. Synchronous: one stat, and
+    // create then need not load node:fs/promises (~2.5 ms) at all.
+    isDir = statSync(rootfs).isDirectory();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
