@@ -11,28 +11,57 @@ const Module = require('node:module');
 
 const dist = path.join(__dirname, '..', 'dist');
 
+const VERB = Symbol.for('tsrun.verb');
+const cacheName = (file, verb) => (typeof verb === 'string' && /^[a-z][a-z -]*$/.test(verb) ? `${file}.${verb.replace(/ /g, '-')}.v8cache` : undefined);
+const readOrNull = (f) => {
+  try {
+    return fs.readFileSync(f);
+  } catch {
+    return undefined;
+  }
+};
+
+// The verb a command line names, guessed before the shell has parsed it:
+// the first word that is neither an option nor, after a --long option
+// without '=', its value (tsrun's global options all take one).
+function guessVerb(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv[i + 1];
+    if (!a.startsWith('-')) return a;
+    if (a.startsWith('--') && !a.includes('=') && a !== '--help' && a !== '--version') i++;
+  }
+  return undefined;
+}
+
 // Loads a bundle as a CommonJS module, from its code cache when V8 accepts
 // it. A missing or rejected cache (another Node) is written once this
 // process is done, from what the run compiled, so the next run finds it.
-// The core's cache is kept per verb (the CLI names it on globalThis before
-// the core loads): each holds the functions its verb runs, and no others.
-function loadCached(file) {
+// Caches are kept per verb, each holding the functions its verb runs and
+// no others: a chunk's under the verb the shell named on globalThis before
+// loading it; the shell's (`shellVerb`, guessed from argv) under that verb
+// once the shell has named it too (so a mistyped verb never gets a file),
+// the shared one meanwhile. A run's option declarations and parse paths
+// compiled lazily cost `run --no-such-flag` ~12 ms more than from a cache.
+function loadCached(file, shellVerb) {
   const cached = Module._cache[file];
   if (cached) return cached.exports;
-  const verb = globalThis[Symbol.for('tsrun.verb')];
-  const cacheFile = typeof verb === 'string' && /^[a-z][a-z -]*$/.test(verb) ? `${file}.${verb.replace(/ /g, '-')}.v8cache` : `${file}.v8cache`;
+  const shared = `${file}.v8cache`;
+  const own = cacheName(file, shellVerb === undefined ? globalThis[VERB] : shellVerb);
+  let cachedData = own && readOrNull(own);
+  const fromOwn = !!cachedData;
+  if (!cachedData) cachedData = readOrNull(shared);
   const source = fs.readFileSync(file, 'latin1');
-  let cachedData;
-  try {
-    cachedData = fs.readFileSync(cacheFile);
-  } catch {}
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  if (!cachedData || script.cachedDataRejected) {
+  if (!fromOwn || script.cachedDataRejected) {
     process.once('exit', () => {
+      const named = shellVerb === undefined || [globalThis[VERB], String(globalThis[VERB]).split(' ')[0]].includes(shellVerb);
+      const target = own && named ? own : !cachedData || script.cachedDataRejected ? shared : undefined;
+      if (!target) return;
       try {
-        const tmp = `${cacheFile}.${process.pid}`;
+        const tmp = `${target}.${process.pid}`;
         fs.writeFileSync(tmp, script.createCachedData());
-        fs.renameSync(tmp, cacheFile);
+        fs.renameSync(tmp, target);
       } catch {} // a read-only install runs without a cache
     });
   }
@@ -53,6 +82,6 @@ module.exports = function launch(name) {
     fresh = fs.statSync(bundle).mtimeMs >= fs.statSync(modules).mtimeMs;
   } catch {}
   if (!fresh) return import(require('node:url').pathToFileURL(modules).href);
-  globalThis[Symbol.for('tsrun.load')] = loadCached;
-  loadCached(bundle);
+  globalThis[Symbol.for('tsrun.load')] = (file) => loadCached(file);
+  loadCached(bundle, guessVerb(process.argv.slice(2)) ?? '');
 };

@@ -91,7 +91,13 @@ export function buildProgram(argv: string[], summary: VerbSummary | undefined = 
   const only = VERBS.find(([names]) => names.includes(named ?? ''));
   // --version alone needs no verb declared; --help, `help` and an unknown verb list them all.
   const versionOnly = verb === undefined && args.some((a) => a === '-v' || a === '--version') && !args.some((a) => a === '-h' || a === '--help');
-  if (only) only[1](program);
+  if (only) {
+    only[1](program);
+    // bin/launch.cjs keeps the shell's code cache per verb once the shell
+    // names it: here already, so a usage error of a real verb counts too
+    // (the preAction hook in tsrun.ts names the whole verb, `network ls`).
+    (globalThis as Record<symbol, unknown>)[Symbol.for('tsrun.verb')] = named;
+  }
   else if (!versionOnly && summary) listVerbs(program, summary);
   else if (!versionOnly) for (const [, register] of VERBS) register(program);
   const exitOverrideAll = (cmd: Command): void => {

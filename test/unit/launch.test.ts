@@ -20,7 +20,8 @@ beforeEach(() => {
   // The shell names its verb, then loads its core (as scripts/bundle.mjs writes them).
   writeFileSync(
     join(dir, 'dist/bundle/x.cjs'),
-    "globalThis[Symbol.for('tsrun.verb')] = process.argv[2];\n" +
+    "const verb = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !(all[i - 1] || '').match(/^--[a-z]+$/))[0];\n" +
+      "if (verb !== 'pss') globalThis[Symbol.for('tsrun.verb')] = verb;\n" +
       "const core = (globalThis[Symbol.for('tsrun.load')] || require)(require('node:path').join(__dirname, 'x-core.cjs'));\n" +
       "process.stdout.write('bundle:' + core.answer());\n",
   );
@@ -45,20 +46,25 @@ describe('bin/launch.cjs', () => {
     expect(run('ps')).toBe('modules');
   });
 
-  it('writes a code cache for the shell and one per verb for the core, and uses them', () => {
+  it('writes code caches per verb, the shell\'s once the shell has named its verb, and uses them', () => {
     expect(caches()).toEqual([]);
     run('ps');
-    expect(caches()).toEqual(['x-core.cjs.ps.v8cache', 'x.cjs.v8cache']);
+    expect(caches()).toEqual(['x-core.cjs.ps.v8cache', 'x.cjs.ps.v8cache']);
     run('image ls');
     run('../../etc');
-    // A verb that is not a plain name shares the core's default cache.
-    expect(caches()).toEqual(['x-core.cjs.image-ls.v8cache', 'x-core.cjs.ps.v8cache', 'x-core.cjs.v8cache', 'x.cjs.v8cache']);
-    expect(run('ps')).toBe('bundle:42');
+    // A verb that is not a plain name shares the default caches.
+    expect(caches()).toEqual(['x-core.cjs.image-ls.v8cache', 'x-core.cjs.ps.v8cache', 'x-core.cjs.v8cache', 'x.cjs.image-ls.v8cache', 'x.cjs.ps.v8cache', 'x.cjs.v8cache']);
+    // The shell's verb is guessed past global options and their values.
+    run('--root', '/r', '--flag=1', 'ps');
+    expect(run('--root', '/r', 'ps')).toBe('bundle:42');
+    // A word the shell does not name as its verb (a typo) gets no file of its own.
+    run('pss');
+    expect(caches()).not.toContain('x.cjs.pss.v8cache');
   });
 
   it('replaces a cache V8 rejects, and runs without one where it cannot write', () => {
     run('ps');
-    const cache = join(dir, 'dist/bundle/x.cjs.v8cache');
+    const cache = join(dir, 'dist/bundle/x.cjs.ps.v8cache');
     writeFileSync(cache, 'not a code cache');
     expect(run('ps')).toBe('bundle:42');
     expect(existsSync(cache) && execFileSync('head', ['-c', '16', cache], { encoding: 'latin1' })).not.toBe('not a code cache');
