@@ -2,8 +2,9 @@
 # What each verb costs, tsrun and podman (runc) side by side on the same
 # image, with Node's own start-up (`node -e 0`) as the floor: medians of
 # BENCH_N rounds (default 20) after one warm-up round, wall time; each round
-# runs the tsrun command, the podman one and `node -e 0` in turn, so load
-# drift hits all three alike and each row is compared with its own floor.
+# runs the podman command, then the tsrun one and `node -e 0` in turns (each
+# right after podman every other round), so load drift hits all three alike
+# and each row is compared with its own floor.
 #
 #   sudo bash bench/verbs.sh           BENCH_N=10 BENCH_CONTAINERS=100 sudo bash bench/verbs.sh
 #
@@ -100,21 +101,25 @@ floors=()
 # kernel's work: shown, not judged), or empty.
 row() { rows+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$5"$'\t'"${6:-}"); }
 # bench_row LABEL TARGET FAILS TSRUN_CMD PODMAN_CMD [TSRUN_UNDO PODMAN_UNDO]:
-# $runs rounds after a warm-up round; each round runs the tsrun command, the
-# podman one and `node -e 0` in turn, so load drift (other tenants) hits all
-# three alike and each row has its own floor. A side whose command is empty
+# $runs rounds after a warm-up round; each round runs the podman command,
+# then the tsrun one and `node -e 0` in turns, so load drift (other tenants)
+# hits all three alike and each row has its own floor. A side whose command is empty
 # (podman not there) or failed is left blank. Sets `t_ms`, `p_ms`.
 bench_row() {
   local label=$1 target=$2 fails=$3 tcmd=$4 pcmd=$5 tundo=${6:-} pundo=${7:-} i tu=() pu=() fu=()
   [ "$have_podman" = 1 ] || pcmd=""
   for ((i = 0; i <= runs; i++)); do
-    if [ -n "$tcmd" ]; then
-      if once "$label" "$fails" "$tcmd" "$tundo"; then tu+=("$took"); else tcmd="" tu=(); fi
-    fi
     if [ -n "$pcmd" ]; then
       if once "$label (podman)" "$fails" "$pcmd" "$pundo"; then pu+=("$took"); else pcmd="" pu=(); fi
     fi
-    timed node -e 0 && fu+=("$took")
+    # tsrun and the floor take turns right after podman: whatever podman
+    # leaves behind (its background cleanup, a cold cache) and whatever one
+    # Node run warms for the next falls on both alike.
+    if ((i % 2)); then timed node -e 0 && fu+=("$took"); fi
+    if [ -n "$tcmd" ]; then
+      if once "$label" "$fails" "$tcmd" "$tundo"; then tu+=("$took"); else tcmd="" tu=(); fi
+    fi
+    if ! ((i % 2)); then timed node -e 0 && fu+=("$took"); fi
   done
   t_ms=$(med "${tu[@]}") p_ms=$(med "${pu[@]}")
   floors+=("${fu[@]:1}")
@@ -222,7 +227,7 @@ echo
 echo "tsrun verbs against podman, $(date -u '+%Y-%m-%d %H:%M UTC'); tsrun ${commit:-?}"
 echo "machine: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); node $(node --version)$([ "$have_podman" = 1 ] && echo ", $(podman --version)")"
 floor=$(printf '%s\n' "${floors[@]}" | median_us)
-echo "medians of $runs rounds (ms, wall time), each running tsrun, podman and node -e 0 in turn; floor (node -e 0) overall $floor ms"
+echo "medians of $runs rounds (ms, wall time), each running podman, then tsrun and node -e 0 in turns; floor (node -e 0) overall $floor ms"
 echo "default bridge: tsrun ${sandbox_bridge:-(none)} on ${tsrun_subnet:-(none)}$([ "$have_podman" = 1 ] && echo ", podman ($("${podman[@]}" info --format '{{.Host.NetworkBackend}}' 2>/dev/null)) on ${podman_subnet:-(none)}")"
 printf '%s\n' "${rows[@]}" | awk -F'\t' '
   function ms(v) { return v == "" ? "" : v " ms" }
