@@ -3,7 +3,7 @@
 // at a time, run under a tsrun-monitor. Status is always derived: from the
 // engine (kernel + monitor files) while an instance exists, else from the
 // record.
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +41,7 @@ import { healthActive, mergeHealthcheck, monitorHealth, type HealthConfig } from
 import { readHealth, type HealthState } from '../health/state.js';
 import { logRotation, type LogConfig } from './log-config.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
+import { removeDir } from '../util/remove-dir.js';
 
 /** `restarting`: exited, and its restart policy is waiting out the delay or starting it again (Docker's Restarting). */
 export type DockerStatus = 'created' | 'running' | 'paused' | 'exited' | 'restarting';
@@ -912,7 +913,7 @@ export class Containers {
     if (await this.engine.exists(id)) await this.engine.delete(id, true);
     // A CLI killed between the instance's mkdir and its first state write
     // left a directory with no state (and so no process or cgroup yet).
-    else rmSync(this.engine.dir(id), { recursive: true, force: true });
+    else removeDir(this.engine.dir(id));
     const net = v.record.request?.network;
     if (net?.networks) await this.leaveNetworks(id, net);
     if (v.record.request?.imageId) await this.images().rootfs.remove(id);

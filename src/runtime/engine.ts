@@ -10,7 +10,7 @@
 //   pids        "MONITOR CONTAINER", written by the monitor at its start
 //   exit.json   written by the monitor when the container has exited
 //   attach      the monitor's attach socket
-import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +31,7 @@ import { compileSeccomp } from './seccomp-filter.js';
 import { isSameProcess, pidStartTime, signalPid } from './proc.js';
 import type { MonitorHealth } from '../health/config.js';
 import type { LogRotation } from './log-config.js';
+import { removeDir } from '../util/remove-dir.js';
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -557,7 +558,7 @@ export class Engine {
       if (rec.hostMountsKept) await removeHostMounts(this.deps.native, rec.rootfs, rec.hostMountsKept);
       const warning = runAfterHooks(this.deps.native, 'poststop', rec.hooks?.poststop, rec.pid, rec);
       // A handful of small files: synchronous, a few µs each.
-      rmSync(this.dir(id), { recursive: true, force: true });
+      removeDir(this.dir(id));
       return warning ? [warning] : [];
     });
   }

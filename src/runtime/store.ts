@@ -1,7 +1,7 @@
 // Containers on disk under --root: containers/<id>/{config.json,state.json}
 // and names/<name> holding the id. Names are claimed under an flock on
 // store.lock, so parallel CLIs decide a name conflict exactly once.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import { isoTime } from '../util/iso-time.js';
@@ -15,6 +15,7 @@ import type { RestartBook, RestartPolicy } from './restart-policy.js';
 import { native } from '../native/binding.js';
 import { atomicWriteFile, atomicWriteJson, jsonText, stageFile, stagedAll } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
+import { removeDir, removeFile } from '../util/remove-dir.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -229,7 +230,7 @@ export class ContainerStore {
       const renamed = { ...state, name: newName };
       await atomicWriteJson(this.file(id, 'state.json'), renamed);
       const old = join(this.namesDir, state.name);
-      if (readText(old) === id) rmSync(old, { force: true });
+      if (readText(old) === id) removeFile(old);
       return renamed;
     });
   }
@@ -247,11 +248,11 @@ export class ContainerStore {
     if (state.name) {
       const file = join(this.namesDir, state.name);
       await this.lock(this.lockFile, async () => {
-        if (readText(file) === state.id) rmSync(file, { force: true });
+        if (readText(file) === state.id) removeFile(file);
         this.sweepStaleNames();
       });
     }
-    rmSync(this.dir(state.id), { recursive: true, force: true });
+    removeDir(this.dir(state.id));
   }
 
   // Called with the store lock held. Names (and temp files) that CLIs killed
@@ -267,13 +268,13 @@ export class ContainerStore {
     for (const entry of entries(this.namesDir)) {
       const file = join(this.namesDir, entry);
       if (entry.startsWith('.')) {
-        if (entry.endsWith('.tmp')) rmSync(file, { force: true });
+        if (entry.endsWith('.tmp')) removeFile(file);
         continue;
       }
       const owner = readText(file);
       if (!owner || !/^[0-9a-f]{64}$/.test(owner) || !existsSync(this.dir(owner)) || existsSync(this.file(owner, 'state.json'))) continue;
-      rmSync(file, { force: true });
-      rmSync(this.dir(owner), { recursive: true, force: true });
+      removeFile(file);
+      removeDir(this.dir(owner));
     }
   }
 
