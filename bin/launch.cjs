@@ -43,6 +43,8 @@ function guessVerb(argv) {
 // once the shell has named it too (so a mistyped verb never gets a file),
 // the shared one meanwhile. A run's option declarations and parse paths
 // compiled lazily cost `run --no-such-flag` ~12 ms more than from a cache.
+// `shellVerb`: for the shell, the guess ('' when argv names none); for a
+// chunk, undefined.
 function loadCached(file, shellVerb) {
   const cached = Module._cache[file];
   if (cached) return cached.exports;

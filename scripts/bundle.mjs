@@ -10,7 +10,6 @@
 //                  initialised on first use;
 //   NAME-CHUNK.cjs the rest of it, by what loads it (CHUNKS below: create,
 //                  template, api, build, cold), read only when a verb asks;
-//   NAME-pkg-P.cjs a package the core only import()s (none today), read when used.
 //
 // One module lives in one bundle only (classes such as TsrunError must keep
 // one identity): a chunk takes the shell's modules from the shell, through
@@ -110,7 +109,6 @@ const builtinImports = {
 };
 
 const distKey = (path) => relative(dist, path);
-const packageFile = (name, pkg) => `${name}-pkg-${pkg.replace(/[^a-z0-9]+/gi, '-')}.cjs`;
 
 // tsrun's root help lists every verb: the shell carries that list (see
 // src/cli/program.ts) so --help need not declare every verb's flags.
@@ -198,24 +196,6 @@ async function bundleBinary(name) {
   const chunks = Object.fromEntries(['core', ...Object.keys(CHUNKS)].map((c) => [c, []]));
   for (const key of all.keys()) if (asked.has(key)) chunks[chunkOf(key)].push(key);
 
-  // A package only import()ed is a bundle of its own, read when it is used
-  // (none today: registries are reached with node:http, not the undici package).
-  const packages = new Set();
-  const packageRefs = {
-    name: 'package-refs',
-    setup(build) {
-      build.onResolve({ filter: /^[^./]/ }, (a) => {
-        if (a.kind !== 'dynamic-import' || isBuiltin(a.path) || a.namespace === 'tsrun') return undefined;
-        packages.add(a.path);
-        return { path: a.path, namespace: 'package-ref' };
-      });
-      build.onLoad({ filter: /.*/, namespace: 'package-ref' }, ({ path }) => ({
-        contents: `const load = globalThis[${LOADER}] || require;\nmodule.exports = load(require("node:path").join(__dirname, ${JSON.stringify(packageFile(name, path))}));`,
-        loader: 'js',
-      }));
-    },
-  };
-
   // Shell: the registry of its own modules, then the entry. An import() of a
   // module outside the shell asks that module's bundle for it.
   const shellPlugin = {
@@ -245,7 +225,7 @@ async function bundleBinary(name) {
   };
   // The chunks, for a long-lived process to load at once (src/cli/bundle-chunks.ts).
   const chunkFiles = Object.keys(chunks).filter((c) => chunks[c].length).map(chunkFile);
-  const shell = await esbuild.build({ ...common, define: { ...(await shellDefines(name)), __TSRUN_CHUNKS__: JSON.stringify(chunkFiles) }, metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, packageRefs, builtinImports, lazyChildProcess, metaUrl] });
+  const shell = await esbuild.build({ ...common, define: { ...(await shellDefines(name)), __TSRUN_CHUNKS__: JSON.stringify(chunkFiles) }, metafile: true, entryPoints: ['tsrun:entry'], outfile: join(outdir, `${name}.cjs`), plugins: [shellPlugin, builtinImports, lazyChildProcess, metaUrl] });
 
   // Each chunk: a table of lazy loaders, one per module in it; the shell's
   // modules come from its registry, another chunk's from that chunk's table.
@@ -274,15 +254,7 @@ async function bundleBinary(name) {
   const built = [shell];
   for (const chunk of Object.keys(chunks)) {
     if (!chunks[chunk].length) continue;
-    built.push(await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:table'], outfile: join(outdir, chunkFile(chunk)), plugins: [chunkPlugin(chunk), lazyFsPromises, packageRefs, builtinImports, metaUrl] }));
-  }
-  for (const pkg of packages) {
-    await esbuild.build({
-      ...common,
-      stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: dist, loader: 'js' },
-      outfile: join(outdir, packageFile(name, pkg)),
-      plugins: [builtinImports],
-    });
+    built.push(await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:table'], outfile: join(outdir, chunkFile(chunk)), plugins: [chunkPlugin(chunk), lazyFsPromises, builtinImports, metaUrl] }));
   }
   for (const { metafile } of built) {
     for (const [out, { imports }] of Object.entries(metafile.outputs)) {

@@ -8,7 +8,7 @@
 // It is mounted on the host (Node is not in any namespace; the container's
 // mount namespace copies it at clone time) and stays mounted until the
 // container is removed, or is mounted again on start after a reboot.
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -16,6 +16,7 @@ import type { NativeBinding } from '../native/binding.js';
 import { MNT_DETACH } from '../native/constants.js';
 import type { RootfsLayers } from '../runtime/native-userns.js';
 import type { LayerStore } from './store/layers.js';
+import { removeDir } from '../util/small-files.js';
 
 // The kernel copies mount options into one page.
 const MOUNT_DATA_MAX = 4095;
@@ -139,22 +140,10 @@ export class ContainerRootfs {
     if (this.isMounted(id)) throw new TsrunError('INVALID_STATE', `the root filesystem of ${id} is still mounted`);
     const p = this.paths(id);
     // What a container wrote can be large: fs.rm's walk leaves the event
-    // loop free meanwhile. A container that wrote nothing leaves the dirs
-    // create made, removed by name: six calls of a few µs, where fs.rmSync's
-    // walk (an rmdir that fails first, then a readdir, for each dir) took ~5 ms.
-    if (!isEmptyDir(p.upper)) await rm(p.base, { recursive: true, force: true });
-    else if (!removeAsCreated(p)) rmSync(p.base, { recursive: true, force: true });
-  }
-}
-
-/** Removes a layer dir holding just what create and an overlay mount made; false when it holds more. */
-function removeAsCreated(p: RootfsPaths): boolean {
-  try {
-    unlinkSync(join(p.base, 'lower'));
-    for (const dir of [p.upper, join(p.work, 'work'), p.work, p.merged, p.base]) rmdirSync(dir);
-    return true;
-  } catch {
-    return false;
+    // loop free meanwhile. A container that wrote nothing leaves the handful
+    // of dirs create made, removed synchronously.
+    if (isEmptyDir(p.upper)) removeDir(p.base);
+    else await rm(p.base, { recursive: true, force: true });
   }
 }
 

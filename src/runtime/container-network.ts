@@ -2,7 +2,7 @@
 // host's, or another container's), the bridge networks it joins and the
 // ports it publishes, and the /etc files Docker writes for it, regenerated at
 // every start so they exist before the mounts are made.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -15,6 +15,7 @@ import { resolvesNames, type Networks } from '../network/networks.js';
 import { parsePublish, publishAllSpecs, type PortSpec } from '../network/ports.js';
 import type { RunOptions } from '../spec/build.js';
 import type { OciSpec } from '../spec/oci.js';
+import { readText } from '../util/small-files.js';
 
 /** Per-network settings of a container (`--ip`, `--mac-address`, `--network-alias`, or `network connect`'s). */
 export interface EndpointRequest {
@@ -158,23 +159,15 @@ export async function prepareNetwork(
   }
   // Small files, read and written synchronously: a few µs each, where
   // fs/promises would cost every start ~2.5 ms to load.
-  const hostResolv = readOr('/etc/resolv.conf', '');
+  const hostResolv = (readText('/etc/resolv.conf') ?? '');
   const host = net.mode === 'host';
   const hosts = host
-    ? readOr('/etc/hosts', '') + net.extraHosts.map((h) => `${h.ip}\t${h.host}\n`).join('')
+    ? (readText('/etc/hosts') ?? '') + net.extraHosts.map((h) => `${h.ip}\t${h.host}\n`).join('')
     : hostsFile({ hostname: spec.hostname ?? '', extraHosts: net.extraHosts });
   writeFileSync(join(dir, FILES.hostname), `${spec.hostname ?? ''}\n`);
   writeFileSync(join(dir, FILES.hosts), hosts);
   writeFileSync(join(dir, FILES.resolvConf), resolvConf(hostResolv, { dns: net.dns, search: net.dnsSearch, options: net.dnsOptions, keepLoopback: host }));
   return spec;
-}
-
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
 }
 
 /** A running container's place on its networks (inspect's NetworkSettings). */

@@ -41,7 +41,7 @@ import { healthActive, mergeHealthcheck, monitorHealth, type HealthConfig } from
 import { readHealth, type HealthState } from '../health/state.js';
 import { logRotation, type LogConfig } from './log-config.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
-import { removeDir } from '../util/remove-dir.js';
+import { removeDir } from '../util/small-files.js';
 
 /** `restarting`: exited, and its restart policy is waiting out the delay or starting it again (Docker's Restarting). */
 export type DockerStatus = 'created' | 'running' | 'paused' | 'exited' | 'restarting';

@@ -31,7 +31,7 @@ import { compileSeccomp } from './seccomp-filter.js';
 import { isSameProcess, pidStartTime, signalPid } from './proc.js';
 import type { MonitorHealth } from '../health/config.js';
 import type { LogRotation } from './log-config.js';
-import { removeDir } from '../util/remove-dir.js';
+import { removeDir } from '../util/small-files.js';
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 

@@ -14,6 +14,7 @@ import { DEFAULT_DEVICE_RULES } from '../spec/defaults.js';
 import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from '../spec/seccomp.js';
 import { checkOciSysctls } from '../spec/sysctl.js';
 import { OCI_VERSION, type OciMount, type OciProcess, type OciSpec } from '../spec/oci.js';
+import { parseMountInfo } from '../util/mountinfo.js';
 
 export const OCI_VERSION_MIN = '1.0.0';
 
@@ -180,15 +181,11 @@ function cgroupMounts(m: OciMount, host: HostCgroups, ownCgroupNs: boolean, warn
  */
 export function v1HierarchiesFromMountinfo(mountinfo: string, root = '/sys/fs/cgroup'): Array<{ name: string; options: string }> {
   const out: Array<{ name: string; options: string }> = [];
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const mountPoint = line.slice(0, sep).split(' ')[4];
-    const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
-    if (fstype !== 'cgroup' || !mountPoint?.startsWith(`${root}/`)) continue;
+  for (const { fstype, mountPoint, superOptions } of parseMountInfo(mountinfo, [' - cgroup '])) {
+    if (fstype !== 'cgroup' || !mountPoint.startsWith(`${root}/`)) continue;
     const name = mountPoint.slice(root.length + 1);
     if (name.includes('/')) continue;
-    const options = superOptions.split(',').filter((o) => o !== 'rw' && o !== 'ro' && o !== 'xattr' && !o.startsWith('release_agent='));
+    const options = superOptions.filter((o) => o !== 'rw' && o !== 'ro' && o !== 'xattr' && !o.startsWith('release_agent='));
     if (options.length > 0) out.push({ name, options: options.join(',') });
   }
   return out;

@@ -4,7 +4,7 @@
 // compiler version that made it): every later start or exec with the same profile reads
 // the file instead.
 import { nodeCrypto } from '../util/lazy-builtins.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
@@ -43,12 +43,10 @@ export async function compileSeccomp(native: NativeBinding, seccomp: OciSeccomp,
   const digest = nodeCrypto().createHash('sha256').update(`${libseccomp}/${program}\0`).update(JSON.stringify(seccomp)).digest('hex');
   const file = join(cacheDir, `${digest}.bpf`);
   // Read synchronously (a few KB): fs/promises would cost a start ~2.5 ms to load.
-  if (existsSync(file)) {
-    try {
-      return { filter: readFileSync(file), flags };
-    } catch {
-      // removed meanwhile: compiled again
-    }
+  try {
+    return { filter: readFileSync(file), flags };
+  } catch {
+    // not compiled yet
   }
   let filter: Buffer;
   try {

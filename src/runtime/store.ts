@@ -15,7 +15,7 @@ import type { RestartBook, RestartPolicy } from './restart-policy.js';
 import { native } from '../native/binding.js';
 import { atomicWriteFile, atomicWriteJson, jsonText, stageFile, stagedAll } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
-import { removeDir, removeFile } from '../util/remove-dir.js';
+import { readText, removeDir, removeFile } from '../util/small-files.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -324,11 +324,3 @@ function entries(dir: string): string[] {
   }
 }
 
-/** A small file's text, or null when it cannot be read. */
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-}

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { removeDir, removeFile } from '../../src/util/remove-dir.js';
+import { readText, removeDir, removeFile } from '../../src/util/small-files.js';
 
 let dir: string;
 beforeEach(() => {
@@ -10,7 +10,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('removeDir and removeFile', () => {
+describe('readText, removeDir and removeFile', () => {
   it('removes a state directory: its files, a nested directory, a symlink (not what it points to)', () => {
     const state = join(dir, 'c1');
     mkdirSync(join(state, 'sub/deeper'), { recursive: true });
@@ -31,6 +31,8 @@ describe('removeDir and removeFile', () => {
     expect(() => removeDir(join(dir, 'file'))).toThrow(/ENOTDIR/);
     mkdirSync(join(dir, 'adir'));
     expect(() => removeFile(join(dir, 'adir'))).toThrow(/EISDIR|EPERM/);
+    expect(readText(join(dir, 'file'))).toBe('');
+    expect(readText(join(dir, 'nope'))).toBeNull();
     removeFile(join(dir, 'file'));
     expect(existsSync(join(dir, 'file'))).toBe(false);
   });
