@@ -34,6 +34,11 @@
       "cflags_cc!": ["-fno-exceptions"]
     },
     {
+      "target_name": "tsrun-mapped",
+      "sources": ["native/src/launch/mapped_files.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    },
+    {
       "target_name": "tsrun-monitor",
       "type": "executable",
       "sources": [

@@ -13,13 +13,31 @@ const dist = path.join(__dirname, '..', 'dist');
 
 const VERB = Symbol.for('tsrun.verb');
 const cacheName = (file, verb) => (typeof verb === 'string' && /^[a-z][a-z -]*$/.test(verb) ? `${file}.${verb.replace(/ /g, '-')}.v8cache` : undefined);
+
+// Bundles and their caches mapped, not read (native/src/launch/mapped_files.c:
+// two copies into fresh memory saved, several ms a verb on some VMs);
+// without it (not built, an older Node), read.
+let mapped;
+function mapFiles() {
+  try {
+    const addon = { exports: {} };
+    process.dlopen(addon, path.join(__dirname, '..', 'build', 'Release', 'tsrun-mapped.node'));
+    return addon.exports;
+  } catch {
+    return undefined;
+  }
+}
 const readOrNull = (f) => {
+  if (mapped) return mapped.bytes(f); // undefined when missing or empty
   try {
     return fs.readFileSync(f);
   } catch {
     return undefined;
   }
 };
+// scripts/bundle.mjs writes a bundle already wrapped as CommonJS wraps a
+// module, so V8 compiles the (mapped) file itself, not a wrapped copy.
+const WRAPPED = '(function (exports, require, module, __filename, __dirname) { ';
 
 // The verb a command line names, guessed before the shell has parsed it:
 // the first word that is neither an option nor, after a --long option
@@ -53,8 +71,8 @@ function loadCached(file, shellVerb) {
   let cachedData = own && readOrNull(own);
   const fromOwn = !!cachedData;
   if (!cachedData) cachedData = readOrNull(shared);
-  const source = fs.readFileSync(file, 'latin1');
-  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  const source = mapped?.text(file) ?? fs.readFileSync(file, 'latin1');
+  const script = new vm.Script(source.startsWith(WRAPPED) ? source : Module.wrap(source), { filename: file, cachedData });
   if (!fromOwn || script.cachedDataRejected) {
     process.once('exit', () => {
       const named = shellVerb === undefined || [globalThis[VERB], String(globalThis[VERB]).split(' ')[0]].includes(shellVerb);
@@ -84,6 +102,10 @@ module.exports = function launch(name) {
     fresh = fs.statSync(bundle).mtimeMs >= fs.statSync(modules).mtimeMs;
   } catch {}
   if (!fresh) return import(require('node:url').pathToFileURL(modules).href);
+  const verb = guessVerb(process.argv.slice(2));
+  // The API service lives long and must outlive an upgrade that rewrites the
+  // bundles in place (cp): it reads them, as a mapping would change under it.
+  if (verb !== 'system') mapped = mapFiles();
   globalThis[Symbol.for('tsrun.load')] = (file) => loadCached(file);
-  loadCached(bundle, guessVerb(process.argv.slice(2)) ?? '');
+  loadCached(bundle, verb ?? '');
 };

@@ -44,8 +44,12 @@ const common = {
   logLevel: 'warning',
   // The addon is a binary next to dist/, found from binding.js's own URL.
   external: ['*.node'],
+  // Each bundle is written as the function CommonJS wraps a module in
+  // (Module.wrap's text), so bin/launch.cjs compiles the file as it is: a
+  // wrapped copy would be a second string the size of the bundle.
   // What import.meta.url becomes (see metaUrl): a name no module shadows.
-  banner: { js: 'const __tsrunUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;' },
+  banner: { js: '(function (exports, require, module, __filename, __dirname) { const __tsrunUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;' },
+  footer: { js: '\n});' },
 };
 
 // import.meta.url of a dist module, as seen from a bundle in dist/bundle.

@@ -1,5 +1,6 @@
 // bin/launch.cjs on a throwaway layout (bin/, dist/cli, dist/bundle): which
-// code it runs, and the code caches it keeps.
+// code it runs, and the code caches it keeps; with the native helper that
+// maps bundles (build/Release/tsrun-mapped.node) and without it.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,9 +8,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const launcher = new URL('../../bin/launch.cjs', import.meta.url).pathname;
+const mappedAddon = new URL('../../build/Release/tsrun-mapped.node', import.meta.url).pathname;
 let dir: string;
 
-beforeEach(() => {
+function layout(withAddon: boolean): void {
   dir = mkdtempSync(join(tmpdir(), 'tsrun-launch-'));
   for (const d of ['bin', 'dist/cli', 'dist/bundle']) mkdirSync(join(dir, d), { recursive: true });
   copyFileSync(launcher, join(dir, 'bin/launch.cjs'));
@@ -25,19 +27,37 @@ beforeEach(() => {
       "const core = (globalThis[Symbol.for('tsrun.load')] || require)(require('node:path').join(__dirname, 'x-core.cjs'));\n" +
       "process.stdout.write('bundle:' + core.answer());\n",
   );
-  writeFileSync(join(dir, 'dist/bundle/x-core.cjs'), 'exports.answer = () => String(6 * 7);\n');
+  // The core as scripts/bundle.mjs writes bundles: already wrapped (the
+  // shell above is not: the launcher wraps it). It says whether its own file
+  // is mapped into the process.
+  writeFileSync(
+    join(dir, 'dist/bundle/x-core.cjs'),
+    '(function (exports, require, module, __filename, __dirname) { ' +
+      "exports.answer = () => String(6 * 7) + (require('node:fs').readFileSync('/proc/self/maps', 'utf8').includes(__filename) ? ':mapped' : '');\n});\n",
+  );
   const past = new Date(Date.now() - 60_000);
   utimesSync(join(dir, 'dist/cli/x.js'), past, past);
-});
+  if (withAddon) {
+    mkdirSync(join(dir, 'build/Release'), { recursive: true });
+    copyFileSync(mappedAddon, join(dir, 'build/Release/tsrun-mapped.node'));
+  }
+}
 
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (...args: string[]) => execFileSync(process.execPath, [join(dir, 'bin/x'), ...args], { encoding: 'utf8' });
 const caches = () => readdirSync(join(dir, 'dist/bundle')).filter((f) => f.endsWith('.v8cache')).sort();
 
-describe('bin/launch.cjs', () => {
+describe.each([
+  ['reading bundles', false, 'bundle:42'],
+  ['mapping bundles', true, 'bundle:42:mapped'],
+])('bin/launch.cjs, %s', (_mode, withAddon, ran) => {
+  beforeEach(() => layout(withAddon));
+
   it('runs the bundle, and the modules when there is no bundle or tsc wrote them after it', () => {
-    expect(run('ps')).toBe('bundle:42');
+    expect(run('ps')).toBe(ran);
+    // The API service reads its bundles: an upgrade may rewrite them in place under it.
+    expect(run('system', 'service')).toBe('bundle:42');
     const now = new Date();
     utimesSync(join(dir, 'dist/cli/x.js'), now, now);
     utimesSync(join(dir, 'dist/bundle/x.cjs'), new Date(now.getTime() - 60_000), new Date(now.getTime() - 60_000));
@@ -56,7 +76,7 @@ describe('bin/launch.cjs', () => {
     expect(caches()).toEqual(['x-core.cjs.image-ls.v8cache', 'x-core.cjs.ps.v8cache', 'x-core.cjs.v8cache', 'x.cjs.image-ls.v8cache', 'x.cjs.ps.v8cache', 'x.cjs.v8cache']);
     // The shell's verb is guessed past global options and their values.
     run('--root', '/r', '--flag=1', 'ps');
-    expect(run('--root', '/r', 'ps')).toBe('bundle:42');
+    expect(run('--root', '/r', 'ps')).toBe(ran);
     // A word the shell does not name as its verb (a typo) gets no file of its own.
     run('pss');
     expect(caches()).not.toContain('x.cjs.pss.v8cache');
@@ -66,12 +86,12 @@ describe('bin/launch.cjs', () => {
     run('ps');
     const cache = join(dir, 'dist/bundle/x.cjs.ps.v8cache');
     writeFileSync(cache, 'not a code cache');
-    expect(run('ps')).toBe('bundle:42');
+    expect(run('ps')).toBe(ran);
     expect(existsSync(cache) && execFileSync('head', ['-c', '16', cache], { encoding: 'latin1' })).not.toBe('not a code cache');
     rmSync(join(dir, 'dist/bundle/x-core.cjs.ps.v8cache'));
     execFileSync('chattr', ['+i', join(dir, 'dist/bundle')]);
     try {
-      expect(run('ps')).toBe('bundle:42');
+      expect(run('ps')).toBe(ran);
     } finally {
       execFileSync('chattr', ['-i', join(dir, 'dist/bundle')]);
     }
