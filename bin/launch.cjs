@@ -52,10 +52,23 @@ function guessVerb(argv) {
   return undefined;
 }
 
+// A cache file: MAGIC, a byte of the outcomes its runs have had (OK: exit
+// 0, FAILED: any other), then V8's data (8 bytes in: still aligned).
+const MAGIC = 'tsrunV8';
+const OK = 1;
+const FAILED = 2;
+function readCache(f) {
+  const b = readOrNull(f);
+  if (!b || b.length <= 8 || b.toString('latin1', 0, 7) !== MAGIC) return undefined;
+  return { data: b.subarray(8), seen: b[7] };
+}
+
 // Loads a bundle as a CommonJS module, from its code cache when V8 accepts
-// it. A missing or rejected cache (another Node) is written once this
-// process is done, from what the run compiled, so the next run finds it.
-// Caches are kept per verb, each holding the functions its verb runs and
+// it. A missing or rejected cache (another Node), or one no run of this
+// outcome has written yet, is written once this process is done, from what
+// it compiled (the cache's functions and the ones it lacked), so the next
+// run finds them: a typo's error path is not in a cache a successful run
+// wrote. Caches are kept per verb, each holding the functions its verb runs and
 // no others: a chunk's under the verb the shell named on globalThis before
 // loading it; the shell's (`shellVerb`, guessed from argv) under that verb
 // once the shell has named it too (so a mistyped verb never gets a file),
@@ -68,23 +81,26 @@ function loadCached(file, shellVerb) {
   if (cached) return cached.exports;
   const shared = `${file}.v8cache`;
   const own = cacheName(file, shellVerb === undefined ? globalThis[VERB] : shellVerb);
-  let cachedData = own && readOrNull(own);
-  const fromOwn = !!cachedData;
-  if (!cachedData) cachedData = readOrNull(shared);
+  const ownCache = own && readCache(own);
+  const cache = ownCache ?? readCache(shared);
   const source = mapped?.text(file) ?? fs.readFileSync(file, 'latin1');
-  const script = new vm.Script(source.startsWith(WRAPPED) ? source : Module.wrap(source), { filename: file, cachedData });
-  if (!fromOwn || script.cachedDataRejected) {
-    process.once('exit', () => {
-      const named = shellVerb === undefined || [globalThis[VERB], String(globalThis[VERB]).split(' ')[0]].includes(shellVerb);
-      const target = own && named ? own : !cachedData || script.cachedDataRejected ? shared : undefined;
-      if (!target) return;
-      try {
-        const tmp = `${target}.${process.pid}`;
-        fs.writeFileSync(tmp, script.createCachedData());
-        fs.renameSync(tmp, target);
-      } catch {} // a read-only install runs without a cache
-    });
-  }
+  const script = new vm.Script(source.startsWith(WRAPPED) ? source : Module.wrap(source), { filename: file, cachedData: cache?.data });
+  const accepted = !!cache && !script.cachedDataRejected;
+  process.once('exit', (code) => {
+    const named = shellVerb === undefined || [globalThis[VERB], String(globalThis[VERB]).split(' ')[0]].includes(shellVerb);
+    // Without its own verb's file, a run keeps the shared one (it read that one).
+    const target = own && named ? own : ownCache ? undefined : shared;
+    if (!target) return;
+    const read = target === own ? ownCache : cache;
+    const held = read && read === cache && accepted ? read.seen : 0;
+    const outcome = code === 0 ? OK : FAILED;
+    if (held & outcome) return;
+    try {
+      const tmp = `${target}.${process.pid}`;
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC + String.fromCharCode(held | outcome), 'latin1'), script.createCachedData()]));
+      fs.renameSync(tmp, target);
+    } catch {} // a read-only install runs without a cache
+  });
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(path.dirname(file));

@@ -37,6 +37,23 @@ describe('FastCommand', () => {
       expect(suggestSimilar(w, [...runFlags, '--root', '--runroot']), w).toBe(commanderSuggest(w, [...runFlags, '--root', '--runroot']));
       expect(suggestSimilar(w, verbs), w).toBe(commanderSuggest(w, verbs));
     }
+    // Every flag of run with one to four edits (substitutions, insertions,
+    // deletions, transpositions: the capped distance must rank as the full one).
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (const flag of runFlags.filter((f) => f.startsWith('--'))) {
+      let w = flag.slice(2);
+      for (let edits = 1 + rand(4); edits > 0; edits--) {
+        const at = rand(w.length + 1);
+        const c = 'abcdemnrstuy-'[rand(13)];
+        const kind = rand(4);
+        if (kind === 0) w = w.slice(0, at) + c + w.slice(at + 1);
+        else if (kind === 1) w = w.slice(0, at) + c + w.slice(at);
+        else if (kind === 2) w = w.slice(0, at) + w.slice(at + 1);
+        else if (at + 1 < w.length) w = w.slice(0, at) + w[at + 1] + w[at] + w.slice(at + 2);
+      }
+      expect(suggestSimilar(`--${w}`, runFlags), w).toBe(commanderSuggest(`--${w}`, runFlags));
+    }
     // Ties are listed sorted.
     expect(suggestSimilar('--cpu', ['--cpus', '--cpuq', '--cpu-x'])).toBe('\n(Did you mean one of --cpuq, --cpus?)');
   });

@@ -2,7 +2,7 @@
 // code it runs, and the code caches it keeps; with the native helper that
 // maps bundles (build/Release/tsrun-mapped.node) and without it.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,7 +25,8 @@ function layout(withAddon: boolean): void {
     "const verb = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !(all[i - 1] || '').match(/^--[a-z]+$/))[0];\n" +
       "if (verb !== 'pss') globalThis[Symbol.for('tsrun.verb')] = verb;\n" +
       "const core = (globalThis[Symbol.for('tsrun.load')] || require)(require('node:path').join(__dirname, 'x-core.cjs'));\n" +
-      "process.stdout.write('bundle:' + core.answer());\n",
+      "process.stdout.write('bundle:' + core.answer());\n" +
+      "if (process.env.FAIL) process.exitCode = 2;\n",
   );
   // The core as scripts/bundle.mjs writes bundles: already wrapped (the
   // shell above is not: the launcher wraps it). It says whether its own file
@@ -80,6 +81,21 @@ describe.each([
     // A word the shell does not name as its verb (a typo) gets no file of its own.
     run('pss');
     expect(caches()).not.toContain('x.cjs.pss.v8cache');
+  });
+
+  it('writes a verb\'s cache again once for each outcome (an error path a successful run never compiled)', () => {
+    const cache = join(dir, 'dist/bundle/x.cjs.ps.v8cache');
+    const outcomes = () => readFileSync(cache)[7];
+    run('ps');
+    expect(readFileSync(cache).subarray(0, 7).toString()).toBe('tsrunV8');
+    expect(outcomes()).toBe(1);
+    const fail = () => expect(() => execFileSync(process.execPath, [join(dir, 'bin/x'), 'ps'], { env: { ...process.env, FAIL: '1' }, stdio: 'pipe' })).toThrow();
+    fail();
+    expect(outcomes()).toBe(3);
+    const { ino, mtimeMs } = statSync(cache);
+    fail();
+    expect(run('ps')).toBe(ran);
+    expect(statSync(cache)).toMatchObject({ ino, mtimeMs });
   });
 
   it('replaces a cache V8 rejects, and runs without one where it cannot write', () => {
