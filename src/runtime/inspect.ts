@@ -1,6 +1,6 @@
 // Docker's `inspect` document for a container, from the merged view.
 import type { ContainerView } from './containers.js';
-import { INIT_ANNOTATION } from '../spec/build.js';
+import { INIT_ANNOTATION } from '../spec/annotations.js';
 import { DEFAULT_SHM_SIZE, type ConfinementHostConfig } from '../spec/security.js';
 import type { PortSpec } from '../network/ports.js';
 import type { PortMapping } from '../network/nat.js';

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { TsrunError } from '../errors.js';
 import { CAPABILITIES, CLONE_FLAGS, MS, RLIMITS } from '../native/constants.js';
 import type { NativeContainerConfig, NativeDevice, NativeMount } from '../native/types.js';
-import { INIT_ANNOTATION } from '../spec/build.js';
+import { INIT_ANNOTATION } from '../spec/annotations.js';
 import { detectHostLsm } from '../spec/lsm.js';
 import type { OciMount, OciSpec } from '../spec/oci.js';
 import { nativeUserns } from './native-userns.js';

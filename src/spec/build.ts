@@ -35,6 +35,7 @@ import { seccompFor } from './seccomp.js';
 import { detectHostLsm, lsmSettings, type Confinement, type HostLsm } from './security.js';
 import { checkSysctlNamespaces, type SysctlNamespace } from './sysctl.js';
 import { toRlimits } from './ulimits.js';
+import { INIT_ANNOTATION } from './annotations.js';
 import { MAX_ID, parseGroup, resolveExecUser } from './user.js';
 
 /** The image config fields that shape the process (OCI image config names). */
@@ -91,8 +92,7 @@ export interface BuildContext {
   capabilities?: readonly string[];
 }
 
-/** Annotation telling the runtime to run a minimal init as pid 1 (--init). */
-export const INIT_ANNOTATION = 'org.tsrun.init';
+export { INIT_ANNOTATION };
 
 // sethostname(2) rejects names longer than this (HOST_NAME_MAX).
 const HOST_NAME_MAX = 64;
