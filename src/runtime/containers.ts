@@ -467,25 +467,42 @@ export class Containers {
    * locks: every file is replaced whole (atomic-write.ts).
    */
   private async status(id: string, record: ContainerState): Promise<Omit<ContainerView, 'record' | 'spec'>> {
-    const base = { pid: 0, exitCode: record.exitCode ?? 0, oomKilled: !!record.oomKilled, startedAt: record.startedAt, finishedAt: record.finishedAt };
+    // One object, filled in (ps makes one per container: spreads of a base
+    // into each case's object were most of what a status allocated).
+    const v: Omit<ContainerView, 'record' | 'spec'> = {
+      pid: 0, exitCode: record.exitCode ?? 0, oomKilled: !!record.oomKilled, startedAt: record.startedAt, finishedAt: record.finishedAt, status: 'exited',
+    };
     const instance = await this.engine.find(id);
     // Between an exit and the policy's start (and during it): restarting.
     const restarting = !!record.restart?.pending && restartPending(record);
-    if (!instance) return { ...base, status: restarting ? 'restarting' : record.status === 'created' ? 'created' : 'exited' };
+    if (!instance) {
+      v.status = restarting ? 'restarting' : record.status === 'created' ? 'created' : 'exited';
+      return v;
+    }
     const st = await this.engine.state(id, instance);
     // The last health check's result, in the instance's directory (health/state.ts).
     const health = healthActive(record.request?.healthcheck) ? readHealth(this.engine.dir(id)) : undefined;
     switch (st.status) {
       case 'running':
       case 'paused':
-        return { ...base, status: st.status, pid: st.pid, finishedAt: undefined, exitCode: 0, oomKilled: false, health };
+        v.status = st.status;
+        v.pid = st.pid;
+        v.finishedAt = undefined;
+        v.exitCode = 0;
+        v.oomKilled = false;
+        v.health = health;
+        return v;
       case 'created':
       case 'creating':
-        return { ...base, status: restarting ? 'restarting' : 'created' };
+        v.status = restarting ? 'restarting' : 'created';
+        return v;
       case 'stopped': {
         const again = restarting || restartDue(record, st);
+        v.status = again ? 'restarting' : 'exited';
         // Restarting before the monitor has written this exit (a moment): the last known code, not "unknown".
-        return { ...base, status: again ? 'restarting' : 'exited', ...(again && !st.exit ? {} : exitFields(st)), health };
+        if (!again || st.exit) Object.assign(v, exitFields(st));
+        v.health = health;
+        return v;
       }
     }
   }

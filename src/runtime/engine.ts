@@ -14,7 +14,7 @@ import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileS
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCgroup, openCgroup, resolveCgroupPath, type Cgroup, type CgroupDeps } from '../cgroups/index.js';
+import { cgroupFrozen, createCgroup, openCgroup, resolveCgroupPath, type Cgroup, type CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
 import { isoTime } from '../util/iso-time.js';
 import { MONITOR_PATH, type NativeBinding, type SpawnResult } from '../native/binding.js';
@@ -404,7 +404,7 @@ export class Engine {
     let status: OciStatus;
     if (!alive) status = pid || exit || (await this.lockFree(id)) ? 'stopped' : 'creating';
     else if (existsSync(`${dir}/exec.fifo`)) status = 'created';
-    else if (await openCgroup(this.cgroupDeps, rec.cgroupPath).frozen().catch(() => false)) status = 'paused';
+    else if (frozen(this.cgroupDeps, rec.cgroupPath)) status = 'paused';
     else status = 'running';
     const state = {
       ociVersion: '1.2.0',
@@ -669,6 +669,15 @@ function readByte(fd: number): number {
 async function monitorPids(dir: string): Promise<{ monitor: number; container: number } | null> {
   const [monitor, container] = (await readFile(join(dir, 'pids'), 'utf8').catch(() => '')).trim().split(' ').map(Number);
   return monitor > 0 && container > 0 ? { monitor, container } : null;
+}
+
+/** The cgroup frozen; false when it cannot be told (a bad path, a read refused). */
+function frozen(deps: CgroupDeps, relPath: string): boolean {
+  try {
+    return cgroupFrozen(deps, relPath);
+  } catch {
+    return false;
+  }
 }
 
 function readJson<T>(path: string): T | null {
