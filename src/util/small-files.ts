@@ -31,10 +31,23 @@ export function removeDir(dir: string): void {
   }
   for (const e of entries) {
     const path = join(dir, e.name);
-    if (e.isDirectory()) removeDir(path);
-    else removeFile(path);
+    if (!e.isDirectory()) removeFile(path);
+    // An empty directory (most of a container's: merged, upper, work/work)
+    // goes in one call, without being read.
+    else if (!removeEmptyDir(path)) removeDir(path);
   }
   rmdirSync(dir);
+}
+
+/** Removes an empty directory: false when it holds something. */
+function removeEmptyDir(path: string): boolean {
+  try {
+    rmdirSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
 /** Unlinks a file; nothing when it is not there. */

@@ -14,6 +14,9 @@ describe('readText, removeDir and removeFile', () => {
   it('removes a state directory: its files, a nested directory, a symlink (not what it points to)', () => {
     const state = join(dir, 'c1');
     mkdirSync(join(state, 'sub/deeper'), { recursive: true });
+    // Empty ones too, one inside a directory that is not (as an overlay's work/work).
+    mkdirSync(join(state, 'merged'));
+    mkdirSync(join(state, 'work/work'), { recursive: true });
     writeFileSync(join(state, 'state.json'), '{}');
     writeFileSync(join(state, 'sub/deeper/f'), 'x');
     const outside = join(dir, 'keep');
