@@ -41,7 +41,8 @@ const WRAPPED = '(function (exports, require, module, __filename, __dirname) { '
 
 // The verb a command line names, guessed before the shell has parsed it:
 // the first word that is neither an option nor, after a --long option
-// without '=', its value (tsrun's global options all take one).
+// without '=', its value (tsrun's global options all take one); with none,
+// `help` for --help (the root help, as `tsrun help` prints it).
 function guessVerb(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -49,7 +50,7 @@ function guessVerb(argv) {
     if (!a.startsWith('-')) return a;
     if (a.startsWith('--') && !a.includes('=') && a !== '--help' && a !== '--version') i++;
   }
-  return undefined;
+  return argv.includes('--help') || argv.includes('-h') ? 'help' : undefined;
 }
 
 // A cache file: MAGIC, a byte of the outcomes its runs have had (OK: exit

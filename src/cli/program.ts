@@ -100,6 +100,10 @@ export function buildProgram(argv: string[], summary: VerbSummary | undefined = 
   }
   else if (!versionOnly && summary) listVerbs(program, summary);
   else if (!versionOnly) for (const [, register] of VERBS) register(program);
+  // The root help (--help, `help`) has a code cache of its own too; an unknown verb none.
+  if (!only && !versionOnly && (verb === 'help' || (verb === undefined && args.some((a) => a === '-h' || a === '--help')))) {
+    (globalThis as Record<symbol, unknown>)[Symbol.for('tsrun.verb')] = 'help';
+  }
   const exitOverrideAll = (cmd: Command): void => {
     for (const c of cmd.commands) {
       c.exitOverride();

@@ -42,6 +42,22 @@ describe('the verb table', () => {
     expect(namesOf(buildProgram(argv('--root', '/r', 'help', 'network'), summary))).toEqual(['network']);
   });
 
+  it('names the verb whose code cache the launcher keeps: the root help as `help`, an unknown verb not at all', () => {
+    const VERB = Symbol.for('tsrun.verb');
+    const named = (...args: string[]) => {
+      delete (globalThis as Record<symbol, unknown>)[VERB];
+      buildProgram(argv(...args));
+      return (globalThis as Record<symbol, unknown>)[VERB];
+    };
+    expect(named('--root', '/r', '--help')).toBe('help');
+    expect(named('-h')).toBe('help');
+    expect(named('help')).toBe('help');
+    expect(named('help', 'run')).toBe('run');
+    expect(named('run', '--help')).toBe('run');
+    expect(named('stp')).toBeUndefined();
+    expect(named('--version')).toBeUndefined();
+  });
+
   it('declares only the named verb, found past the global options and their values', () => {
     expect(namesOf(buildProgram(argv('run', 'alpine')))).toEqual(['run']);
     expect(namesOf(buildProgram(argv('--root', 'ps', '--runroot=/x', 'inspect', 'c1')))).toEqual(['inspect']);
