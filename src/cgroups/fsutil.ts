@@ -1,21 +1,22 @@
 // Reading, creating and removing cgroup directories. Writes go through the
 // native cgroupWrite (one write() per value); reads and mkdir/rmdir are
-// plain filesystem calls.
+// plain filesystem calls, synchronous: cgroupfs answers at once, and
+// node:fs/promises cost a container's start ~5 ms (its module, and the
+// thread pool's start).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { NativeSystemError, TsrunError } from '../errors.js';
-import type { CgroupDeps } from './types.js';
+import type { CgroupDeps, CgroupDirs } from './types.js';
+
+const NODE_DIRS: CgroupDirs = { mkdir: (p) => mkdirSync(p), rmdir: (p) => rmdirSync(p) };
+
+/** The deps' way of making and removing cgroup directories. */
+export const dirsOf = (deps: CgroupDeps): CgroupDirs => deps.dirs ?? NODE_DIRS;
 
 /** A file's text, or null when it (or its cgroup) does not exist. */
 export async function readText(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if (isGone(err)) return null;
-    throw err;
-  }
+  return readTextSync(file);
 }
 
 export function readTextSync(file: string): string | null {
@@ -72,9 +73,9 @@ export function writeControl(deps: CgroupDeps, file: string, value: string, flag
 }
 
 /** mkdir that reports whether this call created the directory. */
-export async function mkdirOnce(dir: string): Promise<boolean> {
+export async function mkdirOnce(dirs: CgroupDirs, dir: string): Promise<boolean> {
   try {
-    await mkdir(dir);
+    dirs.mkdir(dir);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -94,6 +95,7 @@ const isEnoent = (err: unknown): boolean =>
  * emptied (pruneParents) between two levels; the walk then starts over.
  */
 export async function makeCgroupPath(
+  dirs: CgroupDirs,
   root: string,
   relPath: string,
   hooks: { before?: (parent: string) => Promise<void>; after?: (dir: string) => Promise<void> } = {},
@@ -105,13 +107,13 @@ export async function makeCgroupPath(
       for (const segment of relPath.split('/')) {
         await hooks.before?.(dir);
         dir = path.join(dir, segment);
-        if (await mkdirOnce(dir)) created.push(dir);
+        if (await mkdirOnce(dirs, dir)) created.push(dir);
         await hooks.after?.(dir);
       }
       return created;
     } catch (err) {
       if (attempt >= 4 || !isEnoent(err)) {
-        await removeCreated(created);
+        await removeCreated(dirs, created);
         throw err;
       }
     }
@@ -125,11 +127,15 @@ export async function makeCgroupPath(
  * (--cgroup-parent, an engine's cgroupsPath) is theirs and stays. rmdir
  * refuses a parent that still holds another container (EBUSY): that stops it.
  */
-export async function pruneParents(root: string, relPath: string, ownParent: string): Promise<void> {
+export async function pruneParents(dirs: CgroupDirs, root: string, relPath: string, ownParent: string): Promise<void> {
   const segments = relPath.split('/');
   if (segments[0] !== ownParent) return;
   for (let n = segments.length - 1; n >= 1; n--) {
-    if (!(await rmdir(path.join(root, ...segments.slice(0, n))).then(() => true, () => false))) return;
+    try {
+      dirs.rmdir(path.join(root, ...segments.slice(0, n)));
+    } catch {
+      return;
+    }
   }
 }
 
@@ -138,18 +144,18 @@ export async function pruneParents(root: string, relPath: string, ownParent: str
  * refuses rmdir with EBUSY while processes remain; a process that was just
  * killed leaves a moment later, so EBUSY is retried for `busyMs`.
  */
-export async function removeCgroupDir(dir: string, busyMs = 2000): Promise<void> {
+export async function removeCgroupDir(dirs: CgroupDirs, dir: string, busyMs = 2000): Promise<void> {
   let children: string[];
   try {
-    children = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    children = subdirs(dir);
   } catch (err) {
     if (isGone(err)) return;
     throw err;
   }
-  for (const child of children) await removeCgroupDir(path.join(dir, child), busyMs);
+  for (const child of children) await removeCgroupDir(dirs, path.join(dir, child), busyMs);
   for (const deadline = Date.now() + busyMs; ; await sleep(10)) {
     try {
-      await rmdir(dir);
+      dirs.rmdir(dir);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -170,18 +176,24 @@ export async function removeCgroupDir(dir: string, busyMs = 2000): Promise<void>
  * rmdir, deepest first, never recursive: a parent we created may meanwhile
  * hold another container's cgroup, and then it stays (EBUSY).
  */
-export async function removeCreated(dirs: string[]): Promise<void> {
-  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
-    await rmdir(dir).catch(() => undefined);
+export async function removeCreated(dirs: CgroupDirs, made: string[]): Promise<void> {
+  for (const dir of [...made].sort((a, b) => b.length - a.length)) {
+    try {
+      dirs.rmdir(dir);
+    } catch {
+      // it stays
+    }
   }
 }
+
+const subdirs = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
 
 /** Pids in this cgroup and every cgroup below it. */
 export async function collectPids(dir: string, into = new Set<number>()): Promise<Set<number>> {
   for (const w of words(await readText(path.join(dir, 'cgroup.procs')))) into.add(Number(w));
   let children: string[] = [];
   try {
-    children = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    children = subdirs(dir);
   } catch (err) {
     if (!isGone(err)) throw err;
   }

@@ -11,6 +11,14 @@ export interface CgroupDeps {
   mountRoot?: string;
   /** Path of the mount table to read; default /proc/self/mountinfo (tests pass a fake). */
   mountinfo?: string;
+  /** How cgroup directories are made and removed; default node:fs's (tests pass a fake kernel's, which fills a new cgroup with its control files). */
+  dirs?: CgroupDirs;
+}
+
+/** mkdir and rmdir of a cgroup directory, throwing errors with node:fs's codes (EEXIST, EBUSY, ENOENT...). */
+export interface CgroupDirs {
+  mkdir(path: string): void;
+  rmdir(path: string): void;
 }
 
 export interface CgroupStats {

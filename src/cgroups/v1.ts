@@ -9,6 +9,7 @@ import type { V1Controller } from './detect.js';
 import { deviceRules, v1DeviceWrites } from './devices.js';
 import {
   collectPids,
+  dirsOf,
   exists,
   makeCgroupPath,
   parseKeyed,
@@ -57,7 +58,7 @@ export async function createV1(
   try {
     for (const mount of new Set(Object.values(hierarchies))) {
       const after = mount === hierarchies.cpuset ? (dir: string) => inheritCpuset(deps, dir) : undefined;
-      created.push(...(await makeCgroupPath(mount, relPath, { after })));
+      created.push(...(await makeCgroupPath(dirsOf(deps), mount, relPath, { after })));
     }
     if (resources?.memory) writes = v1Writes(resources, await cg.memoryLimit());
     applyWrites(deps, writes, (w) => cg.target(w));
@@ -67,7 +68,7 @@ export async function createV1(
       for (const w of v1DeviceWrites(rules)) writeControl(deps, path.join(cg.dirs.devices, w.file), w.value, 'the device rules');
     }
   } catch (err) {
-    await removeCreated(created);
+    await removeCreated(dirsOf(deps), created);
     throw err;
   }
   return cg;
@@ -193,8 +194,8 @@ export class CgroupV1 implements Cgroup {
     let first: unknown;
     for (const mount of new Set(Object.values(this.hierarchies))) {
       try {
-        await removeCgroupDir(path.join(mount, this.relPath));
-        await pruneParents(mount, this.relPath, DEFAULT_CGROUP_PARENT);
+        await removeCgroupDir(dirsOf(this.deps), path.join(mount, this.relPath));
+        await pruneParents(dirsOf(this.deps), mount, this.relPath, DEFAULT_CGROUP_PARENT);
       } catch (err) {
         first ??= err;
       }

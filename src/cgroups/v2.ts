@@ -11,6 +11,7 @@ import type { LinuxResources } from '../spec/oci.js';
 import { deviceRules } from './devices.js';
 import {
   collectPids,
+  dirsOf,
   exists,
   makeCgroupPath,
   parseKeyed,
@@ -53,7 +54,7 @@ export async function createV2(deps: CgroupDeps, root: string, relPath: string, 
   const dir = path.join(root, relPath);
   const created: string[] = [];
   try {
-    created.push(...(await makeCgroupPath(root, relPath, { before: (parent) => enableControllers(deps, parent, required) })));
+    created.push(...(await makeCgroupPath(dirsOf(deps), root, relPath, { before: (parent) => enableControllers(deps, parent, required) })));
     applyWrites(deps, writes, (w) => path.join(dir, w.file));
     try {
       deps.native.attachDeviceFilter(dir, rules);
@@ -61,7 +62,7 @@ export async function createV2(deps: CgroupDeps, root: string, relPath: string, 
       throw new TsrunError('CGROUP_UNAVAILABLE', `cannot install the device rules on ${dir}: ${(err as Error).message}`, { cause: err });
     }
   } catch (err) {
-    await removeCreated(created);
+    await removeCreated(dirsOf(deps), created);
     throw err;
   }
   return new CgroupV2(deps, root, relPath);
@@ -168,8 +169,8 @@ export class CgroupV2 implements Cgroup {
   }
 
   async destroy(): Promise<void> {
-    await removeCgroupDir(this.dir);
-    await pruneParents(this.root, this.relPath, DEFAULT_CGROUP_PARENT);
+    await removeCgroupDir(dirsOf(this.deps), this.dir);
+    await pruneParents(dirsOf(this.deps), this.root, this.relPath, DEFAULT_CGROUP_PARENT);
   }
 }
 

@@ -1,9 +1,11 @@
 // A spec's linux.seccomp → the BPF program the native child installs.
 // Compiling takes libseccomp a few milliseconds, so each program is kept
-// under the runroot by the digest of its profile (and of the libseccomp and
-// compiler version that made it): every later start or exec with the same profile reads
-// the file instead.
-import { nodeCrypto } from '../util/lazy-builtins.js';
+// under the runroot with the profile it was compiled from (and the
+// libseccomp and compiler version that made it): every later start or exec
+// with the same profile reads the file instead. The file is found by a
+// cheap hash of that key and taken only when the key stored in it is the
+// same, byte for byte: no digest, whose node:crypto cost a start ~8 ms to
+// load, and two profiles whose hashes collide only take turns in the file.
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,14 +42,10 @@ export async function compileSeccomp(native: NativeBinding, seccomp: OciSeccomp,
   refuseNotify(seccomp);
   const flags = flagsOf(seccomp);
   const { libseccomp, program } = native.seccompInfo();
-  const digest = nodeCrypto().createHash('sha256').update(`${libseccomp}/${program}\0`).update(JSON.stringify(seccomp)).digest('hex');
-  const file = join(cacheDir, `${digest}.bpf`);
-  // Read synchronously (a few KB): fs/promises would cost a start ~2.5 ms to load.
-  try {
-    return { filter: readFileSync(file), flags };
-  } catch {
-    // not compiled yet
-  }
+  const key = Buffer.from(`${libseccomp}/${program}\0${JSON.stringify(seccomp)}`);
+  const file = join(cacheDir, `${fnv1a(key).toString(16).padStart(8, '0')}-${key.length}.bpf`);
+  const cached = readProgram(file, key);
+  if (cached) return { filter: cached, flags };
   let filter: Buffer;
   try {
     filter = native.seccompCompile(seccomp);
@@ -58,8 +56,33 @@ export async function compileSeccomp(native: NativeBinding, seccomp: OciSeccomp,
   // Written whole then renamed, so a reader never sees half a program; no
   // fsync: the runroot is a tmpfs, and a lost file is only compiled again.
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, filter)
+  const lengths = Buffer.alloc(8);
+  lengths.writeUInt32LE(key.length, 0);
+  lengths.writeUInt32LE(filter.length, 4);
+  await writeFile(tmp, Buffer.concat([lengths, key, filter]))
     .then(() => rename(tmp, file))
     .catch(() => {});
   return { filter, flags };
+}
+
+// A kept program: the key's and the program's lengths (4 bytes each,
+// little-endian), the key, the program. Read synchronously (a few KB):
+// fs/promises would cost a start ~2.5 ms to load. Null when missing, cut
+// short, or kept for another key.
+function readProgram(file: string, key: Buffer): Buffer | null {
+  let kept: Buffer;
+  try {
+    kept = readFileSync(file);
+  } catch {
+    return null; // not compiled yet
+  }
+  if (kept.length < 8 || kept.readUInt32LE(0) !== key.length || kept.length !== 8 + key.length + kept.readUInt32LE(4)) return null;
+  return kept.subarray(8, 8 + key.length).equals(key) ? kept.subarray(8 + key.length) : null;
+}
+
+/** 32-bit FNV-1a: spreads the keys over file names (the key itself decides). */
+export function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
 }

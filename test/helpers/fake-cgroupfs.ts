@@ -4,14 +4,10 @@
 // cgroup that still has processes or children (and removes the control
 // files, which a real rmdir never has to), and the fake native cgroupWrite
 // checks and applies values the way the kernel would for the files tsrun
-// writes. Test files route node:fs/promises mkdir/rmdir here with
-//
-//   vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
-//
-// Paths outside a live fake tree go to the real functions.
+// writes. Its deps() hand src/cgroups its native writes, its mount table
+// and its mkdir and rmdir.
 
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import type * as FsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NativeSystemError } from '../../src/errors.js';
@@ -70,7 +66,6 @@ export interface Write {
   value: string;
 }
 
-const live = new Set<FakeCgroupFs>();
 
 export class FakeCgroupFs {
   readonly base: string;
@@ -120,11 +115,10 @@ export class FakeCgroupFs {
       lines.push(`51 30 0:51 / ${path.join(this.root, 'systemd')} rw,nosuid - cgroup cgroup rw,xattr,name=systemd`);
     }
     writeFileSync(this.mountinfo, `${lines.join('\n')}\n`);
-    live.add(this);
   }
 
   deps(): CgroupDeps {
-    return { native: this.native, mountRoot: this.root, mountinfo: this.mountinfo };
+    return { native: this.native, mountRoot: this.root, mountinfo: this.mountinfo, dirs: { mkdir: (p) => this.mkdir(path.resolve(p)), rmdir: (p) => this.rmdir(path.resolve(p)) } };
   }
 
   readonly native: CgroupDeps['native'] = {
@@ -164,7 +158,6 @@ export class FakeCgroupFs {
   }
 
   cleanup(): void {
-    live.delete(this);
     rmSync(this.base, { recursive: true, force: true });
   }
 
@@ -300,21 +293,4 @@ export class FakeCgroupFs {
     // v1 memory files take -1 and read back as the largest page count.
     writeFileSync(p, `${value === '-1' && this.mode === 'v1' && name.startsWith('memory.') ? V1_UNLIMITED : value}\n`);
   }
-}
-
-/** The node:fs/promises replacement for vi.mock: mkdir/rmdir inside a live fake tree go to it. */
-export function mockFsPromises(orig: typeof FsPromises): typeof FsPromises {
-  const find = (p: unknown) => [...live].find((f) => typeof p === 'string' && f.owns(path.resolve(p)));
-  const mkdir = (async (p: string, opts?: unknown) => {
-    const fake = find(p);
-    if (!fake) return orig.mkdir(p, opts as never);
-    fake.mkdir(path.resolve(p));
-    return undefined;
-  }) as typeof FsPromises.mkdir;
-  const rmdir = (async (p: string, opts?: unknown) => {
-    const fake = find(p);
-    if (!fake) return orig.rmdir(p, opts as never);
-    fake.rmdir(path.resolve(p));
-  }) as typeof FsPromises.rmdir;
-  return { ...orig, mkdir, rmdir, default: { ...orig, mkdir, rmdir } } as typeof FsPromises;
 }

@@ -3,13 +3,12 @@
 // kernel refuses halfway leaves the cgroup as it was.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createCgroup, FIELD_PATHS, openCgroup, runcStats, type CgroupDeps } from '../../src/cgroups/index.js';
 import { NativeSystemError } from '../../src/errors.js';
 import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 import { rejection } from '../helpers/expect-error.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 const MiB = 1024 * 1024;
 const V1_UNLIMITED = '9223372036854771712';

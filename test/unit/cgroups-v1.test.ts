@@ -1,12 +1,11 @@
 // createCgroup & co. on a fake cgroup v1 (hybrid) tree (test/helpers/fake-cgroupfs.ts).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { cgroupMode, createCgroup, openCgroup } from '../../src/cgroups/index.js';
 import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 import { rejection } from '../helpers/expect-error.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 const MiB = 1024 * 1024;
 const ALL = ['blkio', 'cpu,cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids'];
@@ -201,7 +200,7 @@ describe('cgroup v1 handle', () => {
     const { makeCgroupPath } = await import('../../src/cgroups/fsutil.js');
     const root = path.join(fake.root, 'pids');
     let pruned = false;
-    const made = await makeCgroupPath(root, 'tsrun/d3', {
+    const made = await makeCgroupPath(fake.deps().dirs!, root, 'tsrun/d3', {
       after: async (dir) => {
         if (!pruned && dir.endsWith('/tsrun')) {
           pruned = true;

@@ -1,13 +1,12 @@
 // createCgroup & co. on a fake cgroup v2 tree (test/helpers/fake-cgroupfs.ts).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { cgroupMode, createCgroup, openCgroup } from '../../src/cgroups/index.js';
 import { NativeSystemError } from '../../src/errors.js';
 import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 import { rejection } from '../helpers/expect-error.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 const MiB = 1024 * 1024;
 let fake: FakeCgroupFs;
@@ -190,7 +189,7 @@ describe('cgroup v2 handle', () => {
     const cg = await createCgroup(fake.deps(), 'tsrun/d2');
     writeFileSync(path.join(fake.root, 'tsrun/d2/cgroup.procs'), '123\n');
     const { removeCgroupDir } = await import('../../src/cgroups/fsutil.js');
-    const err = await rejection(removeCgroupDir(path.join(fake.root, 'tsrun/d2'), 30));
+    const err = await rejection(removeCgroupDir(fake.deps().dirs!, path.join(fake.root, 'tsrun/d2'), 30));
     expect(err.code).toBe('CGROUP_BUSY');
     expect(cg.relPath).toBe('tsrun/d2');
   });

@@ -16,7 +16,6 @@ import { fileLocker } from '../../src/util/lock.js';
 import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 import { FakeNative } from '../helpers/fake-native.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 let tmp: string;
 let rootfs: string;
@@ -41,7 +40,7 @@ beforeEach(async () => {
     runroot: path.join(tmp, 'run'),
     hostEnv: {},
     selfCommand: ['/usr/local/bin/tsrun'],
-    cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo },
+    cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo, dirs: cg.deps().dirs },
   });
 });
 

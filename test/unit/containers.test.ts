@@ -13,7 +13,6 @@ import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 import { FakeNative } from '../helpers/fake-native.js';
 import { rejection } from '../helpers/expect-error.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 const SELF = ['/usr/local/bin/tsrun'];
 
@@ -44,7 +43,7 @@ beforeEach(async () => {
     runroot,
     hostEnv: { FROM_HOST: 'yes' },
     selfCommand: SELF,
-    cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo },
+    cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo, dirs: cg.deps().dirs },
   });
 });
 

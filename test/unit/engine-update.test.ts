@@ -4,14 +4,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine, type EngineRecord } from '../../src/runtime/engine.js';
 import { buildSpec } from '../../src/spec/build.js';
 import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 import { FakeNative } from '../helpers/fake-native.js';
 import { rejection } from '../helpers/expect-error.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 const MiB = 1024 * 1024;
 let tmp: string;
@@ -23,7 +22,7 @@ let engine: Engine;
 async function setup(mode: 'v1' | 'v2'): Promise<void> {
   cg = new FakeCgroupFs(mode);
   fake = new FakeNative(cg);
-  engine = new Engine({ native: fake, stateDir: path.join(tmp, 'run'), cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo } });
+  engine = new Engine({ native: fake, stateDir: path.join(tmp, 'run'), cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo, dirs: cg.deps().dirs } });
 }
 
 async function running(id = 'c1'): Promise<EngineRecord> {

@@ -5,7 +5,7 @@ import { fstatSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NativeSystemError } from '../../src/errors.js';
 import { MONITOR_PATH } from '../../src/native/binding.js';
 import { CLONE_FLAGS } from '../../src/native/constants.js';
@@ -17,7 +17,6 @@ import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 import { FakeNative } from '../helpers/fake-native.js';
 import { rejection } from '../helpers/expect-error.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 const V1_HIERARCHIES = ['blkio', 'cpu,cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids'];
 
@@ -33,7 +32,7 @@ function setup(mode: 'v1' | 'v2' = 'v2', controllers?: string[]): void {
   cg?.cleanup();
   cg = new FakeCgroupFs(mode, controllers ? { controllers } : {});
   fake = new FakeNative(cg);
-  engine = new Engine({ native: fake, stateDir, cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo } });
+  engine = new Engine({ native: fake, stateDir, cgroups: { mountRoot: cg.root, mountinfo: cg.mountinfo, dirs: cg.deps().dirs } });
 }
 
 /** Writes bundle/config.json (rootfs given relative to the bundle, as bundles do). */

@@ -4,7 +4,7 @@
 // --detach-keys, and the NET I/O and BLOCK I/O readers.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createCgroup, openCgroup } from '../../src/cgroups/index.js';
 import { v1Writes, v2Writes } from '../../src/cgroups/resources.js';
 import { parseIoServiceBytes, parseIoStat } from '../../src/cgroups/stats.js';
@@ -17,7 +17,6 @@ import { mergeResourceUpdate } from '../../src/runtime/update.js';
 import { parseResourceFlags } from '../../src/spec/resources.js';
 import { FakeCgroupFs } from '../helpers/fake-cgroupfs.js';
 
-vi.mock('node:fs/promises', async (orig) => (await import('../helpers/fake-cgroupfs.js')).mockFsPromises(await orig()));
 
 const MiB = 1024 * 1024;
 const parse = (flags: Parameters<typeof parseResourceFlags>[0], update = false) => parseResourceFlags(flags, 4, { update });
