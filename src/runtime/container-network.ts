@@ -2,11 +2,10 @@
 // host's, or another container's), the bridge networks it joins and the
 // ports it publishes, and the /etc files Docker writes for it, regenerated at
 // every start so they exist before the mounts are made.
-import { writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
-import { hostsFile, parseAddHost, parseDnsServer, parseNetworkMode, resolvConf, type ExtraHost } from '../network/etc-files.js';
+import { parseAddHost, parseDnsServer, parseNetworkMode, type ExtraHost } from '../network/etc-files.js';
 import { validateMac, type Attachment } from '../network/bridge.js';
 import type { NetworkRecord } from '../network/config.js';
 import { isHostAddress, parseCidr, parseIpv4 } from '../network/ipv4.js';
@@ -15,7 +14,7 @@ import { resolvesNames, type Networks } from '../network/networks.js';
 import { parsePublish, publishAllSpecs, type PortSpec } from '../network/ports.js';
 import type { RunOptions } from '../spec/build.js';
 import type { OciSpec } from '../spec/oci.js';
-import { readText } from '../util/small-files.js';
+import { ETC_FILES as FILES } from './container-etc-files.js';
 
 /** Per-network settings of a container (`--ip`, `--mac-address`, `--network-alias`, or `network connect`'s). */
 export interface EndpointRequest {
@@ -116,8 +115,6 @@ export async function endpointRequest(
   return out;
 }
 
-const FILES = { hostname: 'hostname', hosts: 'hosts', resolvConf: 'resolv.conf' } as const;
-
 /**
  * The build options for this network. The /etc files live in the
  * container's record dir; with container:X they are X's (as in Docker, so
@@ -138,36 +135,6 @@ export function networkBuildOptions(
     // Docker: with the host's network, the host's name unless -h says otherwise.
     hostname: hostname ?? (net.mode === 'host' ? osHostname() : joined?.hostname),
   };
-}
-
-/**
- * At start: writes the /etc files and, for container:ID, points the spec's
- * network namespace at that container's current process (which must be
- * running, as in Docker).
- */
-export async function prepareNetwork(
-  net: NetworkRequest,
-  spec: OciSpec,
-  dir: string,
-  runningPid: (id: string) => Promise<number>,
-): Promise<OciSpec> {
-  if (net.mode.startsWith('container:')) {
-    // The files are the other container's, written at its own start.
-    const pid = await runningPid(net.mode.slice('container:'.length));
-    const namespaces = (spec.linux?.namespaces ?? []).map((ns) => (ns.type === 'network' ? { type: ns.type, path: `/proc/${pid}/ns/net` } : ns));
-    return { ...spec, linux: { ...spec.linux, namespaces } };
-  }
-  // Small files, read and written synchronously: a few µs each, where
-  // fs/promises would cost every start ~2.5 ms to load.
-  const hostResolv = (readText('/etc/resolv.conf') ?? '');
-  const host = net.mode === 'host';
-  const hosts = host
-    ? (readText('/etc/hosts') ?? '') + net.extraHosts.map((h) => `${h.ip}\t${h.host}\n`).join('')
-    : hostsFile({ hostname: spec.hostname ?? '', extraHosts: net.extraHosts });
-  writeFileSync(join(dir, FILES.hostname), `${spec.hostname ?? ''}\n`);
-  writeFileSync(join(dir, FILES.hosts), hosts);
-  writeFileSync(join(dir, FILES.resolvConf), resolvConf(hostResolv, { dns: net.dns, search: net.dnsSearch, options: net.dnsOptions, keepLoopback: host }));
-  return spec;
 }
 
 /** A running container's place on its networks (inspect's NetworkSettings). */

@@ -21,6 +21,7 @@ import type { ImageView, Images, PullPolicy } from '../image/images.js';
 import type { Platform } from '../image/platform.js';
 import type { PullEvent } from '../image/pull.js';
 import type { EndpointRequest, NetworkFlags, NetworkRequest } from './container-network.js';
+import { prepareNetwork } from './container-etc-files.js';
 import type { Networks } from '../network/networks.js';
 import type { NetworkRecord } from '../network/config.js';
 import type { PublishedPort } from '../network/nat.js';
@@ -590,7 +591,7 @@ export class Containers {
     const mounted = record.request?.imageId ? this.images().rootfs.mount(id) : undefined;
     mounted?.catch(() => {});
     const netSpec = net
-      ? await (await Containers.net()).prepareNetwork(net, v.spec, this.deps.store.dir(id), (ref) => this.runningPid(ref))
+      ? await prepareNetwork(net, v.spec, this.deps.store.dir(id), (ref) => this.runningPid(ref))
       : v.spec;
     const spec = await this.joinedNamespaces(record.request?.confinement, netSpec);
     await mounted;
