@@ -1,11 +1,11 @@
 // Client side of the monitor's attach socket (frame layout in
 // native/src/monitor_protocol.h): output frames in, stdin/resize frames out,
 // and one exit frame carrying the container's exit code.
-import { spawn } from 'node:child_process';
 import { closeSync, constants as fsc, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { nodeChildProcess } from '../util/lazy-builtins.js';
 import { detachScanner } from './detach-keys.js';
 
 const enum Frame {
@@ -161,7 +161,7 @@ export function relayAttach(sock: Socket, io: AttachStreams, opts: RelayOptions 
       const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
       if (typeof fd === 'number' && fd >= 0) {
         const script = 'cat >/dev/null 2>&1; [ "$#" -eq 0 ] || exec "$@" >/dev/null 2>&1';
-        spawn('/bin/sh', ['-c', script, 'sh', ...(after ?? [])], { stdio: [fd, 'ignore', 'ignore'], detached: true }).unref();
+        nodeChildProcess().spawn('/bin/sh', ['-c', script, 'sh', ...(after ?? [])], { stdio: [fd, 'ignore', 'ignore'], detached: true }).unref();
       }
       sock.destroy();
     },
