@@ -2,11 +2,13 @@
 // storage, runroot and config, runtime runc (this is about images, not
 // tsrun-oci; oci-podman.ts is the one that drives tsrun-oci), and the
 // ulimits this host allows (no CAP_SYS_RESOURCE here). Everything it makes
-// lives under one temp dir and goes with cleanup().
-import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+// lives under one temp dir and goes with cleanup(); a box whose test
+// process was killed before its cleanup goes with the next box made.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type Options, type Result } from 'execa';
+import { execa, execaSync, type Options, type Result } from 'execa';
+import { pidStartTime } from '../../src/runtime/proc.js';
 import { cgroupDirs } from './oci-bundle.js';
 import { fixtureTar } from './tsrun.js';
 
@@ -26,7 +28,9 @@ export interface PodmanBox {
 const HOST_SIDE_EFFECTS = ['/run/containers', '/var/lib/containers'];
 
 export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
+  sweepDeadBoxes(prefix);
   const base = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(base, OWNER), ownerOf(process.pid));
   const preexisting = HOST_SIDE_EFFECTS.filter((p) => existsSync(p));
   const conf = join(base, 'containers.conf');
   writeFileSync(conf, [
@@ -43,12 +47,7 @@ export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
     `network_config_dir = "${base}/networks"`,
     '',
   ].join('\n'));
-  const storage = join(base, 'storage');
-  const runroot = join(base, 'run');
-  const global = ['--root', storage, '--runroot', runroot, '--storage-driver', 'overlay', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
-  const env = { CONTAINERS_CONF: conf, TMPDIR: base, BUILDAH_ISOLATION: 'oci' };
-  const podman = (args: string[], opts: Options = {}) =>
-    execa('podman', [...global, ...args], { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), env, ...opts }) as unknown as Promise<Result>;
+  const { storage, runroot, env, podman } = boxPodman(base);
   return {
     base,
     podman,
@@ -62,13 +61,7 @@ export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
       return JSON.parse(r.stdout) as { config?: Record<string, unknown>; author?: string };
     },
     async cleanup() {
-      await podman(['rm', '--all', '--force', '--time', '0']);
-      await podman(['rmi', '--all', '--force']);
-      const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
-        .filter((m): m is string => !!m && (m === base || m.startsWith(`${base}/`)))
-        .sort((a, b) => b.length - a.length);
-      for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
-      rmSync(base, { recursive: true, force: true });
+      removeBox(base);
       for (const p of HOST_SIDE_EFFECTS) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
       // Podman (cgroupfs) never removes the libpod_parent/conmon cgroups it
       // makes; take them once empty (another box's live conmon keeps them).
@@ -83,4 +76,54 @@ export function podmanBox(prefix = 'tsrun-podman-'): PodmanBox {
       }
     },
   };
+}
+
+/** Podman on a box's storage, with its containers.conf. */
+function boxPodman(base: string) {
+  const storage = join(base, 'storage');
+  const runroot = join(base, 'run');
+  const global = ['--root', storage, '--runroot', runroot, '--storage-driver', 'overlay', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const env = { CONTAINERS_CONF: join(base, 'containers.conf'), TMPDIR: base, BUILDAH_ISOLATION: 'oci' };
+  const podman = (args: string[], opts: Options = {}) =>
+    execa('podman', [...global, ...args], { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), env, ...opts }) as unknown as Promise<Result>;
+  const podmanSync = (args: string[]) => execaSync('podman', [...global, ...args], { reject: false, stdin: 'ignore', env });
+  return { storage, runroot, env, podman, podmanSync };
+}
+
+/** A box's containers and images, then the mounts podman's overlay driver leaves under it, then the tree. */
+function removeBox(base: string): void {
+  const { podmanSync } = boxPodman(base);
+  podmanSync(['rm', '--all', '--force', '--time', '0']);
+  podmanSync(['rmi', '--all', '--force']);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && (m === base || m.startsWith(`${base}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) execaSync('umount', ['-l', m], { reject: false });
+  rmSync(base, { recursive: true, force: true });
+}
+
+// Which test process a box belongs to: its pid and start time (a pid alone
+// may be reused by the time a later run looks).
+const OWNER = 'owner';
+const ownerOf = (pid: number) => `${pid} ${pidStartTime(pid)}`;
+
+/**
+ * Boxes with this prefix whose test process is gone: killed before its
+ * cleanup (a timeout, a Ctrl-C), it left podman's overlay mounts and
+ * storage behind. Boxes of a live process, and boxes without an owner
+ * file (nothing says whose they are), are left alone.
+ */
+function sweepDeadBoxes(prefix: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(prefix)) continue;
+    const base = join(tmpdir(), name);
+    let owner: string;
+    try {
+      owner = readFileSync(join(base, OWNER), 'utf8');
+    } catch {
+      continue;
+    }
+    if (owner === ownerOf(Number(owner.split(' ')[0]))) continue;
+    removeBox(base);
+  }
 }

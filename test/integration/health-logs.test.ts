@@ -3,9 +3,8 @@
 // reads across the files; --health-* (or the image's HEALTHCHECK) run on
 // the monitor's schedule through `tsrun healthcheck run`, whose results ps,
 // inspect and `ps --filter health=` show; the monitor stays under 1 MiB.
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspect, recordedPids, runDetached, Sandboxes, timeout, waitFor } from '../helpers/lifecycle.js';
 import { busybox, integrationSkipReason, type Sandbox, fixtureTar } from '../helpers/tsrun.js';
@@ -183,7 +182,9 @@ describe.skipIf(skip)('log rotation and health checks', () => {
     const sb = sandboxes.make();
     const tar = fixtureTar(busybox(), ['--exclude=./.tsrun-fixture']);
     expect((await sb.tsrun(['import', '-c', 'CMD ["sleep", "1000"]', '-', 'localhost/bb:latest'], { input: tar })).exitCode).toBe(0);
-    const ctx = mkdtempSync(join(tmpdir(), 'tsrun-hc-'));
+    // The build context in the sandbox's dir, which goes with it.
+    const ctx = join(dirname(sb.root), 'ctx');
+    mkdirSync(ctx);
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM localhost/bb\nHEALTHCHECK --interval=0.2s --retries=1 CMD test -e /etc/passwd\n');
     const built = await sb.tsrun(['build', '-q', '-t', 'localhost/checked', ctx]);
     expect(built.exitCode).toBe(0);
