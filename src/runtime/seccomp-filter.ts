@@ -6,13 +6,13 @@
 // cheap hash of that key and taken only when the key stored in it is the
 // same, byte for byte: no digest, whose node:crypto cost a start ~8 ms to
 // load, and two profiles whose hashes collide only take turns in the file.
-import { readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { NativeBinding } from '../native/binding.js';
 import { SECCOMP_FLAGS } from '../spec/seccomp.js';
 import type { OciSeccomp } from '../spec/oci.js';
+import { replaceFileSync } from '../util/atomic-write.js';
 
 export interface CompiledSeccomp {
   filter: Buffer;
@@ -52,23 +52,24 @@ export async function compileSeccomp(native: NativeBinding, seccomp: OciSeccomp,
   } catch (cause) {
     throw new TsrunError('INVALID_ARGUMENT', `invalid seccomp profile: ${(cause as Error).message.replace(/^seccomp: /, '')}`, { cause });
   }
-  await mkdir(cacheDir, { recursive: true });
-  // Written whole then renamed, so a reader never sees half a program; no
-  // fsync: the runroot is a tmpfs, and a lost file is only compiled again.
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Replaced whole (a reader never sees half a program), synchronously
+  // and without fsync: the runroot is a tmpfs, and a lost or unwritable
+  // file is only compiled again.
   const lengths = Buffer.alloc(8);
   lengths.writeUInt32LE(key.length, 0);
   lengths.writeUInt32LE(filter.length, 4);
-  await writeFile(tmp, Buffer.concat([lengths, key, filter]))
-    .then(() => rename(tmp, file))
-    .catch(() => {});
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    replaceFileSync(file, Buffer.concat([lengths, key, filter]));
+  } catch {
+    // kept next time, or never
+  }
   return { filter, flags };
 }
 
 // A kept program: the key's and the program's lengths (4 bytes each,
-// little-endian), the key, the program. Read synchronously (a few KB):
-// fs/promises would cost a start ~2.5 ms to load. Null when missing, cut
-// short, or kept for another key.
+// little-endian), the key, the program. Read synchronously (a few KB).
+// Null when missing, cut short, or kept for another key.
 function readProgram(file: string, key: Buffer): Buffer | null {
   let kept: Buffer;
   try {
@@ -81,7 +82,7 @@ function readProgram(file: string, key: Buffer): Buffer | null {
 }
 
 /** 32-bit FNV-1a: spreads the keys over file names (the key itself decides). */
-export function fnv1a(bytes: Uint8Array): number {
+function fnv1a(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;

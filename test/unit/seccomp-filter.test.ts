@@ -67,4 +67,13 @@ describe('compileSeccomp', () => {
     }
     expect(compiled).toHaveLength(5);
   });
+
+  it('compiles anyway where it cannot keep the program (the cache dir cannot be made)', async () => {
+    const { native, compiled } = fakeNative();
+    writeFileSync(join(dir, 'file'), '');
+    const cacheDir = join(dir, 'file', 'seccomp');
+    for (let i = 0; i < 2; i++) expect((await compileSeccomp(native, profile('SCMP_ACT_ALLOW'), cacheDir)).filter.toString()).toMatch(/^program for SCMP_ACT_ALLOW/);
+    expect(compiled).toHaveLength(2);
+    expect(readdirSync(dir)).toEqual(['file']);
+  });
 });
