@@ -34,9 +34,10 @@
       "cflags_cc!": ["-fno-exceptions"]
     },
     {
-      "target_name": "tsrun-mapped",
-      "sources": ["native/src/launch/mapped_files.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "target_name": "tsrun-files",
+      "sources": ["native/src/files/module.c", "native/src/files/mapped.c", "native/src/files/read_texts.c"],
+      "cflags": ["-O2", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-pthread"]
     },
     {
       "target_name": "tsrun-monitor",

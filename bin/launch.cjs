@@ -14,14 +14,15 @@ const dist = path.join(__dirname, '..', 'dist');
 const VERB = Symbol.for('tsrun.verb');
 const cacheName = (file, verb) => (typeof verb === 'string' && /^[a-z][a-z -]*$/.test(verb) ? `${file}.${verb.replace(/ /g, '-')}.v8cache` : undefined);
 
-// Bundles and their caches mapped, not read (native/src/launch/mapped_files.c:
+// Bundles and their caches mapped, not read (native/src/files/mapped.c:
 // two copies into fresh memory saved, several ms a verb on some VMs);
-// without it (not built, an older Node), read.
+// without it (not built, an older Node), read. The addon is handed on to
+// the kernel facade (src/native/binding.ts), which reads state files with it.
 let mapped;
 function mapFiles() {
   try {
     const addon = { exports: {} };
-    process.dlopen(addon, path.join(__dirname, '..', 'build', 'Release', 'tsrun-mapped.node'));
+    process.dlopen(addon, path.join(__dirname, '..', 'build', 'Release', 'tsrun-files.node'));
     return addon.exports;
   } catch {
     return undefined;
@@ -122,7 +123,7 @@ module.exports = function launch(name) {
   const verb = guessVerb(process.argv.slice(2));
   // The API service lives long and must outlive an upgrade that rewrites the
   // bundles in place (cp): it reads them, as a mapping would change under it.
-  if (verb !== 'system') mapped = mapFiles();
+  if (verb !== 'system') mapped = globalThis[Symbol.for('tsrun.files')] = mapFiles();
   globalThis[Symbol.for('tsrun.load')] = (file) => loadCached(file);
   loadCached(bundle, verb ?? '');
 };

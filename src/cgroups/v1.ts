@@ -15,13 +15,13 @@ import {
   parseKeyed,
   pollUntil,
   readText,
-  readTextSync,
   removeCgroupDir,
   pruneParents,
   removeCreated,
   sleep,
   writeControl,
 } from './fsutil.js';
+import { v1Frozen } from './frozen.js';
 import { DEFAULT_CGROUP_PARENT } from './path.js';
 import { applyWrites } from './apply.js';
 import { checkUpdate, FIELD_PATHS, requiredControllers, v1Writes, type ControlWrite, type FieldNames } from './resources.js';
@@ -202,9 +202,4 @@ export class CgroupV1 implements Cgroup {
     }
     if (first) throw first;
   }
-}
-
-/** Whether the cgroup's directory in the freezer hierarchy (none: never frozen) is frozen, read synchronously. */
-export function v1Frozen(freezerDir: string | undefined): boolean {
-  return !!freezerDir && readTextSync(`${freezerDir}/freezer.state`)?.trim() === 'FROZEN';
 }

@@ -17,13 +17,13 @@ import {
   parseKeyed,
   pollUntil,
   readText,
-  readTextSync,
   removeCgroupDir,
   pruneParents,
   removeCreated,
   words,
   writeControl,
 } from './fsutil.js';
+import { v2Frozen } from './frozen.js';
 import { DEFAULT_CGROUP_PARENT } from './path.js';
 import { applyWrites } from './apply.js';
 import { checkUpdate, FIELD_PATHS, requiredControllers, v2Writes, type FieldNames } from './resources.js';
@@ -172,9 +172,4 @@ export class CgroupV2 implements Cgroup {
     await removeCgroupDir(dirsOf(this.deps), this.dir);
     await pruneParents(dirsOf(this.deps), this.root, this.relPath, DEFAULT_CGROUP_PARENT);
   }
-}
-
-/** Whether the cgroup v2 directory `dir` is frozen (cgroup.events), read synchronously. */
-export function v2Frozen(dir: string): boolean {
-  return parseKeyed(readTextSync(`${dir}/cgroup.events`)).frozen === 1;
 }

@@ -7,8 +7,9 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 export interface GlobalFlags {
-  root?: string;
-  runroot?: string;
+  /** --root and --runroot always have a value (their defaults: program.ts). */
+  root: string;
+  runroot: string;
   registryMirror?: string[];
   insecureRegistry?: string[];
   defaultNetwork?: string;

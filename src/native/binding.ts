@@ -1,5 +1,6 @@
 // The only importer of the compiled addon. Core code takes a NativeBinding
 // as a dependency, so unit tests can pass a fake that records calls.
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeSystemError, TsrunError } from '../errors.js';
 import { CLONE_FLAGS } from './constants.js';
@@ -50,6 +51,13 @@ export interface NativeBinding {
   seccompInfo(): { libseccomp: string; kernel: boolean; apiLevel: number; program: number };
   /** Runs OCI hooks in order with `{"pid":PID,` + stateRest on stdin; throws a NativeSystemError (step "hooks") for the first that fails. */
   runHooks(hooks: NativeHook[], phase: string, pid: number, stateRest: string): void;
+  /**
+   * Many small files read in one call (ps: every container's state files):
+   * each one's text (UTF-8), null for one that cannot be read or is not a
+   * regular file. Never pass a fifo: opening one, even to find that out,
+   * wakes a writer waiting for a reader.
+   */
+  readTexts(paths: string[]): (string | null)[];
 }
 
 // What the .node file exports: the facade, except that namespaces are
@@ -61,8 +69,8 @@ type RawAddon = Omit<NativeBinding, 'probeNamespace'> & {
 
 let addon: RawAddon | undefined;
 
-/** The monitor executable node-gyp builds beside the addon. */
-export const MONITOR_PATH = fileURLToPath(new URL('../../build/Release/tsrun-monitor', import.meta.url));
+/** The monitor executable node-gyp builds beside the addon (found when asked: a URL's first use costs ~0.5 ms that verbs which only read need not pay). */
+export const monitorPath = (): string => fileURLToPath(new URL('../../build/Release/tsrun-monitor', import.meta.url));
 
 function load(): RawAddon {
   if (addon) return addon;
@@ -77,6 +85,36 @@ function load(): RawAddon {
   }
   addon.setErrorClass(NativeSystemError);
   return addon;
+}
+
+// The files addon (native/src/files/): plain C, loaded in a fraction of a
+// ms where tsrun.node's libraries take ~2 ms that a verb which only reads
+// should not pay; the launcher (bin/launch.cjs) has loaded it already and
+// hands it over. Without it (an older Node), files are read from JavaScript.
+type FilesAddon = { readTexts(paths: string[]): (string | null)[] };
+let filesAddon: FilesAddon | null | undefined;
+
+function files() {
+  if (filesAddon !== undefined) return filesAddon;
+  const launched = (globalThis as Record<symbol, FilesAddon | undefined>)[Symbol.for('tsrun.files')];
+  if (launched?.readTexts) return (filesAddon = launched);
+  try {
+    const module = { exports: {} as FilesAddon };
+    process.dlopen(module, fileURLToPath(new URL('../../build/Release/tsrun-files.node', import.meta.url)));
+    return (filesAddon = module.exports);
+  } catch {
+    return (filesAddon = null);
+  }
+}
+
+function readTextsInJs(paths: string[]): (string | null)[] {
+  return paths.map((p) => {
+    try {
+      return statSync(p).isFile() ? readFileSync(p, 'utf8') : null;
+    } catch {
+      return null;
+    }
+  });
 }
 
 /** The real kernel facade; the addon is loaded on first use. */
@@ -132,6 +170,7 @@ export const native: NativeBinding = {
     for (const h of hooks) checkString('runHooks', 'path', h.path);
     load().runHooks(hooks, phase, pid, stateRest);
   },
+  readTexts: (paths) => (files() ?? { readTexts: readTextsInJs }).readTexts(paths),
 };
 
 // The native side trusts its inputs (sharp's model): strings without NUL

@@ -3,7 +3,7 @@
 // at a time, run under a tsrun-monitor. Status is always derived: from the
 // engine (kernel + monitor files) while an instance exists, else from the
 // record.
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,12 +37,15 @@ import { parseSignal } from './signals.js';
 import type { MountSpec, VolumesFromSpec } from '../volume/flags.js';
 import type { PreparedMounts } from '../volume/mounts.js';
 import type { VolumeStore } from '../volume/store.js';
-import { Engine, type EngineState, type ExecOptions, type MonitorExit } from './engine.js';
-import { healthActive, mergeHealthcheck, monitorHealth, type HealthConfig } from '../health/config.js';
-import { readHealth, type HealthState } from '../health/state.js';
+import { Engine, type ExecOptions } from './engine.js';
+import { mergeHealthcheck, monitorHealth, type HealthConfig } from '../health/config.js';
+import type { HealthState } from '../health/state.js';
 import { logRotation, type LogConfig } from './log-config.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
 import { removeDir } from '../util/small-files.js';
+import { containerSummaries, listPlaces, shownNewestFirst } from './container-list.js';
+import { bootId, containerStatus, restartPending, UNKNOWN_EXIT, type StatusFields } from './container-status.js';
+import { instancesDir } from './state-dirs.js';
 
 /** `restarting`: exited, and its restart policy is waiting out the delay or starting it again (Docker's Restarting). */
 export type DockerStatus = 'created' | 'running' | 'paused' | 'exited' | 'restarting';
@@ -127,10 +130,6 @@ export interface ContainersDeps {
   usernsRemap?: string;
 }
 
-// An exit the monitor could not record: Docker reports such a container as
-// exited; the code is unknown.
-const UNKNOWN_EXIT = 255;
-
 // Containers `list` and `summaries` read at once. Their files are read
 // synchronously today; the bound keeps any that waits (and holds a file
 // open) from reaching EMFILE on a host with thousands of containers.
@@ -141,7 +140,7 @@ export class Containers {
 
   constructor(private readonly deps: ContainersDeps) {
     this.engine = new Engine({
-      native: deps.native, stateDir: join(deps.runroot, 'containers'), cgroups: deps.cgroups, seccompCacheDir: join(deps.runroot, 'seccomp'),
+      native: deps.native, stateDir: instancesDir(deps.runroot), cgroups: deps.cgroups, seccompCacheDir: join(deps.runroot, 'seccomp'),
     });
   }
 
@@ -462,50 +461,10 @@ export class Containers {
     return { record, spec, ...(await this.status(id, record)) };
   }
 
-  /**
-   * The status fields of a view: from the engine instance (kernel +
-   * monitor files) while there is one, else from the record. Read without
-   * locks: every file is replaced whole (atomic-write.ts).
-   */
-  private async status(id: string, record: ContainerState): Promise<Omit<ContainerView, 'record' | 'spec'>> {
-    // One object, filled in (ps makes one per container: spreads of a base
-    // into each case's object were most of what a status allocated).
-    const v: Omit<ContainerView, 'record' | 'spec'> = {
-      pid: 0, exitCode: record.exitCode ?? 0, oomKilled: !!record.oomKilled, startedAt: record.startedAt, finishedAt: record.finishedAt, status: 'exited',
-    };
+  /** The status fields of a view (container-status.ts), from the record and, while there is one, the engine instance's state. */
+  private async status(id: string, record: ContainerState): Promise<StatusFields> {
     const instance = await this.engine.find(id);
-    // Between an exit and the policy's start (and during it): restarting.
-    const restarting = !!record.restart?.pending && restartPending(record);
-    if (!instance) {
-      v.status = restarting ? 'restarting' : record.status === 'created' ? 'created' : 'exited';
-      return v;
-    }
-    const st = await this.engine.state(id, instance);
-    // The last health check's result, in the instance's directory (health/state.ts).
-    const health = healthActive(record.request?.healthcheck) ? readHealth(this.engine.dir(id)) : undefined;
-    switch (st.status) {
-      case 'running':
-      case 'paused':
-        v.status = st.status;
-        v.pid = st.pid;
-        v.finishedAt = undefined;
-        v.exitCode = 0;
-        v.oomKilled = false;
-        v.health = health;
-        return v;
-      case 'created':
-      case 'creating':
-        v.status = restarting ? 'restarting' : 'created';
-        return v;
-      case 'stopped': {
-        const again = restarting || restartDue(record, st);
-        v.status = again ? 'restarting' : 'exited';
-        // Restarting before the monitor has written this exit (a moment): the last known code, not "unknown".
-        if (!again || st.exit) Object.assign(v, exitFields(st));
-        v.health = health;
-        return v;
-      }
-    }
+    return containerStatus(record, instance && (await this.engine.state(id, instance)), this.engine.dir(id));
   }
 
   /** Every container (`all`), or the running and paused ones, newest first. */
@@ -514,32 +473,19 @@ export class Containers {
   }
 
   /**
-   * `ps`: list() without the specs (Docker's container summaries). The
-   * command and image come from the record; only a record older than its
-   * `command` field has its spec read.
+   * `ps`: list() without the specs (Docker's container summaries): the
+   * command and image come from the record (container-list.ts, which `ps`
+   * calls without the rest of the core).
    */
   async summaries(all: boolean): Promise<ContainerSummary[]> {
-    return this.each(all, async (id) => {
-      const record = await this.deps.store.read(id);
-      let { command } = record;
-      let image = record.request?.image;
-      if (!command || !image) {
-        const spec = await this.deps.store.readSpec(id);
-        command ??= spec.process.args;
-        image ??= spec.root.path;
-      }
-      return { record, command, image, ...(await this.status(id, record)) };
-    });
+    return containerSummaries(listPlaces(this.deps.store.root, this.deps.runroot, this.deps.native, this.deps.cgroups), all);
   }
 
   // Reads every container at once (a bounded number in flight), without
   // locks; one removed meanwhile, or still being created, is left out.
   private async each<T extends { record: ContainerState; status: DockerStatus }>(all: boolean, read: (id: string) => Promise<T>): Promise<T[]> {
     const found = await mapLimit(await this.deps.store.dirIds(), LIST_PARALLEL, (id) => read(id).catch(() => null));
-    const shown = found.filter((v): v is T => v !== null && (all || v.status === 'running' || v.status === 'paused' || v.status === 'restarting'));
-    // ISO 8601 times in one format sort as plain strings (localeCompare
-    // would first load ICU's collator: ~9 ms).
-    return shown.sort((a, b) => (a.record.created < b.record.created ? 1 : a.record.created > b.record.created ? -1 : 0));
+    return shownNewestFirst(found.filter((v): v is T => v !== null), all);
   }
 
   /**
@@ -1104,42 +1050,6 @@ export class Containers {
     const capabilities = opts.privileged ? await allCapabilities() : spec.process.capabilities;
     return { ...spec.process, terminal: !!opts.tty, args: opts.args, env, user, cwd, capabilities, consoleSize: undefined };
   }
-}
-
-function exitFields(st: EngineState): Pick<ContainerView, 'exitCode' | 'oomKilled' | 'finishedAt' | 'error'> {
-  const exit: MonitorExit | undefined = st.exit;
-  if (exit) return { exitCode: exit.exitCode, oomKilled: exit.oomKilled, finishedAt: exit.finishedAt };
-  return { exitCode: UNKNOWN_EXIT, oomKilled: false, error: 'the container monitor exited before recording the exit status' };
-}
-
-// A restart's wait belongs to this boot only: pids and their start times repeat after a reboot.
-let ownBootId: string | undefined;
-function bootId(): string {
-  try {
-    return (ownBootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
-  } catch {
-    return '';
-  }
-}
-
-/** The record says a restart waits (or runs), and the process doing it is alive in this boot. */
-function restartPending(r: ContainerState): boolean {
-  const p = r.restart?.pending;
-  return !!p && !r.manuallyStopped && (!p.bootId || p.bootId === bootId()) && isSameProcess(p.pid, p.pidStart);
-}
-
-/**
- * An exit the policy restarts, whose exit command (in the monitor's
- * process, alive until it has decided or while it waits) has not recorded
- * its wait yet: restarting already, so that no rm or start slips into the
- * moment between the exit and that record (Docker has no such moment).
- */
-function restartDue(r: ContainerState, st: EngineState): boolean {
-  const policy = r.request?.restartPolicy;
-  if (!restarts(policy) || r.manuallyStopped) return false;
-  // Before the monitor has recorded the exit (a moment), on-failure takes it for a failure.
-  const exitCode = st.exit?.exitCode ?? UNKNOWN_EXIT;
-  return shouldRestart(policy, { exitCode, manuallyStopped: false, count: r.restart?.count ?? 0 }) && st.monitorAlive;
 }
 
 /** The request's bridge networks, each asking for `addresses[network]` unless it names its own --ip. */

@@ -11,13 +11,13 @@
 //   exit.json   written by the monitor when the container has exited
 //   attach      the monitor's attach socket
 import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cgroupFrozen, createCgroup, openCgroup, resolveCgroupPath, type Cgroup, type CgroupDeps } from '../cgroups/index.js';
+import { createCgroup, openCgroup, resolveCgroupPath, type Cgroup, type CgroupDeps } from '../cgroups/index.js';
 import { TsrunError } from '../errors.js';
 import { isoTime } from '../util/iso-time.js';
-import { MONITOR_PATH, type NativeBinding, type SpawnResult } from '../native/binding.js';
+import { monitorPath, type NativeBinding, type SpawnResult } from '../native/binding.js';
 import { CLONE_FLAGS } from '../native/constants.js';
 import type { OciHooks, OciProcess, OciSpec } from '../spec/oci.js';
 import { atomicWriteFile, jsonText, replaceFileSync } from '../util/atomic-write.js';
@@ -29,9 +29,10 @@ import { toNativeConfig } from './native-config.js';
 import { nativeHooks, runAfterHooks } from './hooks.js';
 import { compileSeccomp } from './seccomp-filter.js';
 import { isSameProcess, pidStartTime, signalPid } from './proc.js';
+import { instanceState, monitorPids, type InstancePlace } from './instance-state.js';
 import type { MonitorHealth } from '../health/config.js';
 import type { LogRotation } from './log-config.js';
-import { removeDir } from '../util/small-files.js';
+import { removeDir, type TextReader } from '../util/small-files.js';
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -194,13 +195,18 @@ export class Engine {
       // containers `ps` lists have no instance, and a read that throws
       // ENOENT costs ~90 µs cold (the error and its stack) where existsSync
       // costs ~5. One removed in between still throws ENOENT: none.
-      const file = `${this.dir(id)}/state.json`;
+      const file = this.recordFile(id);
       if (!existsSync(file)) return null;
       return JSON.parse(readFileSync(file, 'utf8')) as EngineRecord;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+  }
+
+  /** The instance's record (its state.json). */
+  recordFile(id: string): string {
+    return `${this.dir(id)}/state.json`;
   }
 
   async exists(id: string): Promise<boolean> {
@@ -317,7 +323,7 @@ export class Engine {
   }
 
   private monitorArgv(dir: string, cgroup: Cgroup, terminal: boolean, m: MonitorOptions): string[] {
-    const argv = [MONITOR_PATH, '--dir', dir, '--pid', '0'];
+    const argv = [monitorPath(), '--dir', dir, '--pid', '0'];
     if (m.logPath) argv.push('--log', m.logPath);
     if (m.logPath && m.logRotation) {
       argv.push('--log-max-size', String(m.logRotation.maxSize), '--log-max-file', String(m.logRotation.maxFile));
@@ -390,53 +396,14 @@ export class Engine {
     this.pendingExec.delete(id);
   }
 
-  /** The status as the kernel tells it, never as last recorded. */
-  async state(id: string, known?: EngineRecord): Promise<EngineState> {
-    const rec = known ?? (await this.load(id));
-    const dir = this.dir(id);
-    const exit = readJson<MonitorExit>(`${dir}/exit.json`);
-    let pid = rec.pid;
-    let monitorPid = rec.monitorPid;
-    if (!pid) {
-      // A CLI killed between spawn and its state write: the monitor knows.
-      const pids = await monitorPids(dir);
-      if (pids) ({ monitor: monitorPid, container: pid } = pids);
-    }
-    const alive = !exit && isSameProcess(pid, pid === rec.pid ? rec.pidStart : undefined);
-    let status: OciStatus;
-    if (!alive) status = pid || exit || (await this.lockFree(id)) ? 'stopped' : 'creating';
-    else if (existsSync(`${dir}/exec.fifo`)) status = 'created';
-    else if (frozen(this.cgroupDeps, rec.cgroupPath)) status = 'paused';
-    else status = 'running';
-    const state = {
-      ociVersion: '1.2.0',
-      id,
-      status,
-      pid: alive ? pid : 0,
-      bundle: rec.bundle,
-      rootfs: rec.rootfs,
-      created: rec.created,
-      annotations: rec.annotations,
-      exit: exit ?? undefined,
-    } as EngineState;
-    // Asked of the kernel when read (ps reads every container's state, and
-    // never this): the monitor's /proc entry, as the container's above.
-    let monitorAlive: boolean | undefined;
-    return Object.defineProperty(state, 'monitorAlive', {
-      enumerable: true,
-      get: () => (monitorAlive ??= !!monitorPid && isSameProcess(monitorPid, monitorPid === rec.monitorPid ? rec.monitorStart : undefined)),
-    });
+  /** The status as the kernel tells it, never as last recorded (instance-state.ts); `read`: files read already (ps). */
+  async state(id: string, known?: EngineRecord, read?: TextReader): Promise<EngineState> {
+    return instanceState(id, known ?? (await this.load(id)), this.place(id), read);
   }
 
-  // A record without a pid is "creating" only while some CLI holds its lock.
-  private async lockFree(id: string): Promise<boolean> {
-    const fh = await open(join(this.dir(id), 'lock'), 'a').catch(() => null);
-    if (!fh) return true;
-    try {
-      return this.deps.native.flock(fh.fd, false);
-    } finally {
-      await fh.close();
-    }
+  /** Where instance-state.ts finds the instance. */
+  place(id: string): InstancePlace {
+    return { dir: this.dir(id), cgroups: this.cgroupDeps, native: this.deps.native };
   }
 
   async kill(id: string, signal: NodeJS.Signals | number, all = false): Promise<void> {
@@ -582,7 +549,7 @@ export class Engine {
     // moment to record the exit, then make sure. Unless we are it: its
     // exit command (`rm -f` of a detached --rm container) runs in the
     // monitor's process, which would otherwise wait for and kill itself.
-    const recorded = rec.monitorPid ?? (await monitorPids(this.dir(rec.id)))?.monitor ?? 0;
+    const recorded = rec.monitorPid ?? monitorPids(this.dir(rec.id))?.monitor ?? 0;
     const monitor = recorded === process.pid ? 0 : recorded;
     const start = rec.monitorPid ? rec.monitorStart : undefined;
     for (let i = 0, deadline = Date.now() + 1000; monitor && Date.now() < deadline && isSameProcess(monitor, start); i++) {
@@ -667,27 +634,3 @@ function readByte(fd: number): number {
   }
 }
 
-/** The monitor's `pids` file ("MONITOR CONTAINER"), written when it starts. */
-async function monitorPids(dir: string): Promise<{ monitor: number; container: number } | null> {
-  const [monitor, container] = (await readFile(join(dir, 'pids'), 'utf8').catch(() => '')).trim().split(' ').map(Number);
-  return monitor > 0 && container > 0 ? { monitor, container } : null;
-}
-
-/** The cgroup frozen; false when it cannot be told (a bad path, a read refused). */
-function frozen(deps: CgroupDeps, relPath: string): boolean {
-  try {
-    return cgroupFrozen(deps, relPath);
-  } catch {
-    return false;
-  }
-}
-
-function readJson<T>(path: string): T | null {
-  // Mostly absent (exit.json of a running container): a failed read costs an exception, a look does not.
-  if (!existsSync(path)) return null;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    return null;
-  }
-}

@@ -1,17 +1,16 @@
 // What the kernel says about a pid. A recorded pid means our process only
 // while /proc/PID/stat shows the start time recorded with it: pids are
 // reused (runc's refreshState, crun's check_pid_valid).
-import { readFileSync } from 'node:fs';
+import { readText, type TextReader } from '../util/small-files.js';
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null when the pid is gone. */
-export function pidStartTime(pid: number): string | null {
+/** The file pidStartTime reads. */
+export const procStatFile = (pid: number): string => `/proc/${pid}/stat`;
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null when the pid is gone; `read`: the file read already (ps). */
+export function pidStartTime(pid: number, read: TextReader = readText): string | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
+  const stat = read(procStatFile(pid));
+  if (stat === null) return null;
   // The command name (field 2) may hold spaces and parentheses: count from
   // the last ')'. Field 3 is the state (a zombie has exited already), field
   // 22 the start time. Found by scanning, not a split into 50 strings: ps
@@ -28,9 +27,9 @@ export function pidStartTime(pid: number): string | null {
 }
 
 /** True while `pid` is alive and is the process that started at `start`. */
-export function isSameProcess(pid: number | undefined, start: string | undefined): boolean {
+export function isSameProcess(pid: number | undefined, start: string | undefined, read?: TextReader): boolean {
   if (!pid) return false;
-  const now = pidStartTime(pid);
+  const now = pidStartTime(pid, read);
   return now !== null && (start === undefined || now === start);
 }
 

@@ -16,6 +16,7 @@ import { native } from '../native/binding.js';
 import { atomicWriteFile, atomicWriteJson, jsonText, stageFile, stagedAll } from '../util/atomic-write.js';
 import { fileLocker, type Locker } from '../util/lock.js';
 import { readText, removeDir, removeFile } from '../util/small-files.js';
+import { recordsDir } from './state-dirs.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -119,7 +120,7 @@ export class ContainerStore {
   private readonly lock: Locker;
 
   constructor(readonly root: string, lock: Locker = fileLocker(native)) {
-    this.containersDir = join(root, 'containers');
+    this.containersDir = recordsDir(root);
     this.namesDir = join(root, 'names');
     this.lockFile = join(root, 'store.lock');
     this.lock = lock;
@@ -130,6 +131,11 @@ export class ContainerStore {
   // normalised, and an id is one path component).
   dir(id: string): string {
     return `${this.containersDir}/${id}`;
+  }
+
+  /** The container's record (its state.json). */
+  recordFile(id: string): string {
+    return this.file(id, 'state.json');
   }
 
   private file(id: string, name: string): string {

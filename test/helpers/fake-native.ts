@@ -20,7 +20,7 @@ import { execFileSync, spawn as spawnChild, type ChildProcess } from 'node:child
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { ExitStatus, NativeBinding, NativeContainerConfig, NativeDeviceRule, SpawnOptions, SpawnResult } from '../../src/native/binding.js';
+import { native, type ExitStatus, type NativeBinding, type NativeContainerConfig, type NativeDeviceRule, type SpawnOptions, type SpawnResult } from '../../src/native/binding.js';
 import type { FakeCgroupFs } from './fake-cgroupfs.js';
 
 export interface SpawnCall {
@@ -37,6 +37,8 @@ export interface ChildExit {
 
 export class FakeNative implements NativeBinding {
   readonly calls: SpawnCall[] = [];
+  /** The paths of each readTexts call. */
+  readonly textReads: string[][] = [];
   readonly fifos: Array<{ path: string; mode: number }> = [];
   readonly sentFds: Array<{ socketPath: string; name: string }> = [];
   readonly waitedExec: number[] = [];
@@ -203,6 +205,12 @@ export class FakeNative implements NativeBinding {
 
   runHooks(hooks: Array<{ path: string }>, phase: string, pid: number, stateRest: string): void {
     this.hookRuns.push({ phase, pid, paths: hooks.map((h) => h.path), state: `{"pid":${pid},${stateRest}` });
+  }
+
+  /** Files are real: read as the real facade reads them (the files addon); each call's paths recorded. */
+  readTexts(paths: string[]): (string | null)[] {
+    this.textReads.push([...paths]);
+    return native.readTexts(paths);
   }
 
   /** SIGKILLs every child still running and waits for them. */

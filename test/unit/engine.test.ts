@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NativeSystemError } from '../../src/errors.js';
-import { MONITOR_PATH } from '../../src/native/binding.js';
+import { monitorPath } from '../../src/native/binding.js';
 import { CLONE_FLAGS } from '../../src/native/constants.js';
 import { Engine, type CreateOptions, type EngineRecord } from '../../src/runtime/engine.js';
 import { pidStartTime } from '../../src/runtime/proc.js';
@@ -150,7 +150,7 @@ describe('Engine.create', () => {
     const dir = path.join(stateDir, 'c1');
     expect(fake.calls[0].options.monitor).toEqual({
       argv: [
-        MONITOR_PATH, '--dir', dir, '--pid', '0',
+        monitorPath(), '--dir', dir, '--pid', '0',
         '--log', '/logs/c1.log',
         '--oom-file', path.join(cg!.root, 'tsrun/c1/memory.events'),
         '--terminal', '--stdin', '--owner-attach',
@@ -163,7 +163,7 @@ describe('Engine.create', () => {
   it('leaves out what was not asked for, and --oom-file when the cgroup has no memory controller', async () => {
     setup('v2', ['pids']);
     await create('c1', { monitor: { openStdin: false, exitCommand: [] } });
-    expect(fake.calls[0].options.monitor).toEqual({ argv: [MONITOR_PATH, '--dir', path.join(stateDir, 'c1'), '--pid', '0'], stdin: false });
+    expect(fake.calls[0].options.monitor).toEqual({ argv: [monitorPath(), '--dir', path.join(stateDir, 'c1'), '--pid', '0'], stdin: false });
   });
 
   it('v1: the oom file is memory.oom_control', async () => {

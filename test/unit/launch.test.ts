@@ -1,6 +1,6 @@
 // bin/launch.cjs on a throwaway layout (bin/, dist/cli, dist/bundle): which
 // code it runs, and the code caches it keeps; with the native helper that
-// maps bundles (build/Release/tsrun-mapped.node) and without it.
+// maps bundles (build/Release/tsrun-files.node) and without it.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const launcher = new URL('../../bin/launch.cjs', import.meta.url).pathname;
-const mappedAddon = new URL('../../build/Release/tsrun-mapped.node', import.meta.url).pathname;
+const mappedAddon = new URL('../../build/Release/tsrun-files.node', import.meta.url).pathname;
 let dir: string;
 
 function layout(withAddon: boolean): void {
@@ -40,7 +40,7 @@ function layout(withAddon: boolean): void {
   utimesSync(join(dir, 'dist/cli/x.js'), past, past);
   if (withAddon) {
     mkdirSync(join(dir, 'build/Release'), { recursive: true });
-    copyFileSync(mappedAddon, join(dir, 'build/Release/tsrun-mapped.node'));
+    copyFileSync(mappedAddon, join(dir, 'build/Release/tsrun-files.node'));
   }
 }
 

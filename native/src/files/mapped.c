@@ -1,24 +1,17 @@
-// The launcher's one native helper (bin/launch.cjs): a bundle's source and
-// its V8 code cache, mapped from the page cache instead of read. Reading
-// copies each file twice into fresh memory (a Buffer, then a string in V8's
-// heap), and a bundle verb reads ~0.6 MB that way: on VMs where first
-// touching a page is costly, several ms per verb. A mapped source is an
-// external string whose pages V8 reads only when it compiles a function the
-// code cache lacks.
-//
-// Kept apart from tsrun.node (plain C, no libraries) so that loading it
-// costs a fraction of a ms, before the shell runs.
+// The launcher's use of the files addon (bin/launch.cjs): a bundle's source
+// and its V8 code cache, mapped from the page cache instead of read.
+// Reading copies each file twice into fresh memory (a Buffer, then a string
+// in V8's heap), and a bundle verb reads ~0.6 MB that way: on VMs where
+// first touching a page is costly, several ms per verb. A mapped source is
+// an external string whose pages V8 reads only when it compiles a function
+// the code cache lacks.
 //
 // A mapping keeps the file's contents as long as nobody rewrites the file
 // in place: scripts/bundle.mjs writes new files and swaps its directory in,
 // and caches are written beside and renamed, so a long-running process
 // keeps compiling from the bundle it started with.
-#define NAPI_EXPERIMENTAL  // external strings (Node >= 20.4)
-// Finalizers take a plain napi_env, under the names of every Node version's headers.
-#define NODE_API_EXPERIMENTAL_NOGC_ENV_OPT_OUT
-#define NODE_API_EXPERIMENTAL_BASIC_ENV_OPT_OUT
+#include "files.h"
 #include <fcntl.h>
-#include <node_api.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,7 +47,7 @@ static napi_value undefined(napi_env env) {
 }
 
 // text(path): the file as a latin1 string (bundles are ASCII), or undefined.
-static napi_value text(napi_env env, napi_callback_info info) {
+napi_value files_text(napi_env env, napi_callback_info info) {
   size_t len = 0;
   char *p = map_file(env, info, &len);
   if (!p) return undefined(env);
@@ -66,7 +59,7 @@ static napi_value text(napi_env env, napi_callback_info info) {
 }
 
 // bytes(path): the file as a Buffer over the mapping, or undefined.
-static napi_value bytes(napi_env env, napi_callback_info info) {
+napi_value files_bytes(napi_env env, napi_callback_info info) {
   size_t len = 0;
   void *p = map_file(env, info, &len);
   if (!p) return undefined(env);
@@ -76,13 +69,4 @@ static napi_value bytes(napi_env env, napi_callback_info info) {
     return undefined(env);
   }
   return r;
-}
-
-NAPI_MODULE_INIT() {
-  napi_value f;
-  napi_create_function(env, "text", NAPI_AUTO_LENGTH, text, NULL, &f);
-  napi_set_named_property(env, exports, "text", f);
-  napi_create_function(env, "bytes", NAPI_AUTO_LENGTH, bytes, NULL, &f);
-  napi_set_named_property(env, exports, "bytes", f);
-  return exports;
 }
