@@ -314,6 +314,43 @@ describe('Containers.summaries', () => {
     expect([s.command, s.image]).toEqual([['/bin/echo', 'hi'], (await store.readSpec(id)).root.path]);
   });
 
+  it('reads every container in two batches of files (records and instances, then what their states need) and agrees with view() in each state', async () => {
+    const created = await create({ name: 'created' });
+    const running = await started({ name: 'running' });
+    const paused = await started({ name: 'paused' });
+    await containers.pause(paused.id);
+    const signalled = await started({ name: 'signalled' });
+    process.kill(signalled.pid, 'SIGTERM');
+    await fake.exited(signalled.pid);
+    fake.recordExits = false;
+    const unrecorded = await started({ name: 'unrecorded' });
+    process.kill(unrecorded.pid, 'SIGKILL');
+    await fake.exited(unrecorded.pid);
+
+    fake.textReads.length = 0;
+    const all = await containers.summaries(true);
+    expect(fake.textReads).toHaveLength(2);
+    const [first, second] = fake.textReads;
+    const ids = [created, running, paused, signalled, unrecorded].map((c) => c.id);
+    for (const id of ids) {
+      expect(first).toContain(path.join(store.dir(id), 'state.json'));
+      expect(first).toContain(path.join(containers.engine.dir(id), 'state.json'));
+    }
+    // The created one has no instance: nothing more is read for it.
+    expect(second.filter((p) => p.includes(created.id))).toEqual([]);
+    expect(second).toContain(path.join(containers.engine.dir(running.id), 'exit.json'));
+    expect(second).toContain(`/proc/${running.pid}/stat`);
+    expect(second.filter((p) => p.includes(running.id) && p.endsWith('cgroup.events'))).toHaveLength(1);
+
+    expect(all.map((s) => [s.record.name, s.status, s.exitCode])).toEqual([
+      ['unrecorded', 'exited', 255], ['signalled', 'exited', 143], ['paused', 'paused', 0], ['running', 'running', 0], ['created', 'created', 0],
+    ]);
+    for (const s of all) {
+      const { spec: _spec, ...view } = await containers.view(s.record.id);
+      expect(s).toEqual({ ...view, command: ['/bin/echo', 'hi'], image: rootfs });
+    }
+  });
+
   it('leaves out a directory without a record (a create in progress)', async () => {
     const { id } = await create({ name: 'real' });
     await mkdir(store.dir('f'.repeat(64)));

@@ -90,7 +90,6 @@ static void read_all(struct batch *b) {
   long threads = b->count / FILES_PER_THREAD;
   if (threads > cpus) threads = cpus;
   if (threads > MAX_THREADS) threads = MAX_THREADS;
-  if (getenv("XT")) threads = atoi(getenv("XT"));
   pthread_t ids[MAX_THREADS];
   int started = 0;
   for (long i = 1; i < threads; i++)
