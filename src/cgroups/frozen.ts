@@ -3,7 +3,6 @@
 // per container), and without the modules that create and limit cgroups,
 // which `ps` never loads. Read synchronously: a small sync read costs
 // ~20 µs where fs/promises takes ~0.3 ms of CPU.
-import type { TextReader } from '../util/small-files.js';
 import { detectLayout } from './detect.js';
 import { parseKeyed, readTextSync } from './fsutil.js';
 import { checkRelPath } from './path.js';
@@ -15,33 +14,31 @@ export const v1FreezerState = (freezerDir: string): string => `${freezerDir}/fre
 /** The file that says whether a cgroup v2 directory is frozen (and populated). */
 export const v2Events = (dir: string): string => `${dir}/cgroup.events`;
 
+/** Whether either file says frozen (v1's freezer.state is FROZEN; v2's cgroup.events has `frozen 1`); null: not there, not frozen. */
+export function frozenIn(text: string | null): boolean {
+  return text !== null && (text.trim() === 'FROZEN' || parseKeyed(text).frozen === 1);
+}
+
 /** Whether the cgroup's directory in the freezer hierarchy (none: never frozen) is frozen. */
-export function v1Frozen(freezerDir: string | undefined, read: TextReader = readTextSync): boolean {
-  return !!freezerDir && read(v1FreezerState(freezerDir))?.trim() === 'FROZEN';
+export function v1Frozen(freezerDir: string | undefined): boolean {
+  return !!freezerDir && frozenIn(readTextSync(v1FreezerState(freezerDir)));
 }
 
 /** Whether the cgroup v2 directory `dir` is frozen. */
-export function v2Frozen(dir: string, read: TextReader = readTextSync): boolean {
-  return parseKeyed(read(v2Events(dir))).frozen === 1;
+export function v2Frozen(dir: string): boolean {
+  return frozenIn(readTextSync(v2Events(dir)));
 }
 
-/** Whether the cgroup at `relPath` is frozen; `read`: where its file comes from when the caller has read it already (cgroupFrozenFile). */
-export function cgroupFrozen(deps: CgroupDeps, relPath: string, read?: TextReader): boolean {
-  const f = freezerDir(deps, relPath);
-  return f.v2 ? v2Frozen(f.dir!, read) : v1Frozen(f.dir, read);
+/** Whether the cgroup at `relPath` is frozen. */
+export function cgroupFrozen(deps: CgroupDeps, relPath: string): boolean {
+  const file = cgroupFrozenFile(deps, relPath);
+  return !!file && frozenIn(readTextSync(file));
 }
 
-/** The file cgroupFrozen reads (none: a v1 host without a freezer hierarchy). */
+/** The file cgroupFrozen reads (none: a v1 host without a freezer hierarchy), for a caller that reads many at once. */
 export function cgroupFrozenFile(deps: CgroupDeps, relPath: string): string | undefined {
-  const f = freezerDir(deps, relPath);
-  return f.dir && (f.v2 ? v2Events(f.dir) : v1FreezerState(f.dir));
-}
-
-// The directory whose state file says whether the cgroup is frozen: its v2
-// directory, or its directory in v1's freezer hierarchy.
-function freezerDir(deps: CgroupDeps, relPath: string): { v2: boolean; dir: string | undefined } {
   checkRelPath(relPath);
   const layout = detectLayout(deps);
-  if (layout.mode === 'v2') return { v2: true, dir: `${layout.root}/${relPath}` };
-  return { v2: false, dir: layout.hierarchies.freezer && `${layout.hierarchies.freezer}/${relPath}` };
+  if (layout.mode === 'v2') return v2Events(`${layout.root}/${relPath}`);
+  return layout.hierarchies.freezer && v1FreezerState(`${layout.hierarchies.freezer}/${relPath}`);
 }

@@ -2,17 +2,18 @@
 // info): its record, the command and image it shows, and its status from
 // the kernel. Read without locks (every state file is replaced whole), and
 // in two batches of files for all containers at once (native.readTexts):
-// records and instance records, then what each instance's state needs.
+// records and instance records, then what each instance's state needs
+// (exec.fifo is only looked for; a health file is read when there is a check).
 // Small on purpose: `ps` calls it without loading the engine.
 import { readdirSync } from 'node:fs';
 import type { CgroupDeps } from '../cgroups/types.js';
 import type { NativeBinding } from '../native/binding.js';
 import type { OciSpec } from '../spec/oci.js';
-import { readBeforehand, readText } from '../util/small-files.js';
+import { readText } from '../util/small-files.js';
 import { containerStatus } from './container-status.js';
 import type { ContainerSummary, DockerStatus } from './containers.js';
 import type { EngineRecord } from './engine.js';
-import { instanceState, instanceStateFiles } from './instance-state.js';
+import { instanceState, instanceStateFiles, type StateFiles } from './instance-state.js';
 import { instancesDir, recordsDir } from './state-dirs.js';
 import type { ContainerState } from './store.js';
 
@@ -35,21 +36,23 @@ export async function containerSummaries(at: ListPlaces, all: boolean): Promise<
   const paths: string[] = [];
   for (const id of ids) paths.push(`${at.records}/${id}/state.json`, `${at.instances}/${id}/state.json`);
   const texts = at.native.readTexts(paths);
-  const records: (ContainerState | undefined)[] = [];
-  const instances: (EngineRecord | null)[] = [];
+  // Each instance's state files, by their place in the second batch (-1: none).
   const statePaths: string[] = [];
+  const place = (path: string | undefined) => (path === undefined ? -1 : statePaths.push(path) - 1);
+  const instances: (EngineRecord | null)[] = new Array(ids.length);
+  const stateFiles: (StateFiles<number> | undefined)[] = new Array(ids.length);
   for (let i = 0; i < ids.length; i++) {
-    records.push(parseOr<ContainerState, undefined>(texts[2 * i], undefined));
-    const instance = parseOr<EngineRecord, null>(texts[2 * i + 1], null);
-    instances.push(instance);
-    if (instance) for (const f of instanceStateFiles(instance, { dir: `${at.instances}/${ids[i]}`, cgroups: at.cgroups })) statePaths.push(f);
+    const instance = (instances[i] = parseOr<EngineRecord, null>(texts[2 * i + 1], null));
+    if (!instance) continue;
+    const f = instanceStateFiles(instance, { dir: `${at.instances}/${ids[i]}`, cgroups: at.cgroups });
+    stateFiles[i] = { exit: place(f.exit), procStat: place(f.procStat), frozen: place(f.frozen) };
   }
-  // What the batch lacks (exec.fifo is only looked for; a health file) is read then.
-  const read = readBeforehand(statePaths, at.native.readTexts(statePaths), readText);
+  const stateTexts = at.native.readTexts(statePaths);
+  const text = (k: number | undefined) => (k === undefined || k < 0 ? null : (stateTexts[k] ?? null));
   const found: ContainerSummary[] = [];
   for (let i = 0; i < ids.length; i++) {
     // Removed meanwhile, or still being created: left out.
-    const record = records[i];
+    const record = parseOr<ContainerState, undefined>(texts[2 * i], undefined);
     if (!record) continue;
     const id = ids[i]!;
     const dir = `${at.instances}/${id}`;
@@ -63,8 +66,9 @@ export async function containerSummaries(at: ListPlaces, all: boolean): Promise<
       image ??= spec.root.path;
     }
     const instance = instances[i]!;
+    const f = stateFiles[i];
     try {
-      const st = instance && instanceState(id, instance, { dir, cgroups: at.cgroups, native: at.native }, read);
+      const st = instance && instanceState(id, instance, { dir, cgroups: at.cgroups, native: at.native }, { exit: text(f?.exit), procStat: text(f?.procStat), frozen: text(f?.frozen) });
       const v = containerStatus(record, st, dir) as ContainerSummary;
       v.record = record;
       v.command = command;

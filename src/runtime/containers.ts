@@ -43,7 +43,7 @@ import type { HealthState } from '../health/state.js';
 import { logRotation, type LogConfig } from './log-config.js';
 import { newContainerId, type ContainerRequest, type ContainerState, type ContainerStore } from './store.js';
 import { removeDir } from '../util/small-files.js';
-import { containerSummaries, listPlaces, shownNewestFirst } from './container-list.js';
+import { containerSummaries, listPlaces, shownNewestFirst, type ListPlaces } from './container-list.js';
 import { bootId, containerStatus, restartPending, UNKNOWN_EXIT, type StatusFields } from './container-status.js';
 import { instancesDir } from './state-dirs.js';
 
@@ -130,18 +130,22 @@ export interface ContainersDeps {
   usernsRemap?: string;
 }
 
-// Containers `list` and `summaries` read at once. Their files are read
-// synchronously today; the bound keeps any that waits (and holds a file
-// open) from reaching EMFILE on a host with thousands of containers.
+// Containers `list` reads at once (summaries: container-list.ts). Their
+// files are read synchronously today; the bound keeps any that waits (and
+// holds a file open) from reaching EMFILE on a host with thousands of
+// containers.
 const LIST_PARALLEL = 32;
 
 export class Containers {
   readonly engine: Engine;
+  // One for the process: the cgroup layout is detected once per deps object.
+  private readonly places: ListPlaces;
 
   constructor(private readonly deps: ContainersDeps) {
     this.engine = new Engine({
       native: deps.native, stateDir: instancesDir(deps.runroot), cgroups: deps.cgroups, seccompCacheDir: join(deps.runroot, 'seccomp'),
     });
+    this.places = listPlaces(deps.store.root, deps.runroot, deps.native, deps.cgroups);
   }
 
   get store(): ContainerStore {
@@ -478,7 +482,7 @@ export class Containers {
    * calls without the rest of the core).
    */
   async summaries(all: boolean): Promise<ContainerSummary[]> {
-    return containerSummaries(listPlaces(this.deps.store.root, this.deps.runroot, this.deps.native, this.deps.cgroups), all);
+    return containerSummaries(this.places, all);
   }
 
   // Reads every container at once (a bounded number in flight), without

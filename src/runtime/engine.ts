@@ -29,10 +29,10 @@ import { toNativeConfig } from './native-config.js';
 import { nativeHooks, runAfterHooks } from './hooks.js';
 import { compileSeccomp } from './seccomp-filter.js';
 import { isSameProcess, pidStartTime, signalPid } from './proc.js';
-import { instanceState, monitorPids, type InstancePlace } from './instance-state.js';
+import { instanceState, monitorPids } from './instance-state.js';
 import type { MonitorHealth } from '../health/config.js';
 import type { LogRotation } from './log-config.js';
-import { removeDir, type TextReader } from '../util/small-files.js';
+import { removeDir } from '../util/small-files.js';
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -195,18 +195,13 @@ export class Engine {
       // containers `ps` lists have no instance, and a read that throws
       // ENOENT costs ~90 µs cold (the error and its stack) where existsSync
       // costs ~5. One removed in between still throws ENOENT: none.
-      const file = this.recordFile(id);
+      const file = `${this.dir(id)}/state.json`;
       if (!existsSync(file)) return null;
       return JSON.parse(readFileSync(file, 'utf8')) as EngineRecord;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-  }
-
-  /** The instance's record (its state.json). */
-  recordFile(id: string): string {
-    return `${this.dir(id)}/state.json`;
   }
 
   async exists(id: string): Promise<boolean> {
@@ -396,14 +391,9 @@ export class Engine {
     this.pendingExec.delete(id);
   }
 
-  /** The status as the kernel tells it, never as last recorded (instance-state.ts); `read`: files read already (ps). */
-  async state(id: string, known?: EngineRecord, read?: TextReader): Promise<EngineState> {
-    return instanceState(id, known ?? (await this.load(id)), this.place(id), read);
-  }
-
-  /** Where instance-state.ts finds the instance. */
-  place(id: string): InstancePlace {
-    return { dir: this.dir(id), cgroups: this.cgroupDeps, native: this.deps.native };
+  /** The status as the kernel tells it, never as last recorded (instance-state.ts). */
+  async state(id: string, known?: EngineRecord): Promise<EngineState> {
+    return instanceState(id, known ?? (await this.load(id)), { dir: this.dir(id), cgroups: this.cgroupDeps, native: this.deps.native });
   }
 
   async kill(id: string, signal: NodeJS.Signals | number, all = false): Promise<void> {

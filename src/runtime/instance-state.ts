@@ -6,10 +6,10 @@
 // containers, so that `ps` reads every container's state without loading
 // any of that.
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { cgroupFrozen, cgroupFrozenFile } from '../cgroups/frozen.js';
+import { cgroupFrozen, cgroupFrozenFile, frozenIn } from '../cgroups/frozen.js';
 import type { CgroupDeps } from '../cgroups/types.js';
 import type { NativeBinding } from '../native/binding.js';
-import { readText, type TextReader } from '../util/small-files.js';
+import { readText } from '../util/small-files.js';
 import type { EngineRecord, EngineState, MonitorExit, OciStatus } from './engine.js';
 import { isSameProcess, procStatFile } from './proc.js';
 
@@ -21,13 +21,29 @@ export interface InstancePlace {
   native: Pick<NativeBinding, 'flock'>;
 }
 
+/** The small files instanceState reads (exec.fifo is only looked for, never read); none: nothing to read. */
+export interface StateFiles<T = string> {
+  exit: T;
+  procStat: T | undefined;
+  frozen: T | undefined;
+}
+
+/** The files instanceState reads for this record, for a caller that reads many instances' at once (ps). */
+export function instanceStateFiles(rec: EngineRecord, at: Omit<InstancePlace, 'native'>): StateFiles {
+  let frozen: string | undefined;
+  try {
+    frozen = cgroupFrozenFile(at.cgroups, rec.cgroupPath);
+  } catch {} // a bad path: not frozen
+  return { exit: `${at.dir}/exit.json`, procStat: rec.pid ? procStatFile(rec.pid) : undefined, frozen };
+}
+
 /**
- * The instance's state. `read`: where the small files come from when the
- * caller has read them already, with many other instances' (ps:
- * instanceStateFiles); anything it lacks is read directly.
+ * The instance's state. `texts`: what instanceStateFiles names, read
+ * already by the caller (null: not there); without them, each file is
+ * read when needed.
  */
-export function instanceState(id: string, rec: EngineRecord, at: InstancePlace, read: TextReader = readIfThere): EngineState {
-  const exit = readJson<MonitorExit>(`${at.dir}/exit.json`, read);
+export function instanceState(id: string, rec: EngineRecord, at: InstancePlace, texts?: StateFiles<string | null>): EngineState {
+  const exit = parseJson<MonitorExit>(texts ? texts.exit : readIfThere(`${at.dir}/exit.json`));
   let pid = rec.pid;
   let monitorPid = rec.monitorPid;
   if (!pid) {
@@ -35,11 +51,12 @@ export function instanceState(id: string, rec: EngineRecord, at: InstancePlace, 
     const pids = monitorPids(at.dir);
     if (pids) ({ monitor: monitorPid, container: pid } = pids);
   }
-  const alive = !exit && isSameProcess(pid, pid === rec.pid ? rec.pidStart : undefined, read);
+  // The stat read with the others is the recorded pid's.
+  const alive = !exit && (pid === rec.pid ? isSameProcess(pid, rec.pidStart, texts && (texts.procStat ?? null)) : isSameProcess(pid, undefined));
   let status: OciStatus;
   if (!alive) status = pid || exit || lockFree(at) ? 'stopped' : 'creating';
   else if (existsSync(`${at.dir}/exec.fifo`)) status = 'created';
-  else if (frozen(at.cgroups, rec.cgroupPath, read)) status = 'paused';
+  else if (texts ? frozenIn(texts.frozen ?? null) : frozen(at.cgroups, rec.cgroupPath)) status = 'paused';
   else status = 'running';
   const state = {
     ociVersion: '1.2.0',
@@ -59,17 +76,6 @@ export function instanceState(id: string, rec: EngineRecord, at: InstancePlace, 
     enumerable: true,
     get: () => (monitorAlive ??= !!monitorPid && isSameProcess(monitorPid, monitorPid === rec.monitorPid ? rec.monitorStart : undefined)),
   });
-}
-
-/** The files instanceState reads for this record (exec.fifo is only looked for: never read), for a caller that reads many at once. */
-export function instanceStateFiles(rec: EngineRecord, at: Omit<InstancePlace, 'native'>): string[] {
-  const files = [`${at.dir}/exit.json`];
-  if (rec.pid) files.push(procStatFile(rec.pid));
-  try {
-    const freezer = cgroupFrozenFile(at.cgroups, rec.cgroupPath);
-    if (freezer) files.push(freezer);
-  } catch {} // a bad path: instanceState says not frozen
-  return files;
 }
 
 /** The monitor's `pids` file ("MONITOR CONTAINER"), written when it starts. */
@@ -94,9 +100,9 @@ function lockFree(at: InstancePlace): boolean {
 }
 
 /** The cgroup frozen; false when it cannot be told (a bad path, a read refused). */
-function frozen(deps: CgroupDeps, relPath: string, read: TextReader): boolean {
+function frozen(deps: CgroupDeps, relPath: string): boolean {
   try {
-    return cgroupFrozen(deps, relPath, read);
+    return cgroupFrozen(deps, relPath);
   } catch {
     return false;
   }
@@ -104,10 +110,9 @@ function frozen(deps: CgroupDeps, relPath: string, read: TextReader): boolean {
 
 // Mostly absent (exit.json of a running container): a failed read costs an
 // exception, a look does not.
-const readIfThere: TextReader = (path) => (existsSync(path) ? readText(path) : null);
+const readIfThere = (path: string): string | null => (existsSync(path) ? readText(path) : null);
 
-function readJson<T>(path: string, read: TextReader): T | null {
-  const text = read(path);
+function parseJson<T>(text: string | null): T | null {
   if (text === null) return null;
   try {
     return JSON.parse(text) as T;

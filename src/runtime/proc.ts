@@ -1,15 +1,19 @@
 // What the kernel says about a pid. A recorded pid means our process only
 // while /proc/PID/stat shows the start time recorded with it: pids are
 // reused (runc's refreshState, crun's check_pid_valid).
-import { readText, type TextReader } from '../util/small-files.js';
+import { readText } from '../util/small-files.js';
 
 /** The file pidStartTime reads. */
 export const procStatFile = (pid: number): string => `/proc/${pid}/stat`;
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null when the pid is gone; `read`: the file read already (ps). */
-export function pidStartTime(pid: number, read: TextReader = readText): string | null {
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null when the pid is gone. */
+export function pidStartTime(pid: number): string | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
-  const stat = read(procStatFile(pid));
+  return startTimeIn(readText(procStatFile(pid)));
+}
+
+/** pidStartTime from the stat line read already (null: the pid is gone). */
+export function startTimeIn(stat: string | null): string | null {
   if (stat === null) return null;
   // The command name (field 2) may hold spaces and parentheses: count from
   // the last ')'. Field 3 is the state (a zombie has exited already), field
@@ -26,10 +30,10 @@ export function pidStartTime(pid: number, read: TextReader = readText): string |
   return stat.slice(at, end < 0 ? undefined : end);
 }
 
-/** True while `pid` is alive and is the process that started at `start`. */
-export function isSameProcess(pid: number | undefined, start: string | undefined, read?: TextReader): boolean {
+/** True while `pid` is alive and is the process that started at `start`; `stat`: its /proc/PID/stat, when read already. */
+export function isSameProcess(pid: number | undefined, start: string | undefined, stat?: string | null): boolean {
   if (!pid) return false;
-  const now = pidStartTime(pid, read);
+  const now = stat === undefined ? pidStartTime(pid) : startTimeIn(stat);
   return now !== null && (start === undefined || now === start);
 }
 

@@ -133,11 +133,6 @@ export class ContainerStore {
     return `${this.containersDir}/${id}`;
   }
 
-  /** The container's record (its state.json). */
-  recordFile(id: string): string {
-    return this.file(id, 'state.json');
-  }
-
   private file(id: string, name: string): string {
     return `${this.containersDir}/${id}/${name}`;
   }

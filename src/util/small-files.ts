@@ -6,23 +6,6 @@
 import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Where small files' texts come from: null for one that is not there (or cannot be read). */
-export type TextReader = (file: string) => string | null;
-
-/**
- * A reader over texts read beforehand in one batch (native.readTexts:
- * `texts[i]` is the text of `paths[i]`); a file not in the batch is read
- * by `rest`, so a batch that misses a file costs time, never a wrong answer.
- */
-export function readBeforehand(paths: string[], texts: (string | null)[], rest: TextReader): TextReader {
-  const known = new Map<string, string | null>();
-  for (let i = 0; i < paths.length; i++) known.set(paths[i]!, texts[i] ?? null);
-  return (file) => {
-    const text = known.get(file);
-    return text === undefined ? rest(file) : text;
-  };
-}
-
 /** A small file's text, or null when it cannot be read. */
 export function readText(file: string): string | null {
   try {

@@ -9,6 +9,7 @@ import { native } from '../../native/binding.js';
 import { containerSummaries, listPlaces } from '../../runtime/container-list.js';
 import type { ContainerSummary } from '../../runtime/containers.js';
 import { statusText } from '../../runtime/status-text.js';
+import { humanDuration } from '../../util/human-duration.js';
 import type { Tsrun } from '../../tsrun.js';
 import { tsrunFor } from '../context.js';
 import { commandText, labelsText, listFormat, table, withLabelMethod } from '../format.js';
@@ -28,7 +29,8 @@ function portsText(v: ContainerSummary): string {
   return (v.record.networkSettings?.ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
-const runningFor = (v: ContainerSummary, now: number) => `${statusText({ ...v, status: 'running', startedAt: v.record.created, health: undefined }, now).replace(/^Up /, '')} ago`;
+// Docker's CREATED column: the time since the container was made.
+const runningFor = (v: ContainerSummary, now: number) => `${humanDuration(now - Date.parse(v.record.created))} ago`;
 
 /** One container as `--format json` and templates see it (docker/cli's ContainerContext, keys in its JSON order). */
 function row(v: ContainerSummary, id: string, trunc: boolean, now: number): object {
