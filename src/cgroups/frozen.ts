@@ -1,8 +1,8 @@
 // Whether a cgroup is frozen (paused), told by one small file: without a
 // handle (a handle's per-controller paths were most of what `ps` allocated
 // per container), and without the modules that create and limit cgroups,
-// which `ps` never loads. Read synchronously: a small sync read costs
-// ~20 µs where fs/promises takes ~0.3 ms of CPU.
+// which `ps` never loads. An engine record keeps its cgroup's file
+// (EngineRecord.frozenFile), so `ps` need not detect the layout either.
 import { detectLayout } from './detect.js';
 import { parseKeyed, readTextSync } from './fsutil.js';
 import { checkRelPath } from './path.js';
@@ -29,13 +29,7 @@ export function v2Frozen(dir: string): boolean {
   return frozenIn(readTextSync(v2Events(dir)));
 }
 
-/** Whether the cgroup at `relPath` is frozen. */
-export function cgroupFrozen(deps: CgroupDeps, relPath: string): boolean {
-  const file = cgroupFrozenFile(deps, relPath);
-  return !!file && frozenIn(readTextSync(file));
-}
-
-/** The file cgroupFrozen reads (none: a v1 host without a freezer hierarchy), for a caller that reads many at once. */
+/** The file that says whether the cgroup at `relPath` is frozen (frozenIn); none on a v1 host without a freezer hierarchy. */
 export function cgroupFrozenFile(deps: CgroupDeps, relPath: string): string | undefined {
   checkRelPath(relPath);
   const layout = detectLayout(deps);

@@ -10,7 +10,7 @@ import { CgroupV1, createV1 } from './v1.js';
 import { CgroupV2, createV2 } from './v2.js';
 
 export { cgroupMode } from './detect.js';
-export { cgroupFrozen, cgroupFrozenFile } from './frozen.js';
+export { cgroupFrozenFile } from './frozen.js';
 export { DEFAULT_CGROUP_PARENT, resolveCgroupPath } from './path.js';
 export { FIELD_PATHS, FLAGS, type FieldNames } from './resources.js';
 export { runcStats, type RuncStats } from './stats.js';

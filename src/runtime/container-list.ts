@@ -26,8 +26,8 @@ export interface ListPlaces {
 }
 
 /** The places under --root and --runroot, with the host's cgroups unless `cgroups` says otherwise. */
-export function listPlaces(root: string, runroot: string, native: ListPlaces['native'], cgroups?: Partial<CgroupDeps>): ListPlaces {
-  return { records: recordsDir(root), instances: instancesDir(runroot), native, cgroups: { native, ...cgroups } as CgroupDeps };
+export function listPlaces(root: string, runroot: string, native: NativeBinding, cgroups?: Partial<CgroupDeps>): ListPlaces {
+  return { records: recordsDir(root), instances: instancesDir(runroot), native, cgroups: { native, ...cgroups } };
 }
 
 /** Every container (`all`), or the running, paused and restarting ones, newest first. */

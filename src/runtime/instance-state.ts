@@ -6,7 +6,8 @@
 // containers, so that `ps` reads every container's state without loading
 // any of that.
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { cgroupFrozen, cgroupFrozenFile, frozenIn } from '../cgroups/frozen.js';
+import { cgroupFrozenFile, frozenIn } from '../cgroups/frozen.js';
+import { readTextSync } from '../cgroups/fsutil.js';
 import type { CgroupDeps } from '../cgroups/types.js';
 import type { NativeBinding } from '../native/binding.js';
 import { readText } from '../util/small-files.js';
@@ -30,11 +31,7 @@ export interface StateFiles<T = string> {
 
 /** The files instanceState reads for this record, for a caller that reads many instances' at once (ps). */
 export function instanceStateFiles(rec: EngineRecord, at: Omit<InstancePlace, 'native'>): StateFiles {
-  let frozen: string | undefined;
-  try {
-    frozen = cgroupFrozenFile(at.cgroups, rec.cgroupPath);
-  } catch {} // a bad path: not frozen
-  return { exit: `${at.dir}/exit.json`, procStat: rec.pid ? procStatFile(rec.pid) : undefined, frozen };
+  return { exit: `${at.dir}/exit.json`, procStat: rec.pid ? procStatFile(rec.pid) : undefined, frozen: frozenFile(at.cgroups, rec) };
 }
 
 /**
@@ -56,7 +53,7 @@ export function instanceState(id: string, rec: EngineRecord, at: InstancePlace, 
   let status: OciStatus;
   if (!alive) status = pid || exit || lockFree(at) ? 'stopped' : 'creating';
   else if (existsSync(`${at.dir}/exec.fifo`)) status = 'created';
-  else if (texts ? frozenIn(texts.frozen ?? null) : frozen(at.cgroups, rec.cgroupPath)) status = 'paused';
+  else if (texts ? frozenIn(texts.frozen ?? null) : frozen(at.cgroups, rec)) status = 'paused';
   else status = 'running';
   const state = {
     ociVersion: '1.2.0',
@@ -99,10 +96,21 @@ function lockFree(at: InstancePlace): boolean {
   }
 }
 
-/** The cgroup frozen; false when it cannot be told (a bad path, a read refused). */
-function frozen(deps: CgroupDeps, relPath: string): boolean {
+// The record's frozen file, or (a record older than that field) the one
+// the cgroup layout gives; none for a bad path.
+function frozenFile(deps: CgroupDeps, rec: EngineRecord): string | undefined {
   try {
-    return cgroupFrozen(deps, relPath);
+    return rec.frozenFile ?? cgroupFrozenFile(deps, rec.cgroupPath);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cgroup frozen; false when it cannot be told (a bad path, a read refused). */
+function frozen(deps: CgroupDeps, rec: EngineRecord): boolean {
+  const file = frozenFile(deps, rec);
+  try {
+    return !!file && frozenIn(readTextSync(file));
   } catch {
     return false;
   }

@@ -351,6 +351,19 @@ describe('Containers.summaries', () => {
     }
   });
 
+  it('tells a paused container from an instance record older than its frozen file, through the cgroup layout', async () => {
+    const { id } = await started({ name: 'old-instance' });
+    await containers.pause(id);
+    const file = path.join(containers.engine.dir(id), 'state.json');
+    const { frozenFile, ...older } = JSON.parse(await readFile(file, 'utf8'));
+    expect(frozenFile).toBe(path.join(cg.root, `tsrun/${id}/cgroup.events`));
+    await writeFile(file, JSON.stringify(older));
+    fake.textReads.length = 0;
+    expect((await containers.summaries(true)).map((s) => s.status)).toEqual(['paused']);
+    expect(fake.textReads[1]).toContain(frozenFile);
+    expect((await containers.view(id)).status).toBe('paused');
+  });
+
   it('leaves out a directory without a record (a create in progress)', async () => {
     const { id } = await create({ name: 'real' });
     await mkdir(store.dir('f'.repeat(64)));

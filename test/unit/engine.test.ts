@@ -122,6 +122,8 @@ describe('Engine.create', () => {
       monitorStart: pidStartTime(monitorPid),
       created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       cgroupPath: 'tsrun/c1',
+      // Where ps reads whether it is paused, without detecting the layout.
+      frozenFile: mode === 'v2' ? path.join(cg!.root, 'tsrun/c1/cgroup.events') : path.join(cg!.root, 'freezer/tsrun/c1/freezer.state'),
       annotations: {},
     });
     expect(rec).toEqual(await stateJson());
