@@ -7,7 +7,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
-const Module = require('node:module');
+// This module's own class (the public node:module would load Node's ES module
+// loader with it, ~0.5 ms).
+const Module = module.constructor;
 
 const dist = path.join(__dirname, '..', 'dist');
 

@@ -1,6 +1,5 @@
 // Builds the core object a verb works on, from the global options.
 import type { Command } from 'commander';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { envList, globalOptions } from './options.js';
 import { out as writeOut } from './write.js';
@@ -10,8 +9,9 @@ import { out as writeOut } from './write.js';
  * ~/.config/tsrun/auth.json), and Docker's own config.json, which pulls
  * read as well, as Podman does.
  */
-export function authFiles(): string[] {
-  const home = process.env.HOME || homedir();
+export async function authFiles(): Promise<string[]> {
+  // node:os only without HOME: every verb would otherwise load it (~0.5 ms).
+  const home = process.env.HOME || (await import('node:os')).homedir();
   return [process.env.TSRUN_AUTH_FILE || join(home, '.config/tsrun/auth.json'), join(process.env.DOCKER_CONFIG || join(home, '.docker'), 'config.json')];
 }
 
@@ -24,7 +24,7 @@ export async function tsrunFor(cmd: Command) {
     env: process.env,
     registryMirrors: registryMirror?.length ? registryMirror : envList(process.env.TSRUN_REGISTRY_MIRROR),
     insecureRegistries: [...envList(process.env.TSRUN_INSECURE_REGISTRIES), ...(insecureRegistry ?? [])],
-    authFiles: authFiles(),
+    authFiles: await authFiles(),
     defaultNetwork,
     defaultSubnet,
     usernsRemap,

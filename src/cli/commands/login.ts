@@ -34,7 +34,7 @@ export function registerLogin(program: Command): void {
       const { envList } = await import('../options.js');
       await verifyLogin(domain, { username: flags.username, password }, { insecure: [...envList(process.env.TSRUN_INSECURE_REGISTRIES), ...(insecureRegistry ?? [])] });
       // Writes the first file; all are read, so a credsStore/credHelpers in Docker's config.json keeps the secret in its helper.
-      await new DockerConfigCredentials({ readPaths: authFiles() }).login(domain, flags.username, password);
+      await new DockerConfigCredentials({ readPaths: await authFiles() }).login(domain, flags.username, password);
       out('Login Succeeded\n');
     });
   program
@@ -45,7 +45,7 @@ export function registerLogin(program: Command): void {
       const { loginDomain } = await import('../../image/registry/login.js');
       const { DockerConfigCredentials } = await import('../../image/registry/credentials.js');
       const domain = loginDomain(server);
-      const removed = await new DockerConfigCredentials({ readPaths: authFiles() }).logout(domain);
+      const removed = await new DockerConfigCredentials({ readPaths: await authFiles() }).logout(domain);
       out(removed ? `Removing login credentials for ${domain}\n` : `Not logged in to ${domain}\n`);
     });
 }

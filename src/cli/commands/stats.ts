@@ -3,7 +3,6 @@
 // screen cleared first on a terminal) until interrupted, or one table with
 // --no-stream. Readings come from the core: the cgroup (Cgroup.stats) and
 // the container's network namespace (Containers.netIO).
-import { totalmem } from 'node:os';
 import type { Command } from 'commander';
 import type { ContainerView } from '../../runtime/containers.js';
 import { tsrunFor } from '../context.js';
@@ -49,6 +48,8 @@ export function registerStats(program: Command): void {
     .action(async (refs: string[], flags: { all?: boolean; stream: boolean; format?: string }, cmd: Command) => {
       const render = await listFormat(flags.format, HEADER);
       const c = (await tsrunFor(cmd)).containers;
+      // The host's memory, the limit of a container without one (node:os: loaded here, not by every verb).
+      const totalmem = (await import('node:os')).totalmem();
       const named = refs.length ? await Promise.all(refs.map(async (r) => [r, await c.resolve(r)] as const)) : undefined;
 
       // The containers to show now: those named, else every running one (every one with -a), picked up as they come and go.
@@ -77,7 +78,7 @@ export function registerStats(program: Command): void {
         // CPU % needs two readings, as Docker takes: CPU time over wall time (100% a CPU).
         const wall = before ? Number(s.at - before.at) : 0;
         const cpu = before && wall > 0 ? (Math.max(0, s.cpuNs - before.cpuNs) / wall) * 100 : 0;
-        const limit = s.limit ?? totalmem();
+        const limit = s.limit ?? totalmem;
         return {
           BlockIO: `${size3(s.blockRead)} / ${size3(s.blockWrite)}`,
           CPUPerc: `${cpu.toFixed(2)}%`,
