@@ -84,25 +84,36 @@ const lazyChildProcess = {
   },
 };
 
-// node:fs/promises costs a verb ~2.5 ms to load (it pulls in readline,
-// watchers and the dir iterator) and ps and rm never call it: the core's
-// static imports of it get functions that load it on their first call.
-// import() of it is left alone (builtinImports), and so are packages.
-const fsPromiseNames = Object.keys(await import('node:fs/promises')).filter((k) => k !== 'constants' && k !== 'default');
-const lazyFsPromises = {
-  name: 'lazy-fs-promises',
+// Built-in modules the core imports statically that the short verbs (ps,
+// rm, inspect, logs) seldom call, none of them in Node's start-up snapshot:
+// node:fs/promises (~2.5 ms: it pulls in readline, watchers and the dir
+// iterator), node:os, node:module and node:timers/promises (~1 ms
+// together). Their static imports get functions that load the module on
+// their first call, and proxies for its objects (no class is constructed
+// through them); import() of them is left alone (builtinImports), and so
+// are packages.
+const LAZY_BUILTINS = /^(node:)?(fs\/promises|os|module|timers\/promises)$/;
+// Exports taken from elsewhere: fs/promises' constants are node:fs's (loaded anyway).
+const ELSEWHERE = { 'fs/promises': { constants: 'require("node:fs").constants' } };
+async function lazyModule(name) {
+  const lines = ['let m;', `const load = () => (m ??= require("node:${name}"));`];
+  for (const [key, value] of Object.entries(await import(`node:${name}`))) {
+    if (key === 'default' || !/^[A-Za-z_$][\w$]*$/.test(key)) continue;
+    if (ELSEWHERE[name]?.[key]) lines.push(`export const ${key} = ${ELSEWHERE[name][key]};`);
+    else if (typeof value === 'function') lines.push(`export const ${key} = (...a) => load().${key}(...a);`);
+    else if (value && typeof value === 'object') lines.push(`export const ${key} = new Proxy({}, { get: (_, p) => load().${key}[p] });`);
+    // A primitive (os.EOL, os.devNull): the same for every run of this build.
+    else lines.push(`export const ${key} = ${JSON.stringify(value)};`);
+  }
+  lines.push('export default new Proxy({}, { get: (_, p) => load()[p] });');
+  return lines.join('\n');
+}
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(build) {
-    build.onResolve({ filter: /^(node:)?fs\/promises$/ }, (a) => (a.kind === 'import-statement' && !a.importer.includes('/node_modules/') ? { path: 'fs/promises', namespace: 'lazy-fsp' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'lazy-fsp' }, () => ({
-      contents: [
-        'let m;',
-        'const load = () => (m ??= require("node:fs/promises"));',
-        ...fsPromiseNames.map((k) => `export const ${k} = (...a) => load().${k}(...a);`),
-        // The same object as fs/promises' own (node:fs is loaded anyway).
-        'export const constants = require("node:fs").constants;',
-      ].join('\n'),
-      loader: 'js',
-    }));
+    build.onResolve({ filter: LAZY_BUILTINS }, (a) =>
+      (a.kind === 'import-statement' && !a.importer.includes('/node_modules/') ? { path: a.path.replace(/^node:/, ''), namespace: 'lazy-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async ({ path }) => ({ contents: await lazyModule(path), loader: 'js' }));
   },
 };
 
@@ -262,7 +273,7 @@ async function bundleBinary(name) {
   const built = [shell];
   for (const chunk of Object.keys(chunks)) {
     if (!chunks[chunk].length) continue;
-    built.push(await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:table'], outfile: join(outdir, chunkFile(chunk)), plugins: [chunkPlugin(chunk), lazyFsPromises, builtinImports, metaUrl] }));
+    built.push(await esbuild.build({ ...common, metafile: true, entryPoints: ['tsrun:table'], outfile: join(outdir, chunkFile(chunk)), plugins: [chunkPlugin(chunk), lazyBuiltins, builtinImports, metaUrl] }));
   }
   for (const { metafile } of built) {
     for (const [out, { imports }] of Object.entries(metafile.outputs)) {

@@ -2,7 +2,6 @@
 import { constants } from 'node:os';
 import { TsrunError } from '../errors.js';
 
-const BY_NAME = constants.signals as Record<string, number>;
 
 /** Returns the signal number, or throws a clear error. */
 export function parseSignal(value: string): number {
@@ -11,7 +10,8 @@ export function parseSignal(value: string): number {
     if (n >= 1 && n <= 64) return n;
   } else {
     const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`;
-    if (Object.hasOwn(BY_NAME, name)) return BY_NAME[name];
+    const byName = constants.signals as Record<string, number>;
+    if (Object.hasOwn(byName, name)) return byName[name]!;
   }
   throw new TsrunError('INVALID_ARGUMENT', `invalid signal: ${value}`);
 }

@@ -5,7 +5,8 @@
 // (inspect, ps, logs, stop, run...) need none of them.
 import { createRequire } from 'node:module';
 
-const load = createRequire(import.meta.url);
+let require: NodeJS.Require | undefined;
+const load = (id: string): unknown => (require ??= createRequire(import.meta.url))(id);
 let crypto: typeof import('node:crypto') | undefined;
 let net: typeof import('node:net') | undefined;
 let childProcess: typeof import('node:child_process') | undefined;
