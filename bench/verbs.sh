@@ -242,6 +242,12 @@ start_crowd() {
 }
 start_crowd tsrun T
 [ "$have_podman" = 0 ] || start_crowd podman P
+# What starting 2x$count containers left to do (their files' writeback, the
+# kernel's and podman's own after-work) is done before the row: on this
+# 2-CPU VM it otherwise slowed every process of the row's first rounds, and
+# with them the difference the row reports.
+sync
+sleep 3
 bench_row "ps -a, $count more running" r1.75,f30 0 "T ps -a" "P ps -a"
 
 # ---- the table ----------------------------------------------------------------
