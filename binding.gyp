@@ -17,7 +17,6 @@
         "native/src/caps.cc",
         "native/src/netns.cc",
         "native/src/init.cc",
-        "native/src/lock.cc",
         "native/src/handoff.cc",
         "native/src/cgroup.cc",
         "native/src/fsops.cc",
@@ -35,7 +34,7 @@
     },
     {
       "target_name": "tsrun-files",
-      "sources": ["native/src/files/module.c", "native/src/files/mapped.c", "native/src/files/read_texts.c"],
+      "sources": ["native/src/files/module.c", "native/src/files/mapped.c", "native/src/files/read_texts.c", "native/src/files/syscalls.c"],
       "cflags": ["-O2", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "ldflags": ["-pthread"]
     },

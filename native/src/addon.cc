@@ -19,7 +19,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExec", Napi::Function::New(env, WaitExec));              // spawn.cc
   exports.Set("probeNamespace", Napi::Function::New(env, ProbeNamespace));  // probe.cc
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));          // probe.cc
-  exports.Set("flock", Napi::Function::New(env, Flock));                    // lock.cc
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));                  // handoff.cc
   exports.Set("sendFd", Napi::Function::New(env, SendFd));                  // handoff.cc
   exports.Set("cgroupWrite", Napi::Function::New(env, CgroupWrite));        // cgroup.cc
@@ -29,7 +28,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));            // fsops.cc
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));          // fsops.cc
   exports.Set("mount", Napi::Function::New(env, Mount));                    // fsops.cc
-  exports.Set("umount", Napi::Function::New(env, Umount));                  // fsops.cc
   exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile));  // seccomp.cc
   exports.Set("seccompInfo", Napi::Function::New(env, SeccompInfo));        // seccomp.cc
   exports.Set("runHooks", Napi::Function::New(env, RunHooks));              // hooks.cc

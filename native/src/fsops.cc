@@ -1,7 +1,7 @@
 // Host filesystem calls for the image layer unpacker and the overlay rootfs:
 // device nodes and whiteouts, extended attributes on the link itself, and
 // host-side mounts. Arguments are validated in src/native/binding.ts.
-// Syscalls: mknod, lsetxattr, lgetxattr, llistxattr, mount, umount2.
+// Syscalls: mknod, lsetxattr, lgetxattr, llistxattr, mount (umount2: files/syscalls.c).
 #include "fsops.h"
 
 #include <errno.h>
@@ -99,10 +99,3 @@ Napi::Value Mount(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// umount(target, flags): umount2 with MNT_FORCE/MNT_DETACH/UMOUNT_NOFOLLOW.
-Napi::Value Umount(const Napi::CallbackInfo &info) {
-  std::string target = Str(info[0]);
-  int flags = info[1].As<Napi::Number>().Int32Value();
-  if (umount2(target.c_str(), flags) != 0) throw MakeSystemError(info.Env(), errno, "mount", "umount2", target.c_str());
-  return info.Env().Undefined();
-}

@@ -8,4 +8,3 @@ Napi::Value Lsetxattr(const Napi::CallbackInfo &info);
 Napi::Value Lgetxattr(const Napi::CallbackInfo &info);
 Napi::Value Llistxattr(const Napi::CallbackInfo &info);
 Napi::Value Mount(const Napi::CallbackInfo &info);
-Napi::Value Umount(const Napi::CallbackInfo &info);

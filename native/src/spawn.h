@@ -5,7 +5,6 @@ Napi::Value Spawn(const Napi::CallbackInfo &info);
 Napi::Value WaitExit(const Napi::CallbackInfo &info);
 Napi::Value ProbeNamespace(const Napi::CallbackInfo &info);
 Napi::Value SetWinsize(const Napi::CallbackInfo &info);
-Napi::Value Flock(const Napi::CallbackInfo &info);
 Napi::Value Mkfifo(const Napi::CallbackInfo &info);
 Napi::Value SendFd(const Napi::CallbackInfo &info);
 Napi::Value WaitExec(const Napi::CallbackInfo &info);

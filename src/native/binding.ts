@@ -1,6 +1,7 @@
 // The only importer of the compiled addon. Core code takes a NativeBinding
 // as a dependency, so unit tests can pass a fake that records calls.
 import { readFileSync, statSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { NativeSystemError, TsrunError } from '../errors.js';
 import { CLONE_FLAGS } from './constants.js';
@@ -61,8 +62,9 @@ export interface NativeBinding {
 }
 
 // What the .node file exports: the facade, except that namespaces are
-// probed by flag number, plus the error-class hand-over made at load.
-type RawAddon = Omit<NativeBinding, 'probeNamespace'> & {
+// probed by flag number and what the files addon does, plus the error-class
+// hand-over made at load.
+type RawAddon = Omit<NativeBinding, 'probeNamespace' | 'readTexts' | 'flock' | 'umount'> & {
   setErrorClass(cls: unknown): void;
   probeNamespace(flag: number): number;
 };
@@ -88,16 +90,23 @@ function load(): RawAddon {
 }
 
 // The files addon (native/src/files/): plain C, loaded in a fraction of a
-// ms where tsrun.node's libraries take ~2 ms that a verb which only reads
-// should not pay; the launcher (bin/launch.cjs) has loaded it already and
-// hands it over. Without it (an older Node), files are read from JavaScript.
-type FilesAddon = { readTexts(paths: string[]): (string | null)[] };
+// ms where tsrun.node's libraries take ~2 ms that ps, inspect, logs, stop
+// and rm should not pay; the launcher (bin/launch.cjs) has loaded it
+// already and hands it over. Its system calls answer with errno values
+// (flock: 0 taken, -1 held by another), made NativeSystemErrors here.
+type FilesAddon = {
+  readTexts(paths: string[]): (string | null)[];
+  flock(fd: number, exclusive: boolean): number;
+  umount(target: string, flags: number): number;
+  errorText(errno: number): string;
+};
 let filesAddon: FilesAddon | null | undefined;
 
-function files() {
+// Without it (not built), files are read from JavaScript; locks and unmounts need it.
+function files(): FilesAddon | null {
   if (filesAddon !== undefined) return filesAddon;
   const launched = (globalThis as Record<symbol, FilesAddon | undefined>)[Symbol.for('tsrun.files')];
-  if (launched?.readTexts) return (filesAddon = launched);
+  if (launched?.flock) return (filesAddon = launched);
   try {
     const module = { exports: {} as FilesAddon };
     process.dlopen(module, fileURLToPath(new URL('../../build/Release/tsrun-files.node', import.meta.url)));
@@ -105,6 +114,19 @@ function files() {
   } catch {
     return (filesAddon = null);
   }
+}
+
+function filesOrThrow(): FilesAddon {
+  const f = files();
+  if (!f) throw new TsrunError('NATIVE_UNAVAILABLE', 'the native addon is not built: run `npm ci` (or `npm run build`)');
+  return f;
+}
+
+// tsrun.node's MakeSystemError (native/src/errors.cc), from an errno.
+function systemError(f: FilesAddon, errno: number, step: string, syscall: string, path?: string): NativeSystemError {
+  return new NativeSystemError({
+    message: `${syscall}${path ? ` ${path}` : ''}: ${f.errorText(errno)}`, code: getSystemErrorName(-errno), errno: -errno, syscall, step, path,
+  });
 }
 
 function readTextsInJs(paths: string[]): (string | null)[] {
@@ -124,7 +146,12 @@ export const native: NativeBinding = {
   waitExec: (fd) => load().waitExec(fd),
   probeNamespace: (kind) => load().probeNamespace(CLONE_FLAGS[kind]),
   setWinsize: (fd, rows, cols) => load().setWinsize(fd, rows, cols),
-  flock: (fd, exclusive) => load().flock(fd, exclusive),
+  flock: (fd, exclusive) => {
+    const f = filesOrThrow();
+    const err = f.flock(fd, exclusive);
+    if (err > 0) throw systemError(f, err, 'lock', 'flock');
+    return err === 0;
+  },
   mkfifo: (path, mode) => load().mkfifo(path, mode),
   sendFd: (socketPath, fd, name) => load().sendFd(socketPath, fd, name),
   cgroupWrite: (path, value) => load().cgroupWrite(path, value),
@@ -162,7 +189,9 @@ export const native: NativeBinding = {
   umount: (target, flags) => {
     checkString('umount', 'target', target);
     checkUint('umount', 'flags', flags);
-    load().umount(target, flags);
+    const f = filesOrThrow();
+    const err = f.umount(target, flags);
+    if (err) throw systemError(f, err, 'mount', 'umount2', target);
   },
   seccompCompile: (seccomp) => load().seccompCompile(seccomp),
   seccompInfo: () => load().seccompInfo(),

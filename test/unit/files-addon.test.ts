@@ -1,7 +1,7 @@
 // native/src/files/: the launcher's files, mapped (mapped.c), and many small
 // files read in one call (read_texts.c).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,5 +79,52 @@ describe('readTexts', () => {
 
   it('refuses anything but an array', () => {
     expect(() => mapped.readTexts('/etc/hostname')).toThrow(TypeError);
+  });
+});
+
+describe('the facade over its system calls (flock, umount2)', () => {
+  it('flock: taken, then held by another open of the file, then free again; a bad fd is a NativeSystemError', async () => {
+    const { native } = await import('../../src/native/binding.js');
+    const { NativeSystemError } = await import('../../src/errors.js');
+    const file = join(dir, 'lock');
+    writeFileSync(file, '');
+    const a = openSync(file, 'r');
+    const b = openSync(file, 'r');
+    try {
+      expect(native.flock(a, true)).toBe(true);
+      expect(native.flock(b, true)).toBe(false);
+      expect(native.flock(b, false)).toBe(false);
+      closeSync(a);
+      expect(native.flock(b, true)).toBe(true);
+    } finally {
+      closeSync(b);
+    }
+    const err = (() => {
+      try {
+        native.flock(1_000_000, true);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(NativeSystemError);
+    expect(err).toMatchObject({ code: 'EBADF', errno: -9, syscall: 'flock', step: 'lock', message: 'flock: Bad file descriptor' });
+  });
+
+  it('umount of what is no mount point: a NativeSystemError naming umount2 and the path', async () => {
+    const { native } = await import('../../src/native/binding.js');
+    const { NativeSystemError } = await import('../../src/errors.js');
+    let err: unknown;
+    try {
+      native.umount(dir, 0);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NativeSystemError);
+    // EINVAL as root (not a mount point), EPERM without CAP_SYS_ADMIN.
+    const e = err as InstanceType<typeof NativeSystemError>;
+    expect(['EINVAL', 'EPERM']).toContain(e.code);
+    expect(e).toMatchObject({ syscall: 'umount2', step: 'mount', path: dir });
+    expect(e.message).toMatch(new RegExp(`^umount2 ${dir}: (Invalid argument|Operation not permitted)$`));
+    expect(() => native.umount('', 0)).toThrow(TypeError);
   });
 });

@@ -2,7 +2,8 @@
 // kept apart from tsrun.node so that loading it costs a fraction of a ms.
 // The launcher maps bundles with it (mapped.c) before the shell runs; the
 // kernel facade (src/native/binding.ts) reads many small state files with
-// it in one call (read_texts.c).
+// it in one call (read_texts.c), and takes locks and unmounts with it
+// (syscalls.c), so that ps, inspect, logs, stop and rm never load tsrun.node.
 #ifndef TSRUN_FILES_H
 #define TSRUN_FILES_H
 // The module is built against Node's experimental N-API: external strings
@@ -16,5 +17,8 @@
 napi_value files_text(napi_env env, napi_callback_info info);
 napi_value files_bytes(napi_env env, napi_callback_info info);
 napi_value files_read_texts(napi_env env, napi_callback_info info);
+napi_value files_flock(napi_env env, napi_callback_info info);
+napi_value files_umount(napi_env env, napi_callback_info info);
+napi_value files_error_text(napi_env env, napi_callback_info info);
 
 #endif

@@ -11,5 +11,8 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "text", files_text);
   export_fn(env, exports, "bytes", files_bytes);
   export_fn(env, exports, "readTexts", files_read_texts);
+  export_fn(env, exports, "flock", files_flock);
+  export_fn(env, exports, "umount", files_umount);
+  export_fn(env, exports, "errorText", files_error_text);
   return exports;
 }
