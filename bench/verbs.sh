@@ -150,6 +150,9 @@ bench_row() {
   row "$label" "$t_ms" "$p_ms" "$target" "$(med "${fu[@]}")" "" "$( ((${#over[@]})) && printf '%s\n' "${over[@]}" | median_us)"
 }
 
+# The sandbox's set-up (the image imported on both sides, podman's storage) settled first, as before the ps -a row.
+sync
+sleep 3
 bench_row "--version" f12 0 "T --version" "P --version"
 bench_row "--help" f12 0 "T --help" "P --help"
 bench_row "run (parse and fail)" f12 1 "T run --no-such-flag" "P run --no-such-flag"
