@@ -9,10 +9,10 @@ import { checkRelPath } from './path.js';
 import type { CgroupDeps } from './types.js';
 
 /** The file that says whether a directory of v1's freezer hierarchy is frozen. */
-export const v1FreezerState = (freezerDir: string): string => `${freezerDir}/freezer.state`;
+const v1FreezerState = (freezerDir: string): string => `${freezerDir}/freezer.state`;
 
 /** The file that says whether a cgroup v2 directory is frozen (and populated). */
-export const v2Events = (dir: string): string => `${dir}/cgroup.events`;
+const v2Events = (dir: string): string => `${dir}/cgroup.events`;
 
 /** Whether either file says frozen (v1's freezer.state is FROZEN; v2's cgroup.events has `frozen 1`); null: not there, not frozen. */
 export function frozenIn(text: string | null): boolean {

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import type { CgroupDeps } from '../cgroups/types.js';
 import type { NativeBinding } from '../native/binding.js';
 import type { OciSpec } from '../spec/oci.js';
-import { readText } from '../util/small-files.js';
+import { parseOr, readText } from '../util/small-files.js';
 import { containerStatus } from './container-status.js';
 import type { ContainerSummary, DockerStatus } from './containers.js';
 import type { EngineRecord } from './engine.js';
@@ -92,16 +92,5 @@ function entries(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-// A state file's JSON; `none` when it is missing or cut (one being written
-// is replaced whole, never cut: atomic-write.ts).
-function parseOr<T, N>(text: string | null | undefined, none: N): T | N {
-  if (text == null) return none;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return none;
   }
 }

@@ -10,7 +10,7 @@ import { cgroupFrozenFile, frozenIn } from '../cgroups/frozen.js';
 import { readTextSync } from '../cgroups/fsutil.js';
 import type { CgroupDeps } from '../cgroups/types.js';
 import type { NativeBinding } from '../native/binding.js';
-import { readText } from '../util/small-files.js';
+import { parseOr, readText } from '../util/small-files.js';
 import type { EngineRecord, EngineState, MonitorExit, OciStatus } from './engine.js';
 import { isSameProcess, procStatFile } from './proc.js';
 
@@ -40,7 +40,7 @@ export function instanceStateFiles(rec: EngineRecord, at: Omit<InstancePlace, 'n
  * read when needed.
  */
 export function instanceState(id: string, rec: EngineRecord, at: InstancePlace, texts?: StateFiles<string | null>): EngineState {
-  const exit = parseJson<MonitorExit>(texts ? texts.exit : readIfThere(`${at.dir}/exit.json`));
+  const exit = parseOr<MonitorExit, null>(texts ? texts.exit : readIfThere(`${at.dir}/exit.json`), null);
   let pid = rec.pid;
   let monitorPid = rec.monitorPid;
   if (!pid) {
@@ -119,12 +119,3 @@ function frozen(deps: CgroupDeps, rec: EngineRecord): boolean {
 // Mostly absent (exit.json of a running container): a failed read costs an
 // exception, a look does not.
 const readIfThere = (path: string): string | null => (existsSync(path) ? readText(path) : null);
-
-function parseJson<T>(text: string | null): T | null {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
-  }
-}

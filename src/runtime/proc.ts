@@ -13,7 +13,7 @@ export function pidStartTime(pid: number): string | null {
 }
 
 /** pidStartTime from the stat line read already (null: the pid is gone). */
-export function startTimeIn(stat: string | null): string | null {
+function startTimeIn(stat: string | null): string | null {
   if (stat === null) return null;
   // The command name (field 2) may hold spaces and parentheses: count from
   // the last ')'. Field 3 is the state (a zombie has exited already), field

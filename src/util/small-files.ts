@@ -6,6 +6,16 @@
 import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** A state file's JSON; `none` when it is missing (null) or not JSON (state files are replaced whole, never cut: atomic-write.ts). */
+export function parseOr<T, N>(text: string | null | undefined, none: N): T | N {
+  if (text == null) return none;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return none;
+  }
+}
+
 /** A small file's text, or null when it cannot be read. */
 export function readText(file: string): string | null {
   try {
