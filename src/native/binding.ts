@@ -1,6 +1,5 @@
 // The only importer of the compiled addon. Core code takes a NativeBinding
 // as a dependency, so unit tests can pass a fake that records calls.
-import { readFileSync, statSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { NativeSystemError, TsrunError } from '../errors.js';
@@ -100,42 +99,26 @@ type FilesAddon = {
   umount(target: string, flags: number): number;
   errorText(errno: number): string;
 };
-let filesAddon: FilesAddon | null | undefined;
+let filesAddon: FilesAddon | undefined;
 
-// Without it (not built), files are read from JavaScript; locks and unmounts need it.
-function files(): FilesAddon | null {
-  if (filesAddon !== undefined) return filesAddon;
+// node-gyp builds it with tsrun.node: missing, it is NATIVE_UNAVAILABLE as tsrun.node is.
+function files(): FilesAddon {
+  if (filesAddon) return filesAddon;
   const launched = (globalThis as Record<symbol, FilesAddon | undefined>)[Symbol.for('tsrun.files')];
   if (launched?.flock) return (filesAddon = launched);
   try {
     const module = { exports: {} as FilesAddon };
     process.dlopen(module, fileURLToPath(new URL('../../build/Release/tsrun-files.node', import.meta.url)));
     return (filesAddon = module.exports);
-  } catch {
-    return (filesAddon = null);
+  } catch (cause) {
+    throw new TsrunError('NATIVE_UNAVAILABLE', 'the native addon is not built: run `npm ci` (or `npm run build`)', { cause });
   }
-}
-
-function filesOrThrow(): FilesAddon {
-  const f = files();
-  if (!f) throw new TsrunError('NATIVE_UNAVAILABLE', 'the native addon is not built: run `npm ci` (or `npm run build`)');
-  return f;
 }
 
 // tsrun.node's MakeSystemError (native/src/errors.cc), from an errno.
 function systemError(f: FilesAddon, errno: number, step: string, syscall: string, path?: string): NativeSystemError {
   return new NativeSystemError({
     message: `${syscall}${path ? ` ${path}` : ''}: ${f.errorText(errno)}`, code: getSystemErrorName(-errno), errno: -errno, syscall, step, path,
-  });
-}
-
-function readTextsInJs(paths: string[]): (string | null)[] {
-  return paths.map((p) => {
-    try {
-      return statSync(p).isFile() ? readFileSync(p, 'utf8') : null;
-    } catch {
-      return null;
-    }
   });
 }
 
@@ -147,7 +130,7 @@ export const native: NativeBinding = {
   probeNamespace: (kind) => load().probeNamespace(CLONE_FLAGS[kind]),
   setWinsize: (fd, rows, cols) => load().setWinsize(fd, rows, cols),
   flock: (fd, exclusive) => {
-    const f = filesOrThrow();
+    const f = files();
     const err = f.flock(fd, exclusive);
     if (err > 0) throw systemError(f, err, 'lock', 'flock');
     return err === 0;
@@ -189,7 +172,7 @@ export const native: NativeBinding = {
   umount: (target, flags) => {
     checkString('umount', 'target', target);
     checkUint('umount', 'flags', flags);
-    const f = filesOrThrow();
+    const f = files();
     const err = f.umount(target, flags);
     if (err) throw systemError(f, err, 'mount', 'umount2', target);
   },
@@ -199,7 +182,7 @@ export const native: NativeBinding = {
     for (const h of hooks) checkString('runHooks', 'path', h.path);
     load().runHooks(hooks, phase, pid, stateRest);
   },
-  readTexts: (paths) => (files() ?? { readTexts: readTextsInJs }).readTexts(paths),
+  readTexts: (paths) => files().readTexts(paths),
 };
 
 // The native side trusts its inputs (sharp's model): strings without NUL

@@ -36,11 +36,11 @@ export async function containerSummaries(at: ListPlaces, all: boolean): Promise<
   const paths: string[] = [];
   for (const id of ids) paths.push(`${at.records}/${id}/state.json`, `${at.instances}/${id}/state.json`);
   const texts = at.native.readTexts(paths);
-  // Each instance's state files, by their place in the second batch (-1: none).
+  // Each instance's state files, by their place in the second batch.
   const statePaths: string[] = [];
-  const place = (path: string | undefined) => (path === undefined ? -1 : statePaths.push(path) - 1);
+  const place = (path: string | undefined) => (path === undefined ? undefined : statePaths.push(path) - 1);
   const instances: (EngineRecord | null)[] = new Array(ids.length);
-  const stateFiles: (StateFiles<number> | undefined)[] = new Array(ids.length);
+  const stateFiles: (StateFiles<number | undefined> | undefined)[] = new Array(ids.length);
   for (let i = 0; i < ids.length; i++) {
     const instance = (instances[i] = parseOr<EngineRecord, null>(texts[2 * i + 1], null));
     if (!instance) continue;
@@ -48,7 +48,7 @@ export async function containerSummaries(at: ListPlaces, all: boolean): Promise<
     stateFiles[i] = { exit: place(f.exit), procStat: place(f.procStat), frozen: place(f.frozen) };
   }
   const stateTexts = at.native.readTexts(statePaths);
-  const text = (k: number | undefined) => (k === undefined || k < 0 ? null : (stateTexts[k] ?? null));
+  const text = (k: number | undefined) => (k === undefined ? null : (stateTexts[k] ?? null));
   const found: ContainerSummary[] = [];
   for (let i = 0; i < ids.length; i++) {
     // Removed meanwhile, or still being created: left out.
@@ -66,9 +66,9 @@ export async function containerSummaries(at: ListPlaces, all: boolean): Promise<
       image ??= spec.root.path;
     }
     const instance = instances[i]!;
-    const f = stateFiles[i];
+    const f = stateFiles[i]!;
     try {
-      const st = instance && instanceState(id, instance, { dir, cgroups: at.cgroups, native: at.native }, { exit: text(f?.exit), procStat: text(f?.procStat), frozen: text(f?.frozen) });
+      const st = instance && instanceState(id, instance, { dir, cgroups: at.cgroups, native: at.native }, { exit: text(f.exit), procStat: text(f.procStat), frozen: text(f.frozen) });
       const v = containerStatus(record, st, dir) as ContainerSummary;
       v.record = record;
       v.command = command;

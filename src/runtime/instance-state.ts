@@ -22,15 +22,15 @@ export interface InstancePlace {
   native: Pick<NativeBinding, 'flock'>;
 }
 
-/** The small files instanceState reads (exec.fifo is only looked for, never read); none: nothing to read. */
-export interface StateFiles<T = string> {
+/** The small files instanceState reads (exec.fifo is only looked for, never read): their paths (none: nothing to read), or their texts (null: not there). */
+export interface StateFiles<T> {
   exit: T;
-  procStat: T | undefined;
-  frozen: T | undefined;
+  procStat: T;
+  frozen: T;
 }
 
 /** The files instanceState reads for this record, for a caller that reads many instances' at once (ps). */
-export function instanceStateFiles(rec: EngineRecord, at: Omit<InstancePlace, 'native'>): StateFiles {
+export function instanceStateFiles(rec: EngineRecord, at: Omit<InstancePlace, 'native'>): StateFiles<string | undefined> {
   return { exit: `${at.dir}/exit.json`, procStat: rec.pid ? procStatFile(rec.pid) : undefined, frozen: frozenFile(at.cgroups, rec) };
 }
 
@@ -49,11 +49,11 @@ export function instanceState(id: string, rec: EngineRecord, at: InstancePlace, 
     if (pids) ({ monitor: monitorPid, container: pid } = pids);
   }
   // The stat read with the others is the recorded pid's.
-  const alive = !exit && (pid === rec.pid ? isSameProcess(pid, rec.pidStart, texts && (texts.procStat ?? null)) : isSameProcess(pid, undefined));
+  const alive = !exit && (pid === rec.pid ? isSameProcess(pid, rec.pidStart, texts?.procStat) : isSameProcess(pid, undefined));
   let status: OciStatus;
   if (!alive) status = pid || exit || lockFree(at) ? 'stopped' : 'creating';
   else if (existsSync(`${at.dir}/exec.fifo`)) status = 'created';
-  else if (texts ? frozenIn(texts.frozen ?? null) : frozen(at.cgroups, rec)) status = 'paused';
+  else if (texts ? frozenIn(texts.frozen) : frozen(at.cgroups, rec)) status = 'paused';
   else status = 'running';
   const state = {
     ociVersion: '1.2.0',

@@ -364,6 +364,18 @@ describe('Containers.summaries', () => {
     expect((await containers.view(id)).status).toBe('paused');
   });
 
+  it('a record that is not JSON is left out; an instance record that is not is read as none (the record says the status)', async () => {
+    const bad = await create({ name: 'bad-record' });
+    const lost = await started({ name: 'lost-instance' });
+    const fine = await create({ name: 'fine' });
+    await writeFile(path.join(store.dir(bad.id), 'state.json'), '{"id": "cut');
+    await writeFile(path.join(containers.engine.dir(lost.id), 'state.json'), 'not json');
+    const all = await containers.summaries(true);
+    expect(all.map((s) => [s.record.name, s.status, s.pid])).toEqual([['fine', 'created', 0], ['lost-instance', 'exited', 0]]);
+    expect(all.map((s) => s.record.id)).not.toContain(bad.id);
+    expect(fine.id).toBe(all[0]!.record.id);
+  });
+
   it('leaves out a directory without a record (a create in progress)', async () => {
     const { id } = await create({ name: 'real' });
     await mkdir(store.dir('f'.repeat(64)));
